@@ -1,0 +1,1 @@
+"""The recipe compiler: parse, check, plan and lower. Pure functions, no I/O."""

@@ -1,0 +1,480 @@
+"""Check a parsed recipe: resolve names, bind and type arguments, check units and ranges.
+Every error is collected; the caller gets all of them at once."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from . import ast
+from .errors import NOWHERE, RecipeError, RecipeErrors, Span, did_you_mean
+from .model import (
+    CANONICAL,
+    CheckedRecipe,
+    FilterSpec,
+    MixShare,
+    MixSpec,
+    OrderSpec,
+    OutputSpec,
+    RuleSpec,
+    SourceSpec,
+)
+from .operators import REGISTRY, Operator, named
+
+DEFAULT_SHARD_BYTES = 128 * 10**6
+_MIX_UNITS = ("docs", "bytes", "tokens")
+# Functions the `sql` escape hatch may not call: they reach files, the environment or the catalog.
+_SQL_DENY = re.compile(r"^(read_|glob|getenv|query|parquet_|sniff_|duckdb_|pragma_|current_setting|"
+                       r"load|install|attach|copy|export|import|which_secret|iceberg_|delta_)", re.I)
+_SQL_DENY_NODES = (exp.Query, exp.Subquery, exp.Table, exp.Create, exp.Insert, exp.Delete, exp.Update,
+                   exp.Drop, exp.Copy, exp.Command, exp.Placeholder, exp.Parameter, exp.Set, exp.Pragma)
+
+
+class _Checker:
+    def __init__(self, recipe: ast.Recipe):
+        self.recipe = recipe
+        self.errors: list[RecipeError] = []
+
+    def error(self, span: Span, message: str, hint: str = "") -> None:
+        self.errors.append(RecipeError(span, message, hint))
+
+    # ---- arguments -----------------------------------------------------------------------------
+
+    def bind(self, op: Operator, call: ast.Call) -> dict[str, Any]:
+        """Match a call's arguments to the operator's parameters, fill defaults, check types."""
+        bound: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        positional = True
+        for i, arg in enumerate(call.args):
+            if arg.name is None:
+                if not positional:
+                    self.error(arg.span, "a positional argument follows a named one",
+                               "write positional arguments first")
+                    continue
+                if i >= len(op.params):
+                    self.error(arg.span, f"`{op.name}` takes at most {len(op.params)} argument(s)",
+                               f"parameters: {', '.join(p.name for p in op.params) or 'none'}")
+                    continue
+                param = op.params[i]
+            else:
+                positional = False
+                found = op.param(arg.name)
+                if found is None:
+                    self.error(arg.span, f"`{op.name}` has no parameter `{arg.name}`",
+                               did_you_mean(arg.name, [p.name for p in op.params]))
+                    continue
+                param = found
+            if param.name in bound:
+                self.error(arg.span, f"parameter `{param.name}` is given twice")
+                continue
+            value = self.value(param, arg.value, op)
+            if value is not None:
+                bound[param.name] = value
+                spans[param.name] = arg.span
+        for param in op.params:
+            if param.name not in bound and not any(a.name == param.name for a in call.args):
+                if param.required:
+                    if param.name not in spans:
+                        self.error(call.span, f"`{op.name}` needs the argument `{param.name}`",
+                                   param.doc)
+                else:
+                    bound[param.name] = (ast.Ref((param.default,), call.span) if param.type == "text"
+                                         else param.default)
+        return bound
+
+    def value(self, param: Any, expr: ast.Expr, op: Operator) -> Any:
+        """A literal argument's value, or the expression for `text` parameters; None on error."""
+        what = f"`{param.name}` of `{op.name}`"
+        if param.type == "text":
+            if self.infer(expr) not in ("string", "json", "any", "error"):
+                self.error(expr.span, f"{what} must be a string expression", "e.g. `text` or `meta.title`")
+            return expr
+        if param.type in ("str", "path", "choice"):
+            if not isinstance(expr, ast.Str):
+                self.error(expr.span, f"{what} must be a string in double quotes")
+                return None
+            if param.type == "choice" and expr.value not in param.choices:
+                self.error(expr.span, f"{what} must be one of {', '.join(param.choices)}",
+                           did_you_mean(expr.value, param.choices))
+                return None
+            if param.type == "path" and not expr.value.strip():
+                self.error(expr.span, f"{what} must not be empty")
+                return None
+            return expr.value
+        if param.type == "bool":
+            if not isinstance(expr, ast.Bool):
+                self.error(expr.span, f"{what} must be `true` or `false`")
+                return None
+            return expr.value
+        if param.type in ("int", "float", "size"):
+            if not isinstance(expr, ast.Num):
+                self.error(expr.span, f"{what} must be a number")
+                return None
+            number = expr.scaled
+            if param.type == "int" and not float(number).is_integer():
+                self.error(expr.span, f"{what} must be a whole number")
+                return None
+            if param.min is not None and number < param.min or param.max is not None and number > param.max:
+                self.error(expr.span, f"{what} is out of range: {expr.text}",
+                           f"allowed: {param.min:g} to {param.max:g}" if param.max is not None
+                           else f"allowed: at least {param.min:g}")
+                return None
+            return int(number) if param.type in ("int", "size") else float(number)
+        raise AssertionError(param.type)  # pragma: no cover - every declared type is handled
+
+    # ---- expressions ---------------------------------------------------------------------------
+
+    def infer(self, e: ast.Expr) -> str:
+        """The type of an expression: number, string, bool, json (adapts to its use) or error."""
+        match e:
+            case ast.Num():
+                return "number"
+            case ast.Str():
+                return "string"
+            case ast.Bool():
+                return "bool"
+            case ast.Ref(parts=parts):
+                if parts[0] == "meta" and len(parts) > 1:
+                    return "json"
+                if len(parts) == 1 and parts[0] in CANONICAL:
+                    return CANONICAL[parts[0]]
+                name = ".".join(parts)
+                if parts[0] in named("function"):
+                    self.error(e.span, f"`{name}` is a function, not a column", f"write `{name}()`")
+                else:
+                    self.error(e.span, f"unknown column `{name}`",
+                               did_you_mean(name, list(CANONICAL) + [f"{f}()" for f in named("function")])
+                               or "columns: " + ", ".join(CANONICAL) + ", meta.FIELD")
+                return "error"
+            case ast.Call(name=name):
+                op = named("function").get(name)
+                if op is None:
+                    self.error(e.name_span, f"unknown function `{name}`", did_you_mean(name, named("function")))
+                    for arg in e.args:
+                        self.infer(arg.value)
+                    return "error"
+                self.bind(op, e)
+                return op.returns
+            case ast.Unary(op="not", operand=operand):
+                self.expect(operand, "bool", "`not` needs a boolean")
+                return "bool"
+            case ast.Unary(operand=operand):
+                self.expect(operand, "number", "`-` needs a number")
+                return "number"
+            case ast.Binary(op=op, left=left, right=right):
+                if op in ("and", "or"):
+                    self.expect(left, "bool", f"`{op}` joins conditions")
+                    self.expect(right, "bool", f"`{op}` joins conditions")
+                    return "bool"
+                if op in "+-*/%":
+                    self.expect(left, "number", f"`{op}` needs numbers")
+                    self.expect(right, "number", f"`{op}` needs numbers")
+                    return "number"
+                lt, rt = self.infer(left), self.infer(right)
+                if "error" not in (lt, rt) and "json" not in (lt, rt) and "any" not in (lt, rt) and lt != rt:
+                    self.error(e.op_span, f"cannot compare {lt} with {rt}",
+                               "quote strings, and leave numbers unquoted")
+                elif lt == rt == "bool" and op not in ("==", "!="):
+                    self.error(e.op_span, f"`{op}` does not order booleans")
+                return "bool"
+            case ast.Between(value=value, low=low, high=high):
+                for part in (value, low, high):
+                    self.expect(part, "number", "`between` compares numbers")
+                return "bool"
+            case ast.InList(value=value, items=items):
+                vt = self.infer(value)
+                for item in items.items:
+                    if not isinstance(item, ast.Num | ast.Str | ast.Bool):
+                        self.error(item.span, "list items must be literals")
+                        continue
+                    it = self.infer(item)
+                    if vt not in ("json", "error", "any") and it != vt:
+                        self.error(item.span, f"this list holds {it}s but the value is a {vt}")
+                if not items.items:
+                    self.error(items.span, "the list is empty")
+                return "bool"
+            case ast.Match(value=value, pattern=pattern):
+                self.expect(value, "string", "`~` matches strings against a regular expression")
+                try:
+                    re.compile(pattern.value)
+                except re.error as exc:
+                    self.error(pattern.span, f"invalid regular expression: {exc}",
+                               "patterns use RE2 syntax (like Python's re, without backreferences)")
+                return "bool"
+            case ast.Sql():
+                self.check_sql(e)
+                return "any"
+            case ast.ListLit():
+                self.error(e.span, "a list is only allowed after `in`")
+                return "error"
+        raise AssertionError(e)  # pragma: no cover
+
+    def expect(self, e: ast.Expr, want: str, hint: str) -> None:
+        got = self.infer(e)
+        if got not in (want, "error", "json", "any"):
+            self.error(e.span, f"expected a {want}, got a {got}", hint)
+
+    def check_sql(self, e: ast.Sql) -> None:
+        hint = "`sql` takes one scalar expression over the document's columns"
+        try:
+            trees = sqlglot.parse(e.text, dialect="duckdb")
+        except sqlglot.errors.SqlglotError as exc:
+            self.error(e.span, f"invalid SQL expression: {str(exc).splitlines()[0][:200]}", hint)
+            return
+        if len(trees) != 1 or trees[0] is None:
+            self.error(e.span, "`sql` takes exactly one expression", hint)
+            return
+        for node in trees[0].walk():
+            if isinstance(node, _SQL_DENY_NODES):
+                self.error(e.span, f"`sql` may not contain {node.key.upper()}", hint)
+                return
+            if isinstance(node, exp.Func):
+                fname = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+                if _SQL_DENY.match(fname or ""):
+                    self.error(e.span, f"`sql` may not call `{fname.lower()}`", hint)
+                    return
+            if isinstance(node, exp.Column) and not node.table and node.name not in CANONICAL:
+                self.error(e.span, f"unknown column `{node.name}` in `sql`",
+                           did_you_mean(node.name, CANONICAL))
+                return
+
+    def condition(self, e: ast.Expr) -> None:
+        got = self.infer(e)
+        if got not in ("bool", "error", "json", "any"):
+            self.error(e.span, f"a condition must be true or false, but this is a {got}",
+                       "compare it, e.g. `words(text) >= 50`")
+
+    # ---- blocks --------------------------------------------------------------------------------
+
+    def run(self) -> CheckedRecipe:
+        blocks = self.recipe.blocks
+        headers = [b for b in blocks if isinstance(b, ast.Header)]
+        settings = self.header(headers)
+        sources = self.sources([b for b in blocks if isinstance(b, ast.Source)])
+        declared = {s.name: line for s, line in sources}
+        filters = self.filters([b for b in blocks if isinstance(b, ast.Filter)], declared)
+        mixes = [b for b in blocks if isinstance(b, ast.Mix)]
+        for extra in mixes[1:]:
+            self.error(extra.span, "a recipe has one `mix` block", "merge the entries into the first")
+        mix = self.mix(mixes[0], declared) if mixes else None
+        orders = [b for b in blocks if isinstance(b, ast.Order)]
+        for extra in orders[1:]:
+            self.error(extra.span, "a recipe has one `order` block")
+        order = self.order(orders[0]) if orders else OrderSpec(())
+        outputs = [b for b in blocks if isinstance(b, ast.Output)]
+        for extra in outputs[1:]:
+            self.error(extra.span, "a recipe has one `output`")
+        if not outputs:
+            self.error(self.end_span(), "the recipe has no `output`", 'add e.g. `output "build/NAME"`')
+        if not sources:
+            self.error(self.end_span(), "the recipe has no `source`",
+                       'add e.g. `source web = jsonl("data/web/*.jsonl.gz")`')
+        output = self.output(outputs[0], settings["name"]) if outputs else None
+        if self.errors or output is None:
+            raise RecipeErrors(self.errors)
+        return CheckedRecipe(settings["name"], settings["seed"], settings["tokenizer"], settings["license"],
+                             tuple(s for s, _ in sources), filters, mix, order, output, self.recipe.text)
+
+    def end_span(self) -> Span:
+        lines = self.recipe.text.splitlines() or [""]
+        return Span(len(lines), 1, len(lines), 2)
+
+    def header(self, headers: list[ast.Header]) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": "", "seed": 0, "tokenizer": "", "license": ""}
+        for extra in headers[1:]:
+            self.error(extra.span, "a recipe has one `recipe` header")
+        if not headers:
+            return out
+        header = headers[0]
+        out["name"] = header.name
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", header.name):
+            self.error(header.span, f"recipe name {header.name!r} is not a simple name",
+                       "use letters, digits, `.`, `_` and `-`")
+        settings = named("setting")
+        seen: set[str] = set()
+        for s in header.settings:
+            op = settings.get(s.name)
+            if op is None:
+                self.error(s.span, f"unknown setting `{s.name}`", did_you_mean(s.name, settings))
+                continue
+            if s.name in seen:
+                self.error(s.span, f"`{s.name}` is set twice")
+            seen.add(s.name)
+            value = self.value(op.params[0], s.value, op)
+            if value is not None:
+                out[s.name] = value
+        return out
+
+    def sources(self, decls: list[ast.Source]) -> list[tuple[SourceSpec, int]]:
+        out: list[tuple[SourceSpec, int]] = []
+        first: dict[str, int] = {}
+        readers = named("source")
+        for decl in decls:
+            if decl.name in first:
+                self.error(decl.name_span, f"source `{decl.name}` is declared twice",
+                           f"it was first declared on line {first[decl.name]}; rename one of them")
+                continue
+            first[decl.name] = decl.span.line
+            op = readers.get(decl.reader.name)
+            if op is None:
+                self.error(decl.reader.name_span, f"unknown source format `{decl.reader.name}`",
+                           did_you_mean(decl.reader.name, readers))
+                continue
+            args = self.bind(op, decl.reader)
+            if "path" not in args:
+                continue
+            out.append((SourceSpec(decl.name, op.name, args["path"], args.get("text", ""), args.get("id", ""),
+                                   args["on_error"]), decl.span.line))
+        return out
+
+    def source_ref(self, name: str, span: Span, declared: dict[str, int]) -> bool:
+        if name not in declared:
+            self.error(span, f"unknown source `{name}`", did_you_mean(name, declared))
+            return False
+        if declared[name] > span.line:
+            self.error(span, f"source `{name}` is used before it is declared (line {declared[name]})",
+                       "declare sources before the blocks that use them")
+            return False
+        return True
+
+    def filters(self, blocks: list[ast.Filter], declared: dict[str, int]) -> tuple[FilterSpec, ...]:
+        out: list[FilterSpec] = []
+        seen: dict[str, int] = {}
+        dedups = named("dedup")
+        for block in blocks:
+            if block.source in seen:
+                self.error(block.source_span, f"source `{block.source}` already has a filter block",
+                           f"merge it into the block on line {seen[block.source]}")
+                continue
+            seen[block.source] = block.span.line
+            self.source_ref(block.source, block.source_span, declared)
+            rules: list[RuleSpec] = []
+            for rule in block.rules:
+                if rule.kind in ("keep", "drop"):
+                    self.condition(rule.body)
+                    rules.append(RuleSpec(rule.kind, rule.text, rule.body))
+                elif rule.kind == "dedup":
+                    assert isinstance(rule.body, ast.Call)
+                    op = dedups.get(rule.body.name)
+                    if op is None:
+                        self.error(rule.body.name_span, f"unknown dedup method `{rule.body.name}`",
+                                   did_you_mean(rule.body.name, dedups))
+                        continue
+                    args = self.bind(op, rule.body)
+                    rules.append(RuleSpec("dedup", rule.text, None, op.name, tuple(sorted(args.items()))))
+                else:
+                    assert isinstance(rule.body, ast.Call)
+                    packs = named("pack")
+                    self.error(rule.body.name_span, f"unknown rule pack `{rule.body.name}`",
+                               did_you_mean(rule.body.name, packs) if packs
+                               else "no rule packs are available yet; write the rules with `keep`/`drop`")
+            out.append(FilterSpec(block.source, tuple(rules)))
+        return tuple(out)
+
+    def mix(self, mix: ast.Mix, declared: dict[str, int]) -> MixSpec | None:
+        unit = mix.unit or ("bytes" if mix.budget.kind == "size" else "")
+        if not unit:
+            self.error(mix.unit_span, "the budget needs a unit", "write e.g. `mix 10_000 docs` or `mix 1GB`")
+        elif unit not in _MIX_UNITS:
+            self.error(mix.unit_span, f"unknown budget unit `{unit}`", did_you_mean(unit, _MIX_UNITS))
+        elif unit == "tokens":
+            self.error(mix.unit_span, "token budgets are not supported yet",
+                       "use a `docs` or `bytes` budget for now")
+        elif mix.budget.kind == "size" and unit != "bytes" or mix.budget.kind == "percent":
+            self.error(mix.budget.span, f"`{mix.budget.text}` is not a number of {unit}")
+        budget = mix.budget.scaled
+        if budget < 1 or not float(budget).is_integer():
+            self.error(mix.budget.span, "the budget must be a positive whole number")
+        shares: list[MixShare] = []
+        seen: set[str] = set()
+        total = 0.0
+        for entry in mix.entries:
+            entry_span = Span(entry.span.line, entry.span.col, entry.span.line, entry.span.col + len(entry.source))
+            if entry.source in seen:
+                self.error(entry_span, f"source `{entry.source}` appears twice in the mix")
+            seen.add(entry.source)
+            self.source_ref(entry.source, entry_span, declared)
+            if entry.share.kind != "percent":
+                self.error(entry.share.span, "a mix weight is a percentage", f"write `{entry.share.text}%`")
+            elif not 0 < entry.share.value <= 100:
+                self.error(entry.share.span, "a mix weight is between 0% and 100%")
+            total += entry.share.value if entry.share.kind == "percent" else 0
+            if entry.where is not None:
+                self.condition(entry.where)
+            epochs = 1.0
+            if entry.max_epochs is not None:
+                epochs = entry.max_epochs.scaled
+                if entry.max_epochs.kind != "plain" or epochs < 1:
+                    self.error(entry.max_epochs.span, "`max_epochs` is a number of passes, at least 1")
+            label = f"where {_text_of(self.recipe.text, entry.where.span)}" if entry.where else ""
+            shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, epochs))
+        if not mix.entries:
+            self.error(mix.span, "the mix is empty", "list sources with their weights, e.g. `web 100%`")
+        elif abs(total - 100) > 1e-6 and all(e.share.kind == "percent" for e in mix.entries):
+            self.error(mix.span if len(mix.entries) > 1 else mix.entries[0].share.span,
+                       f"mix weights add up to {total:g}%, not 100%",
+                       "make the percentages sum to 100")
+        if self.errors:
+            return None
+        return MixSpec(unit, int(budget), tuple(shares))
+
+    def order(self, order: ast.Order) -> OrderSpec:
+        for step in order.steps:
+            if step.key is not None:
+                kind = self.infer(step.key)
+                if kind == "bool":
+                    self.error(step.key.span, "sort by a number or a string, not a condition")
+        return OrderSpec(order.steps)
+
+    def output(self, out: ast.Output, name: str) -> OutputSpec | None:
+        if out.format not in ("parquet", "jsonl"):
+            self.error(out.format_span, f"unknown output format `{out.format}`",
+                       did_you_mean(out.format, ("parquet", "jsonl")))
+        if not out.path.value.strip():
+            self.error(out.path.span, "the output path is empty")
+        if "://" in out.path.value:
+            self.error(out.path.span, "the output must be a local directory",
+                       "write locally and `dvc push` to share")
+        shard_bytes, shard_rows = DEFAULT_SHARD_BYTES, 0
+        for limit in out.shard:
+            amount = limit.amount
+            if limit.unit in ("rows", "docs") and amount.kind in ("plain", "count"):
+                shard_rows = int(amount.scaled)
+                if shard_rows < 1:
+                    self.error(amount.span, "a shard holds at least one row")
+            elif not limit.unit and amount.kind == "size":
+                shard_bytes = int(amount.scaled)
+                if shard_bytes < 1000:
+                    self.error(amount.span, "a shard size under 1KB is not useful", "write e.g. `128MB`")
+            else:
+                self.error(limit.span, f"cannot read shard limit `{amount.text} {limit.unit}`".rstrip("` ") + "`",
+                           "write a size like `128MB` or a row count like `10_000 rows`")
+        return OutputSpec(out.path.value, out.format, shard_bytes, shard_rows)
+
+
+def _text_of(text: str, span: Span) -> str:
+    lines = text.splitlines()
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.col - 1:span.end_col - 1]
+    parts = [lines[span.line - 1][span.col - 1:]] + lines[span.line:span.end_line - 1]
+    parts.append(lines[span.end_line - 1][:span.end_col - 1])
+    return " ".join(" ".join(parts).split())
+
+
+def check(recipe: ast.Recipe) -> CheckedRecipe:
+    """Check a parsed recipe. Raises RecipeErrors holding every error found."""
+    checker = _Checker(recipe)
+    try:
+        return checker.run()
+    except RecipeErrors:
+        raise
+    except RecursionError:
+        raise RecipeErrors([RecipeError(NOWHERE, "the recipe nests too deeply")]) from None
+
+
+def registry_operator(kind: str, name: str) -> Operator:
+    """The declaration behind a checked call (the checker has already made sure it exists)."""
+    return REGISTRY[(kind, name)]

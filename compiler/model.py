@@ -1,0 +1,86 @@
+"""The checked recipe: what the checker hands the planner. Names are resolved, arguments bound
+and defaulted, units applied. Expressions stay AST trees, already type-checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import ast
+
+# The canonical document schema every source is normalized to, with each column's type.
+CANONICAL = {"doc_id": "string", "source": "string", "text": "string", "content_hash": "number",
+             "meta": "string"}
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    format: str  # parquet | jsonl | text
+    path: str
+    text_column: str
+    id_column: str
+    on_error: str  # fail | quarantine
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A filter step. `keep`/`drop` carry a boolean expression; `dedup` an operator and its arguments."""
+
+    kind: str  # keep | drop | dedup
+    label: str
+    expr: ast.Expr | None = None
+    op: str = ""
+    args: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    source: str
+    rules: tuple[RuleSpec, ...]
+
+
+@dataclass(frozen=True)
+class MixShare:
+    source: str
+    share: float  # a fraction of the budget, in the budget's unit
+    where: ast.Expr | None
+    where_label: str
+    max_epochs: float
+
+
+@dataclass(frozen=True)
+class MixSpec:
+    unit: str  # docs | bytes
+    budget: int
+    shares: tuple[MixShare, ...]
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    steps: tuple[ast.OrderStep, ...]
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    path: str
+    format: str  # parquet | jsonl
+    shard_bytes: int
+    shard_rows: int  # 0: no row limit
+
+
+@dataclass(frozen=True)
+class CheckedRecipe:
+    name: str
+    seed: int
+    tokenizer: str
+    license: str
+    sources: tuple[SourceSpec, ...]
+    filters: tuple[FilterSpec, ...]
+    mix: MixSpec | None
+    order: OrderSpec
+    output: OutputSpec
+    text: str
+
+    def filter_for(self, source: str) -> FilterSpec:
+        return next((f for f in self.filters if f.source == source), FilterSpec(source, ()))
