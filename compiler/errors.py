@@ -22,14 +22,21 @@ NOWHERE = Span(1, 1, 1, 2)
 
 @dataclass(frozen=True)
 class RecipeError(Exception):
-    """A user mistake in a recipe, with where it is and what to do about it."""
+    """A user mistake, with where it is and what to do about it.
 
-    span: Span
+    In a recipe, `span` locates it. At run time there is no span; `stage` and `input` (a file,
+    with a line or row when known) say where the build stopped.
+    """
+
+    span: Span | None
     message: str
     hint: str = ""
+    stage: str = ""
+    input: str = ""
 
     def __str__(self) -> str:
-        return f"{self.span.line}:{self.span.col}: {self.message}"
+        where = f"{self.span.line}:{self.span.col}: " if self.span else ""
+        return where + self.message
 
 
 class RecipeErrors(Exception):
@@ -54,6 +61,10 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 def render(error: RecipeError, filename: str, text: str) -> str:
     """`file:line:col: error: message`, the source line, a caret, and the hint."""
     span = error.span
+    if span is None:
+        where = ": ".join(p for p in (f"stage {error.stage}" if error.stage else "", error.input) if p)
+        head = f"{filename}: error: " + (f"{where}: " if where else "") + error.message
+        return head + (f"\n  hint: {error.hint}" if error.hint else "")
     lines = text.splitlines() or [""]
     line_no = min(max(span.line, 1), len(lines))
     source_line = lines[line_no - 1].replace("\t", " ")

@@ -76,7 +76,7 @@ FUNCTIONS = (
              "number", f"length({_WORDS})"),
     Operator("mean_word_length", "function", (TEXT,),
              "Mean length in characters of the whitespace-separated words (0 for no words).",
-             "number", f"coalesce(list_avg(list_transform({_WORDS}, w -> length(w))), 0)"),
+             "number", f"coalesce(list_avg(list_transform({_WORDS}, lambda w: length(w))), 0)"),
     Operator("lines", "function", (TEXT,), "Number of lines (a final newline does not start a new one).",
              "number", "CASE WHEN text = '' THEN 0 ELSE length(string_split(rtrim(text, chr(10)), chr(10))) END"),
     Operator("symbol_ratio", "function",
@@ -97,17 +97,17 @@ FUNCTIONS = (
     Operator("stopwords", "function",
              (Param("lang", "choice", "en", "language of the stop-word list", choices=tuple(STOPWORDS)), TEXT),
              "Number of stop-word occurrences (Gopher counts `the, be, to, of, and, that, have, with`).",
-             "number", r"length(list_filter(regexp_extract_all(lower(text), '\pL+'), w -> list_contains(lang, w)))",
+             "number", r"length(list_filter(regexp_extract_all(lower(text), '\pL+'), lambda w: list_contains(lang, w)))",
              prepare=lambda a: {**a, "lang": list(STOPWORDS[a["lang"]])}),
     Operator("bullet_line_ratio", "function", (TEXT,),
              f"Share of lines that start with a bullet ({' '.join(BULLETS)}).", "number",
              "CASE WHEN text = '' THEN 0 ELSE length(list_filter(string_split(rtrim(text, chr(10)), chr(10)),"
-             f" l -> regexp_matches(l, '^\\s*[{BULLETS.replace('-', '')}\\-]')))"
+             f" lambda l: regexp_matches(l, '^\\s*[{BULLETS.replace('-', '')}\\-]')))"
              " / length(string_split(rtrim(text, chr(10)), chr(10))) END"),
     Operator("ellipsis_line_ratio", "function", (TEXT,),
              "Share of lines that end with an ellipsis (`...` or `…`).", "number",
              "CASE WHEN text = '' THEN 0 ELSE length(list_filter(string_split(rtrim(text, chr(10)), chr(10)),"
-             r" l -> regexp_matches(l, '(\.\.\.|…)\s*$')))"
+             r" lambda l: regexp_matches(l, '(\.\.\.|…)\s*$')))"
              " / length(string_split(rtrim(text, chr(10)), chr(10))) END"),
     Operator("lower", "function", (TEXT,), "The text in lowercase.", "string", "lower(text)"),
 )

@@ -1,0 +1,161 @@
+"""The plan: an engine-neutral DAG of stages, each with its inputs, parameters, SQL and a
+fingerprint of everything that decides its output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import ast
+from .lower import expr_sql, literal, macros_sql, render, statements
+from .model import CheckedRecipe, RuleSpec, SourceSpec
+
+# Bump when the meaning of a stage's output changes, so old cache entries are not reused.
+PLAN_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file a source resolved to, with a fingerprint of its content."""
+
+    path: str
+    size: int
+    fingerprint: str  # sha256:..., or the store's etag/mtime for remote files
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the plan.
+
+    kind: `ingest` (read a source into the canonical schema), `sql` (a DuckDB script over
+    the outputs of `inputs`), `write` (shards, manifest and ledger of the build).
+    """
+
+    name: str
+    kind: str
+    inputs: tuple[str, ...]
+    params: dict[str, Any]
+    sql: str
+    fingerprint: str = ""
+
+    def statements(self) -> list[tuple[str, str]]:
+        return statements(self.sql)
+
+
+@dataclass(frozen=True)
+class Plan:
+    recipe: str
+    recipe_sha256: str
+    macros: str
+    stages: tuple[Stage, ...]
+    files: dict[str, tuple[InputFile, ...]] = field(default_factory=dict)
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"recipe": self.recipe, "recipe_sha256": self.recipe_sha256, "plan_version": PLAN_VERSION,
+                "stages": [asdict(s) for s in self.stages],
+                "files": {k: [asdict(f) for f in v] for k, v in self.files.items()}}
+
+
+def _fingerprint(stage: Stage, upstream: dict[str, str], macros: str) -> str:
+    doc = {"v": PLAN_VERSION, "kind": stage.kind, "name": stage.name, "params": stage.params,
+           "sql": stage.sql, "macros": macros if stage.kind == "sql" else "",
+           "inputs": [upstream[i] for i in stage.inputs]}
+    blob = json.dumps(doc, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _ingest(src: SourceSpec, files: tuple[InputFile, ...]) -> Stage:
+    sql = render("ingest.sql.j2", stage=f"ingest_{src.name}", source=src.name, format=src.format, path=src.path)
+    params = {"format": src.format, "path": src.path, "text": src.text_column, "id": src.id_column,
+              "on_error": src.on_error, "files": [asdict(f) for f in files]}
+    return Stage(f"ingest_{src.name}", "ingest", (), params, sql)
+
+
+def _dedup_key(rule: RuleSpec) -> str:
+    args = dict(rule.args)
+    if rule.op == "exact" and args.get("normalize"):
+        return r"md5_number_lower(trim(regexp_replace(lower(text), '[^\pL\pN]+', ' ', 'g')))"
+    return "content_hash"
+
+
+def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...]) -> Stage:
+    # Consecutive row rules share one CASE; each dedup is a window step of its own.
+    steps: list[dict[str, Any]] = []
+    for rule in rules:
+        if rule.kind == "dedup":
+            steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule)})
+            continue
+        assert rule.expr is not None
+        entry = {"kind": rule.kind, "label": rule.label, "sql": expr_sql(rule.expr, "bool")}
+        if not steps or steps[-1]["kind"] != "rows":
+            steps.append({"kind": "rows", "rules": []})
+        steps[-1]["rules"].append(entry)
+    name = f"filter_{src.name}"
+    sql = render("filter.sql.j2", stage=name, source=src.name, input=f"ingest_{src.name}", steps=steps)
+    return Stage(name, "sql", (f"ingest_{src.name}",), {"rules": [r.label for r in rules]}, sql)
+
+
+def _mix(recipe: CheckedRecipe) -> Stage:
+    inputs = tuple(f"filter_{s.name}" for s in recipe.sources)
+    mix = recipe.mix
+    shares = []
+    if mix is not None:
+        for s in mix.shares:
+            shares.append({"source": s.source, "target": round(mix.budget * s.share),
+                           "max_epochs": literal(float(s.max_epochs)),
+                           "where_sql": expr_sql(s.where, "bool") if s.where is not None else "true",
+                           "where_label": s.where_label})
+    size = "strlen(text)" if mix is not None and mix.unit == "bytes" else "1"
+    sql = render("mix.sql.j2", stage="mix", inputs=inputs, shares=shares, seed=str(recipe.seed),
+                 budget=mix.budget if mix else 0, unit=mix.unit if mix else "", size=size)
+    params = {"unit": mix.unit if mix else "", "budget": mix.budget if mix else 0,
+              "shares": [{k: v for k, v in s.items() if k != "where_sql"} for s in shares]}
+    return Stage("mix", "sql", inputs, params, sql)
+
+
+def _order(recipe: CheckedRecipe) -> Stage:
+    keys = []
+    for step in recipe.order.steps:
+        if step.kind == "shuffle":
+            keys.append(f"md5_number_lower({literal(str(recipe.seed))} || ':order:' || doc_id"
+                        " || ':' || CAST(_epoch AS VARCHAR))")
+        else:
+            assert step.key is not None
+            keys.append(expr_sql(step.key) + (" DESC" if step.descending else " ASC"))
+    if not keys:
+        keys.append("source")
+    sql = render("order.sql.j2", stage="order", input="mix", keys=keys)
+    return Stage("order", "sql", ("mix",), {"steps": [s.kind for s in recipe.order.steps]}, sql)
+
+
+def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]]) -> Plan:
+    """The stages of a checked recipe, given the files each source resolved to."""
+    stages: list[Stage] = []
+    for src in recipe.sources:
+        stages.append(_ingest(src, files.get(src.name, ())))
+        stages.append(_filter(src, recipe.filter_for(src.name).rules))
+    stages.append(_mix(recipe))
+    stages.append(_order(recipe))
+    out = recipe.output
+    inputs = ("order",) + tuple(s.name for s in stages if s.name != "order")
+    stages.append(Stage("output", "write", inputs,
+                        {"path": out.path, "format": out.format, "shard_bytes": out.shard_bytes,
+                         "shard_rows": out.shard_rows, "recipe": recipe.name, "license": recipe.license,
+                         "seed": recipe.seed}, ""))
+    macros = macros_sql()
+    done: dict[str, str] = {}
+    final = []
+    for st in stages:
+        fp = _fingerprint(st, done, macros)
+        done[st.name] = fp
+        final.append(Stage(st.name, st.kind, st.inputs, st.params, st.sql, fp))
+    sha = hashlib.sha256(recipe.text.encode()).hexdigest()
+    return Plan(recipe.name, sha, macros, tuple(final), files)
+
+
+__all__ = ["InputFile", "Plan", "Stage", "plan", "ast"]

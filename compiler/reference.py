@@ -1,0 +1,61 @@
+"""docs/reference.md, generated from the operator declarations (`recipe docs`)."""
+
+from __future__ import annotations
+
+from .operators import REGISTRY, Operator, Param
+
+_KINDS = (
+    ("setting", "Header settings", "Written inside `recipe \"NAME\" { ... }`, e.g. `seed 17`."),
+    ("source", "Sources", "`source NAME = FORMAT(path, ...)`. Every source is normalized to the canonical "
+     "schema: `doc_id`, `source`, `text`, `content_hash`, `meta` (a JSON object of the other fields)."),
+    ("function", "Text functions", "Usable in any expression: `keep`, `drop`, mix `where`, `sort`. "
+     "Each is lowered to the DuckDB macro `dr_NAME`. The `text` parameter defaults to the `text` column."),
+    ("dedup", "Dedup methods", "`dedup METHOD(...)` inside a filter block."),
+)
+
+
+def _default(p: Param) -> str:
+    if p.required:
+        return "required"
+    if p.type == "text":
+        return f"`{p.default}` column"
+    if isinstance(p.default, bool):
+        return f"`{str(p.default).lower()}`"
+    if isinstance(p.default, str):
+        return f'`"{p.default}"`'
+    return f"`{p.default}`"
+
+
+def _type(p: Param) -> str:
+    if p.type == "choice":
+        return " \\| ".join(f'`"{c}"`' for c in p.choices)
+    bounds = ""
+    if p.min is not None:
+        bounds = f" ({p.min:g}..{p.max:g})" if p.max is not None else f" (≥ {p.min:g})"
+    return p.type + bounds
+
+
+def _operator(op: Operator) -> list[str]:
+    sig = ", ".join(p.name for p in op.params)
+    head = f"### `{op.name}`" if op.kind == "setting" else f"### `{op.name}({sig})`"
+    lines = [head, "", op.doc + (f" Returns a {op.returns}." if op.returns else ""), ""]
+    if op.params and op.kind != "setting":
+        lines += ["| parameter | type | default | meaning |", "| --- | --- | --- | --- |"]
+        lines += [f"| `{p.name}` | {_type(p)} | {_default(p)} | {p.doc} |" for p in op.params]
+        lines.append("")
+    elif op.kind == "setting":
+        p = op.params[0]
+        lines += [f"Type: {_type(p)}. Default: {_default(p)}.", ""]
+    return lines
+
+
+def reference() -> str:
+    lines = ["# Language reference", "",
+             "Generated from the operator declarations in `compiler/operators.py` by `recipe docs`; "
+             "do not edit by hand.", ""]
+    for kind, title, intro in _KINDS:
+        lines += [f"## {title}", "", intro, ""]
+        for (k, _), op in sorted(REGISTRY.items()):
+            if k == kind:
+                lines += _operator(op)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,267 @@
+"""The `recipe` command: check, compile, explain and run recipes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.tree import Tree
+
+from datarecipe.compiler.checker import check
+from datarecipe.compiler.errors import RecipeError, RecipeErrors, Span, render
+from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.parser import parse
+from datarecipe.compiler.plan import InputFile, Plan, plan
+from datarecipe.compiler.reference import reference
+
+from .engine import LocalEngine
+from .progress import Reporter
+from .sources import resolve
+
+EXIT_RECIPE, EXIT_BUILD, EXIT_INTERNAL = 2, 1, 70
+
+
+class Failed(Exception):
+    """Errors already rendered for the user; carries the exit status."""
+
+    def __init__(self, status: int, errors: list[dict[str, Any]]):
+        super().__init__(status)
+        self.status = status
+        self.errors = errors
+
+
+def _error_json(error: RecipeError, filename: str) -> dict[str, Any]:
+    span = error.span
+    return {"file": filename, "line": span.line if span else None, "col": span.col if span else None,
+            "message": error.message, "hint": error.hint, "stage": error.stage, "input": error.input}
+
+
+def load(path: str, err: Console, as_json: bool) -> CheckedRecipe:
+    """Read, parse and check a recipe; on errors, print them all and raise Failed(2)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        error = RecipeError(None, f"cannot read the recipe: {exc.strerror or exc}")
+        _report([error], path, "", err, as_json)
+        raise Failed(EXIT_RECIPE, [_error_json(error, path)]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        error = RecipeError(Span(line, col, line, col + 1), "the recipe is not valid UTF-8",
+                            "save the file as UTF-8 text")
+        text = raw.decode("utf-8", "replace")
+        _report([error], path, text, err, as_json)
+        raise Failed(EXIT_RECIPE, [_error_json(error, path)]) from None
+    try:
+        return check(parse(text))
+    except RecipeErrors as exc:
+        _report(exc.errors, path, text, err, as_json)
+        raise Failed(EXIT_RECIPE, [_error_json(e, path) for e in exc.errors]) from None
+
+
+def _report(errors: list[RecipeError], path: str, text: str, err: Console, as_json: bool) -> None:
+    if as_json:
+        return
+    for error in errors:
+        err.print(render(error, path, text), markup=False, highlight=False, soft_wrap=True)
+    if len(errors) > 1:
+        err.print(f"{len(errors)} errors", markup=False, highlight=False)
+
+
+def build_plan(recipe: CheckedRecipe) -> Plan:
+    files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s) for s in recipe.sources}
+    return plan(recipe, files)
+
+
+# ---- subcommands -------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
+    status = 0
+    results = []
+    for path in args.files:
+        try:
+            recipe = load(path, err, args.json)
+            results.append({"file": path, "ok": True, "errors": []})
+            if not args.json and not args.quiet:
+                out.print(f"{path}: ok ({len(recipe.sources)} sources)", highlight=False)
+        except Failed as exc:
+            status = exc.status
+            results.append({"file": path, "ok": False, "errors": exc.errors})
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=1))
+    return status
+
+
+def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
+    recipe = load(args.file, err, args.json)
+    the_plan = build_plan(recipe)
+    target = Path(args.output)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "plan.json").write_text(json.dumps(the_plan.to_json(), indent=1, sort_keys=True) + "\n")
+    (target / "macros.sql").write_text(the_plan.macros)
+    written = ["plan.json", "macros.sql"]
+    for i, stage in enumerate(the_plan.stages):
+        if stage.sql:
+            name = f"{i:02d}_{stage.name}.sql"
+            (target / name).write_text(f"-- fingerprint {stage.fingerprint}\n{stage.sql}")
+            written.append(name)
+    if args.json:
+        print(json.dumps({"dir": str(target), "files": written}))
+    elif not args.quiet:
+        out.print(f"wrote {len(written)} files to {target}", highlight=False)
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
+    recipe = load(args.file, err, args.json)
+    the_plan = build_plan(recipe)
+    if args.json:
+        print(json.dumps(the_plan.to_json(), indent=1, sort_keys=True))
+        return 0
+    tree = Tree(f"[bold]{recipe.name or args.file}[/] plan ({len(the_plan.stages)} stages)")
+    for stage in the_plan.stages:
+        inputs = f" <- {', '.join(stage.inputs)}" if stage.inputs else ""
+        node = tree.add(f"[bold cyan]{stage.name}[/] [dim]{stage.kind} {stage.fingerprint}{inputs}[/]")
+        if stage.kind == "ingest":
+            files = stage.params["files"]
+            node.add(f"{stage.params['format']} {stage.params['path']}: {len(files)} file(s), "
+                     f"{sum(f['size'] for f in files):,} bytes")
+        elif stage.kind == "write":
+            node.add(f"{stage.params['format']} shards of at most {stage.params['shard_bytes']:,} bytes"
+                     + (f", {stage.params['shard_rows']:,} rows" if stage.params["shard_rows"] else "")
+                     + f" -> {stage.params['path']}")
+        if stage.sql:
+            node.add(Syntax(stage.sql.strip(), "sql", word_wrap=True, theme="ansi_dark"))
+    out.print(tree)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    started = time.perf_counter()
+    recipe = load(args.file, err, args.json)
+    mode = "json" if args.json else "quiet" if args.quiet else "human"
+    the_plan = build_plan(recipe)
+    with Reporter(mode, err) as reporter:
+        engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
+                             memory_limit=args.memory, reporter=reporter, recipe_path=args.file)
+        manifest = engine.run()
+    seconds = time.perf_counter() - started
+    if mode == "json":
+        reporter.emit("done", output=recipe.output.path, seconds=round(seconds, 3), totals=manifest["totals"],
+                      funnel=manifest["funnel"], quarantine=manifest["quarantine"])
+    elif mode == "human":
+        out.print(funnel_table(manifest))
+        t = manifest["totals"]
+        out.print(f"built {t['docs']:,} docs in {t['shards']} shard(s), {t['shard_bytes']:,} bytes -> "
+                  f"{recipe.output.path} in {seconds:.1f}s", highlight=False)
+        if manifest["quarantine"]["rows"]:
+            out.print(f"quarantined {manifest['quarantine']['rows']:,} bad rows: "
+                      f"{recipe.output.path}/quarantine.parquet", highlight=False)
+    return 0
+
+
+def funnel_table(manifest: dict[str, Any]) -> Table:
+    table = Table(title="funnel", show_lines=False)
+    for col in ("source", "step", "docs"):
+        table.add_column(col, justify="right" if col == "docs" else "left")
+    for source, f in manifest["funnel"].items():
+        table.add_row(source, "read", f"{f['read']:,}")
+        if f["quarantined"]:
+            table.add_row("", "quarantined", f"-{f['quarantined']:,}")
+        for rule, n in f["dropped"].items():
+            table.add_row("", rule, f"-{n:,}")
+        table.add_row("", "kept after filters", f"{f['kept']:,}")
+        for rule, n in f["left_out_by_mix"].items():
+            table.add_row("", f"mix: {rule}", f"-{n:,}")
+        table.add_row("", "[bold]in the output[/]", f"[bold]{f['selected']:,}[/]", end_section=True)
+    return table
+
+
+def cmd_docs(args: argparse.Namespace, out: Console, err: Console) -> int:
+    text = reference()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        if not args.quiet:
+            out.print(f"wrote {args.output}", highlight=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="recipe", description="Check, compile and build dataset recipes.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+        sp.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+    c = sub.add_parser("check", help="check recipes and report every error (exit 2 on errors)")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    common(c)
+    c = sub.add_parser("compile", help="write plan.json and one .sql file per SQL stage")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("-o", "--output", default="build/compiled", metavar="DIR", help="(default: build/compiled)")
+    common(c)
+    c = sub.add_parser("explain", help="print the plan as a tree, with each stage's SQL")
+    c.add_argument("file", metavar="FILE")
+    common(c)
+    c = sub.add_parser("run", help="compile and build a recipe on the local engine")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--threads", type=int, default=0, metavar="N", help="DuckDB threads (default: all cores)")
+    c.add_argument("--memory", default="4GB", metavar="SIZE", help="DuckDB memory limit; beyond it, spill (4GB)")
+    c.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
+                   help="where stage outputs are cached by fingerprint (default: .datarecipe/cache)")
+    common(c)
+    c = sub.add_parser("docs", help="write the language reference generated from the operator library")
+    c.add_argument("-o", "--output", default="docs/reference.md", metavar="FILE")
+    common(c)
+    return p
+
+
+COMMANDS = {"check": cmd_check, "compile": cmd_compile, "explain": cmd_explain, "run": cmd_run, "docs": cmd_docs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except Failed as exc:
+        if args.json and args.command != "check":
+            print(json.dumps({"event": "error", "errors": exc.errors}))
+        return exc.status
+    except RecipeError as exc:  # a build that stopped on bad input
+        label = getattr(args, "file", "recipe")
+        if args.json:
+            print(json.dumps({"event": "error", "errors": [_error_json(exc, label)]}))
+        else:
+            err.print(render(exc, label, ""), markup=False, highlight=False, soft_wrap=True)
+        return EXIT_BUILD
+    except KeyboardInterrupt:
+        err.print("interrupted; finished stages stay cached and the previous output is untouched")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug in datarecipe, not a user mistake
+        if os.environ.get("DATARECIPE_DEBUG"):
+            traceback.print_exc()
+        err.print(f"internal error: {type(exc).__name__}: {exc}\n"
+                  "this is a bug in datarecipe; rerun with DATARECIPE_DEBUG=1 for the traceback",
+                  markup=False, highlight=False)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

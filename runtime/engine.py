@@ -1,0 +1,300 @@
+"""The local engine: runs a plan's stages in order with in-process DuckDB, streaming Arrow
+batches from cached Parquet, and caches every stage's output by its fingerprint."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.plan import Plan, Stage
+
+from .progress import Reporter
+from .sources import QUARANTINE_SCHEMA, Quarantine, SourceReader
+from .writer import write_parquet, write_shards
+
+STREAM_ROWS = 8192
+LEDGER_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()), ("stage", pa.string()),
+                           ("rule", pa.string())])
+OUTPUT_COLUMNS = ("doc_id", "source", "text", "content_hash", "meta")
+
+
+def _fail(stage: str, message: str, hint: str = "", input: str = "") -> RecipeError:
+    return RecipeError(None, message, hint, stage=stage, input=input)
+
+
+class LocalEngine:
+    """Executes a Plan on this machine. I/O is here; the plan itself is pure data."""
+
+    def __init__(self, plan: Plan, recipe: CheckedRecipe, *, cache_dir: Path, threads: int = 0,
+                 memory_limit: str = "4GB", reporter: Reporter | None = None, recipe_path: str = ""):
+        self.plan = plan
+        self.recipe = recipe
+        self.cache_dir = Path(cache_dir)
+        self.threads = threads or (os.cpu_count() or 1)
+        self.memory_limit = memory_limit
+        self.reporter = reporter or Reporter("quiet")
+        self.recipe_path = recipe_path
+        self.stats: dict[str, dict[str, Any]] = {}
+
+    # ---- DuckDB ---------------------------------------------------------------------------------
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection that can reach no file: the engine hands it every input as Arrow."""
+        spill = self.cache_dir / "duckdb-tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
+                                     "temp_directory": str(spill), "preserve_insertion_order": True,
+                                     "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        for _, sql in _split(self.plan.macros):
+            con.execute(sql)
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con
+
+    def stage_dir(self, stage: Stage) -> Path:
+        return self.cache_dir / stage.name / stage.fingerprint
+
+    # ---- running ---------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        con = self.connect()
+        try:
+            for stage in self.plan.stages:
+                if stage.kind == "write":
+                    return self.write_output(stage)
+                done = self.stage_dir(stage)
+                if (done / "_SUCCESS").exists():
+                    self.stats[stage.name] = json.loads((done / "stats.json").read_text())
+                    self.reporter.start(stage.name)
+                    self.reporter.finish(stage.name, cached=True, **_summary(self.stats[stage.name]))
+                    continue
+                tmp = done.parent / f".tmp-{stage.fingerprint}-{os.getpid()}"
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp.mkdir(parents=True)
+                self.reporter.start(stage.name)
+                try:
+                    stats = self.run_ingest(con, stage, tmp) if stage.kind == "ingest" else self.run_sql(con, stage, tmp)
+                except BaseException:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+                (tmp / "stats.json").write_text(json.dumps(stats, sort_keys=True, indent=1))
+                (tmp / "_SUCCESS").write_text("")
+                shutil.rmtree(done, ignore_errors=True)
+                tmp.rename(done)
+                self.stats[stage.name] = stats
+                self.reporter.finish(stage.name, **_summary(stats))
+        finally:
+            con.close()
+        raise AssertionError("a plan ends with its output stage")  # pragma: no cover
+
+    def run_ingest(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        src = next(s for s in self.recipe.sources if f"ingest_{s.name}" == stage.name)
+        quarantine = Quarantine()
+        reader = SourceReader(src, self.plan.files[src.name], quarantine)
+        failure: list[BaseException] = []
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in reader.batches():
+                    self.reporter.advance(stage.name, batch.num_rows)
+                    yield batch
+            except BaseException as exc:  # DuckDB would replace it with its own message
+                failure.append(exc)
+                raise
+
+        from .sources import RAW_SCHEMA
+
+        con.register(f"raw_{src.name}", pa.RecordBatchReader.from_batches(RAW_SCHEMA, batches()))
+        try:
+            (target, sql), = stage.statements()
+            result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+            rows = write_parquet(tmp / "data.parquet", result.schema, result)
+        except duckdb.Error as exc:
+            if failure:
+                raise failure[0] from None
+            raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}") from None
+        finally:
+            con.unregister(f"raw_{src.name}")
+        pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
+        counts = Counter(r["source"] for r in quarantine.rows)
+        return {"rows": rows, "by_source": {src.name: rows}, "quarantined": dict(counts)}
+
+    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        for name in stage.inputs:
+            upstream = self.plan.stage(name)
+            con.register(name, ds.dataset(self.stage_dir(upstream) / "data.parquet", format="parquet"))
+        stats: dict[str, Any] = {}
+        try:
+            for target, sql in stage.statements():
+                try:
+                    if target == "":
+                        con.execute(sql)
+                    elif target == "check":
+                        self.check_budget(stage, con.execute(sql).fetchall())
+                    else:
+                        result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+                        on_rows = (lambda n: self.reporter.advance(stage.name, n)) if target == "data" else None
+                        schema = LEDGER_SCHEMA if target == "ledger" else result.schema
+                        write_parquet(tmp / f"{target}.parquet", schema, result, on_rows)
+                except duckdb.Error as exc:
+                    raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}",
+                                "see the stage's SQL with `recipe explain`") from None
+        finally:
+            for name in stage.inputs:
+                con.unregister(name)
+            for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
+                con.execute(f'DROP TABLE "{table}"')
+        data = pq.read_table(tmp / "data.parquet", columns=["source"])
+        stats["rows"] = data.num_rows
+        stats["by_source"] = dict(sorted(Counter(data.column("source").to_pylist()).items()))
+        if (tmp / "ledger.parquet").exists():
+            ledger = pq.read_table(tmp / "ledger.parquet", columns=["source", "rule"]).to_pylist()
+            dropped: dict[str, Counter[str]] = defaultdict(Counter)
+            for row in ledger:
+                dropped[row["source"]][row["rule"]] += 1
+            stats["dropped"] = {s: dict(c) for s, c in sorted(dropped.items())}
+        return stats
+
+    def check_budget(self, stage: Stage, rows: list[tuple]) -> None:
+        """Fail with the source that runs short of its share, by how much, and a budget that fits."""
+        mix = self.recipe.mix
+        if mix is None:
+            return
+        shares = {s.source: s for s in mix.shares}
+        short, feasible = [], []
+        for source, target, max_epochs, available, eligible in rows:
+            if math.isinf(target):
+                continue
+            share = shares[source]
+            feasible.append(available * max_epochs / share.share if share.share else math.inf)
+            if available * max_epochs < target:
+                short.append((source, target, max_epochs, available, eligible))
+        if not short:
+            return
+        unit = mix.unit
+        best = int(min(feasible)) if feasible else 0
+        lines = []
+        for source, target, max_epochs, available, _ in short:
+            cap = "" if max_epochs == 1 else f" x {max_epochs:g} epochs = {available * max_epochs:,.0f}"
+            lines.append(f"source `{source}` is short: it has {available:,.0f} {unit} after filters{cap}, "
+                         f"the mix asks for {target:,.0f} ({shares[source].share:.4%} of {mix.budget:,} {unit}), "
+                         f"short by {target - available * max_epochs:,.0f}")
+        raise _fail(stage.name, "; ".join(lines),
+                    f"the largest budget these sources can fill is {best:,} {unit}; lower the budget, "
+                    "raise `max_epochs`, or change the weights")
+
+    # ---- output -----------------------------------------------------------------------------------
+
+    def write_output(self, stage: Stage) -> dict[str, Any]:
+        params = stage.params
+        final = Path(params["path"])
+        if final.exists() and not (final / "manifest.json").exists() and any(final.iterdir()):
+            raise _fail(stage.name, f"{final} exists and is not a datarecipe build",
+                        "choose another output path, or remove the directory", str(final))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        self.reporter.start(stage.name)
+        try:
+            manifest = self._write(stage, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if final.exists():
+            old = final.parent / f".{final.name}.old-{os.getpid()}"
+            final.rename(old)
+            tmp.rename(final)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(final)
+        self.reporter.finish(stage.name, rows=manifest["totals"]["docs"], shards=len(manifest["shards"]))
+        return manifest
+
+    def _write(self, stage: Stage, tmp: Path) -> dict[str, Any]:
+        params = stage.params
+        ordered = self.stage_dir(self.plan.stage("order")) / "data.parquet"
+        pf = pq.ParquetFile(ordered)
+        columns = list(OUTPUT_COLUMNS)
+        schema = pa.schema([pf.schema_arrow.field(c) for c in columns])
+        text_bytes = 0
+
+        def rows() -> Iterator[pa.RecordBatch]:
+            nonlocal text_bytes
+            for batch in pf.iter_batches(batch_size=STREAM_ROWS, columns=columns):
+                text_bytes += sum(len(t.encode()) for t in batch.column("text").to_pylist())
+                yield batch
+
+        shards = write_shards(tmp, params["format"], schema, rows(), params["shard_rows"], params["shard_bytes"],
+                              lambda n: self.reporter.advance(stage.name, n))
+        ledgers = [self.stage_dir(s) / "ledger.parquet" for s in self.plan.stages
+                   if (self.stage_dir(s) / "ledger.parquet").exists()]
+        ledger = pa.concat_tables([pq.read_table(p, schema=LEDGER_SCHEMA) for p in ledgers]) if ledgers \
+            else LEDGER_SCHEMA.empty_table()
+        write_parquet(tmp / "ledger.parquet", LEDGER_SCHEMA, ledger.to_batches())
+        quarantines = [pq.read_table(self.stage_dir(s) / "quarantine.parquet") for s in self.plan.stages
+                       if s.kind == "ingest"]
+        quarantine = pa.concat_tables(quarantines) if quarantines else QUARANTINE_SCHEMA.empty_table()
+        write_parquet(tmp / "quarantine.parquet", QUARANTINE_SCHEMA, quarantine.to_batches())
+        manifest = {
+            "recipe": {"name": self.recipe.name, "path": self.recipe_path, "sha256": self.plan.recipe_sha256},
+            "format": params["format"],
+            "seed": params["seed"],
+            "license": params["license"],
+            "fingerprints": {s.name: s.fingerprint for s in self.plan.stages},
+            "inputs": {name: [{"path": f.path, "size": f.size, "fingerprint": f.fingerprint} for f in files]
+                       for name, files in sorted(self.plan.files.items())},
+            "shards": [s.__dict__ for s in shards],
+            "totals": {"docs": sum(s.rows for s in shards), "text_bytes": text_bytes,
+                       "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
+            "funnel": self.funnel(),
+            "ledger": {"path": "ledger.parquet", "rows": ledger.num_rows},
+            "quarantine": {"path": "quarantine.parquet", "rows": quarantine.num_rows,
+                           "by_source": dict(sorted(Counter(quarantine.column("source").to_pylist()).items()))},
+        }
+        (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 |
+                                                         orjson.OPT_SORT_KEYS) + b"\n")
+        return manifest
+
+    def funnel(self) -> dict[str, Any]:
+        """Per source: docs read, quarantined, dropped per rule, kept, left out by the mix, selected."""
+        out: dict[str, Any] = {}
+        mix = self.stats.get("mix", {})
+        for src in self.recipe.sources:
+            ingest = self.stats[f"ingest_{src.name}"]
+            filt = self.stats[f"filter_{src.name}"]
+            dropped = filt.get("dropped", {}).get(src.name, {})
+            rules = [r.label for r in self.recipe.filter_for(src.name).rules]
+            out[src.name] = {
+                "read": ingest["rows"] + ingest["quarantined"].get(src.name, 0),
+                "quarantined": ingest["quarantined"].get(src.name, 0),
+                "dropped": {rule: dropped[rule] for rule in rules if rule in dropped},
+                "kept": filt["rows"],
+                "left_out_by_mix": mix.get("dropped", {}).get(src.name, {}),
+                "selected": self.stats["order"]["by_source"].get(src.name, 0),
+            }
+        return out
+
+
+def _split(script: str) -> list[tuple[str, str]]:
+    from datarecipe.compiler.lower import statements
+
+    return statements(script)
+
+
+def _summary(stats: dict[str, Any]) -> dict[str, Any]:
+    return {"rows": stats.get("rows", 0)}

@@ -1,0 +1,261 @@
+"""Sources: resolve fsspec URLs and globs to files, fingerprint them, and read them as Arrow
+batches of (doc_id, text, meta). Bad rows and files fail the build or go to quarantine."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datarecipe.compiler.errors import RecipeError, did_you_mean
+from datarecipe.compiler.model import SourceSpec
+from datarecipe.compiler.plan import InputFile
+
+RAW_SCHEMA = pa.schema([("doc_id", pa.string()), ("text", pa.string()), ("meta", pa.string())])
+QUARANTINE_SCHEMA = pa.schema([("source", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+                               ("error", pa.string()), ("raw", pa.string())])
+BATCH_ROWS = 4096
+_LOCAL = {"file", "local", "memory"}
+_GLOB = set("*?[")
+
+
+def _fs(url: str) -> tuple[Any, str]:
+    fs, path = fsspec.core.url_to_fs(url)
+    return fs, path
+
+
+def _protocol(fs: Any) -> str:
+    proto = fs.protocol
+    return proto[0] if isinstance(proto, tuple | list) else proto
+
+
+def _base(path: str) -> str:
+    """The part of a glob before its first wildcard, up to a directory boundary."""
+    parts = path.split("/")
+    fixed = []
+    for part in parts:
+        if _GLOB & set(part):
+            break
+        fixed.append(part)
+    base = "/".join(fixed)
+    return base if len(fixed) < len(parts) else posixpath.dirname(path)
+
+
+def _failure(src: SourceSpec, message: str, hint: str = "", input: str = "") -> RecipeError:
+    return RecipeError(None, message, hint, stage=f"ingest_{src.name}", input=input or src.path)
+
+
+def resolve(src: SourceSpec) -> tuple[InputFile, ...]:
+    """The files a source names, sorted, each with a content fingerprint."""
+    try:
+        fs, path = _fs(src.path)
+        if _GLOB & set(path):
+            paths = sorted(p for p in fs.glob(path) if not fs.isdir(p))
+            if not paths:
+                raise _failure(src, "no files match the pattern", "check the path and the glob")
+        else:
+            if not fs.exists(path):
+                raise _failure(src, "the file does not exist", "paths are relative to the working directory")
+            paths = sorted(p for p in fs.find(path)) if fs.isdir(path) else [path]
+            if not paths:
+                raise _failure(src, "the directory is empty")
+        proto = _protocol(fs)
+        return tuple(_fingerprint(fs, proto, p) for p in paths)
+    except RecipeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any store failure becomes one clear message
+        raise _failure(src, f"cannot list the source: {_reason(exc)}",
+                       "check the URL, the network and the credentials") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+def _fingerprint(fs: Any, proto: str, path: str) -> InputFile:
+    url = fs.unstrip_protocol(path)
+    if proto in ("file", "local"):
+        # Inside the project, record the path relative to it, so a clone elsewhere agrees.
+        rel = os.path.relpath(path)
+        url = rel if not rel.startswith("..") else path
+    info = fs.info(path)
+    size = int(info.get("size") or 0)
+    tag = info.get("ETag") or info.get("etag") or info.get("md5")
+    if proto not in _LOCAL and tag:
+        return InputFile(url, size, f"etag:{str(tag).strip(chr(34))}")
+    digest = hashlib.sha256()
+    with fs.open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return InputFile(url, size, f"sha256:{digest.hexdigest()}")
+
+
+@dataclass
+class Quarantine:
+    """Rows and files a source could not read, with the reason, for the quarantine file."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, source: str, file: str, line: int, error: str, raw: str = "") -> None:
+        self.rows.append({"source": source, "file": file, "line": line, "error": error[:500],
+                          "raw": raw[:1000]})
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=QUARANTINE_SCHEMA)
+
+
+class SourceReader:
+    """Reads one source's files in order as batches of the raw schema."""
+
+    def __init__(self, src: SourceSpec, files: tuple[InputFile, ...], quarantine: Quarantine):
+        self.src = src
+        self.files = files
+        self.quarantine = quarantine
+        base_fs, base_path = _fs(src.path)
+        self.base = _base(base_path) if _GLOB & set(base_path) else (
+            base_path if base_fs.isdir(base_path) else posixpath.dirname(base_path))
+
+    def relative(self, url: str) -> str:
+        path = _fs(url)[1]
+        return posixpath.relpath(path, self.base) if self.base else path
+
+    def bad(self, file: str, line: int, message: str, raw: str = "", hint: str = "") -> None:
+        """Quarantine a bad row (line 0: the whole file), or fail, as the source says."""
+        if self.src.on_error == "quarantine":
+            self.quarantine.add(self.src.name, file, line, message, raw)
+            return
+        where = f"{file}:{line}" if line else file
+        raise _failure(self.src, message, hint or 'or set `on_error: "quarantine"` on the source', where)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        read = {"jsonl": self._jsonl, "parquet": self._parquet, "text": self._text}[self.src.format]
+        for f in self.files:
+            try:
+                yield from read(f.path)
+            except RecipeError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a corrupt or unreadable file
+                self.bad(f.path, 0, f"cannot read the file: {_reason(exc)}",
+                         hint="the file may be truncated or not in the declared format")
+
+    def _rows(self, rows: list[tuple[str, str, str]]) -> pa.RecordBatch:
+        ids, texts, metas = zip(*rows, strict=True) if rows else ((), (), ())
+        return pa.record_batch([pa.array(ids, pa.string()), pa.array(texts, pa.string()),
+                                pa.array(metas, pa.string())], schema=RAW_SCHEMA)
+
+    def _doc_id(self, rel: str, row: int, given: Any) -> str:
+        return f"{self.src.name}/{given}" if given is not None else f"{self.src.name}/{rel}:{row}"
+
+    def _jsonl(self, url: str) -> Iterator[pa.RecordBatch]:
+        rel = self.relative(url)
+        text_key, id_key = self.src.text_column, self.src.id_column
+        rows: list[tuple[str, str, str]] = []
+        with fsspec.open(url, "rb", compression="infer") as fh:
+            for n, raw in enumerate(io.BufferedReader(fh), start=1):  # type: ignore[arg-type]
+                if not raw.strip():
+                    continue
+                try:
+                    obj = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    self.bad(url, n, f"not valid JSON: {exc}", raw.decode("utf-8", "replace"))
+                    continue
+                if not isinstance(obj, dict):
+                    self.bad(url, n, "the line is not a JSON object", raw.decode("utf-8", "replace"))
+                    continue
+                text = obj.pop(text_key, None)
+                if not isinstance(text, str):
+                    problem = "has no" if text is None else "has a non-string"
+                    self.bad(url, n, f"the object {problem} text field `{text_key}`",
+                             raw.decode("utf-8", "replace")[:1000],
+                             hint=did_you_mean(text_key, obj) or "set `text:` on the source")
+                    continue
+                given = None
+                if id_key:
+                    given = obj.pop(id_key, None)
+                    if given is None:
+                        self.bad(url, n, f"the object has no id field `{id_key}`", raw.decode("utf-8", "replace"))
+                        continue
+                rows.append((self._doc_id(rel, n, given), text, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+                             .decode()))
+                if len(rows) >= BATCH_ROWS:
+                    yield self._rows(rows)
+                    rows = []
+        if rows:
+            yield self._rows(rows)
+
+    def _parquet(self, url: str) -> Iterator[pa.RecordBatch]:
+        rel = self.relative(url)
+        text_key, id_key = self.src.text_column, self.src.id_column
+        with fsspec.open(url, "rb") as fh:
+            pf = pq.ParquetFile(fh)
+            names = pf.schema_arrow.names
+            for key, what in ((text_key, "text"), (id_key, "id")):
+                if key and key not in names:
+                    raise _failure(self.src, f"the file has no {what} column `{key}`",
+                                   did_you_mean(key, names) or "columns: " + ", ".join(names), url)
+            field_type = pf.schema_arrow.field(text_key).type
+            if not (pa.types.is_string(field_type) or pa.types.is_large_string(field_type)):
+                raise _failure(self.src, f"column `{text_key}` holds {field_type}, not text", input=url)
+            row = 0
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+                rows = []
+                texts = batch.column(text_key)
+                try:
+                    texts.validate(full=True)
+                    valid = None
+                except pa.ArrowInvalid:
+                    valid = [_utf8_ok(v) for v in texts.cast(pa.large_binary()).to_pylist()]
+                ids = batch.column(id_key).to_pylist() if id_key else None
+                others = batch.drop_columns([c for c in (text_key, id_key) if c]).to_pylist()
+                for i, (text, meta) in enumerate(zip(texts.to_pylist() if valid is None else
+                                                     texts.cast(pa.large_binary()).to_pylist(),
+                                                     others, strict=True)):
+                    row += 1
+                    if valid is not None and not valid[i]:
+                        self.bad(url, row, "the text is not valid UTF-8")
+                        continue
+                    if isinstance(text, bytes):
+                        text = text.decode("utf-8")
+                    if text is None:
+                        self.bad(url, row, f"the text column `{text_key}` is null")
+                        continue
+                    given = ids[i] if ids is not None else None
+                    if ids is not None and given is None:
+                        self.bad(url, row, f"the id column `{id_key}` is null")
+                        continue
+                    meta_json = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS, default=str).decode()
+                    rows.append((self._doc_id(rel, row, given), text, meta_json))
+                if rows:
+                    yield self._rows(rows)
+
+    def _text(self, url: str) -> Iterator[pa.RecordBatch]:
+        rel = self.relative(url)
+        with fsspec.open(url, "rb") as fh:
+            data = fh.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            self.bad(url, line, f"not valid UTF-8 at byte {exc.start}")
+            return
+        yield self._rows([(f"{self.src.name}/{rel}", text, orjson.dumps({"path": rel}).decode())])
+
+
+def _utf8_ok(value: bytes | None) -> bool:
+    if value is None:
+        return True
+    try:
+        value.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
