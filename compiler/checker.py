@@ -261,12 +261,12 @@ class _Checker:
             self.error(extra.span, "a recipe has one `mix` block", "merge the entries into the first")
         mix = self.mix(mixes[0], declared) if mixes else None
         orders = [b for b in blocks if isinstance(b, ast.Order)]
-        for extra in orders[1:]:
-            self.error(extra.span, "a recipe has one `order` block")
+        for extra_order in orders[1:]:
+            self.error(extra_order.span, "a recipe has one `order` block")
         order = self.order(orders[0]) if orders else OrderSpec(())
         outputs = [b for b in blocks if isinstance(b, ast.Output)]
-        for extra in outputs[1:]:
-            self.error(extra.span, "a recipe has one `output`")
+        for extra_output in outputs[1:]:
+            self.error(extra_output.span, "a recipe has one `output`")
         if not outputs:
             self.error(self.end_span(), "the recipe has no `output`", 'add e.g. `output "build/NAME"`')
         if not sources:

@@ -44,7 +44,7 @@ class RecipeErrors(Exception):
 
     def __init__(self, errors: list[RecipeError]):
         super().__init__(f"{len(errors)} error(s)")
-        self.errors = sorted(errors, key=lambda e: (e.span.line, e.span.col))
+        self.errors = sorted(errors, key=lambda e: (e.span.line, e.span.col) if e.span else (0, 0))
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

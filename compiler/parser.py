@@ -18,7 +18,8 @@ _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}
 _TERMINAL_NAMES = {
     "RBRACE": "`}`", "LBRACE": "`{`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
     "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "DOT": "`.`", "NAME": "a name", "STRING": "a string",
-    "NUMBER": "a number", "NEG": "`-`", "COMPARE": "a comparison", "MATCH": "`~`", "ADD": "`+`/`-`", "MUL": "`*`/`/`/`%`",
+    "NUMBER": "a number", "NEG": "`-`",
+    "COMPARE": "a comparison", "MATCH": "`~`", "ADD": "`+`/`-`", "MUL": "`*`/`/`/`%`",
 }
 
 
@@ -50,7 +51,7 @@ def _number(tok: Token) -> ast.Num:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):  # type: ignore[type-arg]
+class _ToAst(Transformer):
     def __init__(self, text: str):
         super().__init__()
         self.text = text
@@ -79,7 +80,7 @@ class _ToAst(Transformer):  # type: ignore[type-arg]
     def sql(self, meta: Any, c: list) -> ast.Sql:
         return ast.Sql(_unquote(c[0]), _span(meta))
 
-    def list(self, meta: Any, c: list) -> ast.ListLit:
+    def list_literal(self, meta: Any, c: list) -> ast.ListLit:
         return ast.ListLit(tuple(c), _span(meta))
 
     def arg(self, meta: Any, c: list) -> ast.Arg:
@@ -204,7 +205,8 @@ def _syntax_error(exc: UnexpectedInput, text: str, chunk: str) -> RecipeError:
                 msg = "this block is not closed"
                 return RecipeError(Span(line, col, line, col + 1), msg, "add the missing `}`")
     elif isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else ""
         width, msg = 1, f"unexpected character {ch!r}"
         accepted = set(exc.allowed or ())
     elif isinstance(exc, UnexpectedEOF):

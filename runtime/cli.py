@@ -11,17 +11,16 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.syntax import Syntax
-from rich.table import Table
-from rich.tree import Tree
-
 from datarecipe.compiler.checker import check
 from datarecipe.compiler.errors import RecipeError, RecipeErrors, Span, render
 from datarecipe.compiler.model import CheckedRecipe
 from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import InputFile, Plan, plan
 from datarecipe.compiler.reference import reference
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.tree import Tree
 
 from .engine import LocalEngine
 from .progress import Reporter

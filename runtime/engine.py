@@ -17,7 +17,6 @@ import orjson
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.model import CheckedRecipe
 from datarecipe.compiler.plan import Plan, Stage
@@ -87,7 +86,8 @@ class LocalEngine:
                 tmp.mkdir(parents=True)
                 self.reporter.start(stage.name)
                 try:
-                    stats = self.run_ingest(con, stage, tmp) if stage.kind == "ingest" else self.run_sql(con, stage, tmp)
+                    run = self.run_ingest if stage.kind == "ingest" else self.run_sql
+                    stats = run(con, stage, tmp)
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)
                     raise

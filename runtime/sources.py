@@ -15,7 +15,6 @@ import fsspec
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from datarecipe.compiler.errors import RecipeError, did_you_mean
 from datarecipe.compiler.model import SourceSpec
 from datarecipe.compiler.plan import InputFile

@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install run test lint typecheck unit docs clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch is pinned and installed in the same command, so nothing pulls a CUDA build.
+	$(BIN)/python -m pip install -q "torch==2.13.0" -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/recipe run recipes/example.recipe
+
+lint: install
+	$(BIN)/ruff check compiler runtime tests bench
+
+typecheck: install
+	$(BIN)/mypy compiler
+
+unit: install
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+docs: install
+	$(BIN)/recipe docs -o docs/reference.md
+
+clean:
+	rm -rf build .datarecipe .pytest_cache .mypy_cache .ruff_cache
