@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from .operators import REGISTRY, Operator, Param
 
 _KINDS = (
@@ -26,12 +28,16 @@ def _default(p: Param) -> str:
     return f"`{p.default}`"
 
 
+def _num(x: float | None) -> str:
+    return f"{int(x):_}" if x is not None and float(x).is_integer() else f"{x}"
+
+
 def _type(p: Param) -> str:
     if p.type == "choice":
         return " \\| ".join(f'`"{c}"`' for c in p.choices)
     bounds = ""
     if p.min is not None:
-        bounds = f" ({p.min:g}..{p.max:g})" if p.max is not None else f" (≥ {p.min:g})"
+        bounds = f" ({_num(p.min)}..{_num(p.max)})" if p.max is not None else f" (≥ {_num(p.min)})"
     return p.type + bounds
 
 
@@ -49,10 +55,13 @@ def _operator(op: Operator) -> list[str]:
     return lines
 
 
+
+
 def reference() -> str:
     lines = ["# Language reference", "",
              "Generated from the operator declarations in `compiler/operators.py` by `recipe docs`; "
-             "do not edit by hand.", ""]
+             "do not edit by hand.", "",
+             resources.files(__package__).joinpath("templates/statements.md").read_text(encoding="utf-8")]
     for kind, title, intro in _KINDS:
         lines += [f"## {title}", "", intro, ""]
         for (k, _), op in sorted(REGISTRY.items()):

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from datarecipe.compiler.errors import RecipeError
@@ -236,7 +237,7 @@ class LocalEngine:
         def rows() -> Iterator[pa.RecordBatch]:
             nonlocal text_bytes
             for batch in pf.iter_batches(batch_size=STREAM_ROWS, columns=columns):
-                text_bytes += sum(len(t.encode()) for t in batch.column("text").to_pylist())
+                text_bytes += pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
                 yield batch
 
         shards = write_shards(tmp, params["format"], schema, rows(), params["shard_rows"], params["shard_bytes"],

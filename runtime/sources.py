@@ -62,8 +62,12 @@ def resolve(src: SourceSpec) -> tuple[InputFile, ...]:
             if not paths:
                 raise _failure(src, "no files match the pattern", "check the path and the glob")
         else:
-            if not fs.exists(path):
-                raise _failure(src, "the file does not exist", "paths are relative to the working directory")
+            try:
+                fs.info(path)
+            except FileNotFoundError:
+                if _protocol(fs) in ("http", "https"):
+                    fs.cat_file(path, start=0, end=1)  # fsspec says "not found" for a refused connection too
+                raise _failure(src, "the file does not exist", "paths are relative to the working directory") from None
             paths = sorted(p for p in fs.find(path)) if fs.isdir(path) else [path]
             if not paths:
                 raise _failure(src, "the directory is empty")
