@@ -58,7 +58,8 @@ class LocalEngine:
         spill.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
                                      "temp_directory": str(spill), "preserve_insertion_order": True,
-                                     "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+                                     "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                     "enable_progress_bar": False})
         for _, sql in _split(self.plan.macros):
             con.execute(sql)
         con.execute("SET enable_external_access = false")
