@@ -46,7 +46,7 @@ class _Checker:
     def bind(self, op: Operator, call: ast.Call) -> dict[str, Any]:
         """Match a call's arguments to the operator's parameters, fill defaults, check types."""
         bound: dict[str, Any] = {}
-        spans: dict[str, Span] = {}
+        given: set[str] = set()
         positional = True
         for i, arg in enumerate(call.args):
             if arg.name is None:
@@ -67,19 +67,17 @@ class _Checker:
                                did_you_mean(arg.name, [p.name for p in op.params]))
                     continue
                 param = found
-            if param.name in bound:
-                self.error(arg.span, f"parameter `{param.name}` is given twice")
+            if param.name in given:
+                self.error(arg.span, f"parameter `{param.name}` is given twice", "remove one of them")
                 continue
+            given.add(param.name)
             value = self.value(param, arg.value, op)
             if value is not None:
                 bound[param.name] = value
-                spans[param.name] = arg.span
         for param in op.params:
-            if param.name not in bound and not any(a.name == param.name for a in call.args):
+            if param.name not in given:
                 if param.required:
-                    if param.name not in spans:
-                        self.error(call.span, f"`{op.name}` needs the argument `{param.name}`",
-                                   param.doc)
+                    self.error(call.span, f"`{op.name}` needs the argument `{param.name}`", param.doc)
                 else:
                     bound[param.name] = (ast.Ref((param.default,), call.span) if param.type == "text"
                                          else param.default)
@@ -94,28 +92,28 @@ class _Checker:
             return expr
         if param.type in ("str", "path", "choice"):
             if not isinstance(expr, ast.Str):
-                self.error(expr.span, f"{what} must be a string in double quotes")
+                self.error(expr.span, f"{what} must be a string in double quotes", f'write e.g. `{param.name}: "..."`')
                 return None
             if param.type == "choice" and expr.value not in param.choices:
                 self.error(expr.span, f"{what} must be one of {', '.join(param.choices)}",
                            did_you_mean(expr.value, param.choices))
                 return None
             if param.type == "path" and not expr.value.strip():
-                self.error(expr.span, f"{what} must not be empty")
+                self.error(expr.span, f"{what} must not be empty", "give a path or an fsspec URL")
                 return None
             return expr.value
         if param.type == "bool":
             if not isinstance(expr, ast.Bool):
-                self.error(expr.span, f"{what} must be `true` or `false`")
+                self.error(expr.span, f"{what} must be `true` or `false`", "booleans are written without quotes")
                 return None
             return expr.value
         if param.type in ("int", "float", "size"):
             if not isinstance(expr, ast.Num):
-                self.error(expr.span, f"{what} must be a number")
+                self.error(expr.span, f"{what} must be a number", "numbers are written without quotes, e.g. `10_000`")
                 return None
             number = expr.scaled
             if param.type == "int" and not float(number).is_integer():
-                self.error(expr.span, f"{what} must be a whole number")
+                self.error(expr.span, f"{what} must be a whole number", "drop the fraction")
                 return None
             if param.min is not None and number < param.min or param.max is not None and number > param.max:
                 self.error(expr.span, f"{what} is out of range: {expr.text}",
@@ -178,7 +176,7 @@ class _Checker:
                     self.error(e.op_span, f"cannot compare {lt} with {rt}",
                                "quote strings, and leave numbers unquoted")
                 elif lt == rt == "bool" and op not in ("==", "!="):
-                    self.error(e.op_span, f"`{op}` does not order booleans")
+                    self.error(e.op_span, f"`{op}` does not order booleans", "use `==` or `!=`")
                 return "bool"
             case ast.Between(value=value, low=low, high=high):
                 for part in (value, low, high):
@@ -188,13 +186,14 @@ class _Checker:
                 vt = self.infer(value)
                 for item in items.items:
                     if not isinstance(item, ast.Num | ast.Str | ast.Bool):
-                        self.error(item.span, "list items must be literals")
+                        self.error(item.span, "list items must be literals", "write numbers, strings or booleans")
                         continue
                     it = self.infer(item)
                     if vt not in ("json", "error", "any") and it != vt:
-                        self.error(item.span, f"this list holds {it}s but the value is a {vt}")
+                        self.error(item.span, f"this list holds {it}s but the value is a {vt}",
+                                   "quote strings, and leave numbers unquoted")
                 if not items.items:
-                    self.error(items.span, "the list is empty")
+                    self.error(items.span, "the list is empty", "list at least one value")
                 return "bool"
             case ast.Match(value=value, pattern=pattern):
                 self.expect(value, "string", "`~` matches strings against a regular expression")
@@ -208,7 +207,7 @@ class _Checker:
                 self.check_sql(e)
                 return "any"
             case ast.ListLit():
-                self.error(e.span, "a list is only allowed after `in`")
+                self.error(e.span, "a list is only allowed after `in`", "write e.g. `meta.lang in [\"en\", \"de\"]`")
                 return "error"
         raise AssertionError(e)  # pragma: no cover
 
@@ -253,8 +252,11 @@ class _Checker:
         blocks = self.recipe.blocks
         headers = [b for b in blocks if isinstance(b, ast.Header)]
         settings = self.header(headers)
-        sources = self.sources([b for b in blocks if isinstance(b, ast.Source)])
-        declared = {s.name: line for s, line in sources}
+        decls = [b for b in blocks if isinstance(b, ast.Source)]
+        sources = self.sources(decls)
+        declared: dict[str, int] = {}
+        for decl in decls:  # a source with a broken reader is still declared: no cascade of errors
+            declared.setdefault(decl.name, decl.span.line)
         filters = self.filters([b for b in blocks if isinstance(b, ast.Filter)], declared)
         mixes = [b for b in blocks if isinstance(b, ast.Mix)]
         for extra in mixes[1:]:
@@ -262,11 +264,11 @@ class _Checker:
         mix = self.mix(mixes[0], declared) if mixes else None
         orders = [b for b in blocks if isinstance(b, ast.Order)]
         for extra_order in orders[1:]:
-            self.error(extra_order.span, "a recipe has one `order` block")
+            self.error(extra_order.span, "a recipe has one `order` block", "merge the steps into the first")
         order = self.order(orders[0]) if orders else OrderSpec(())
         outputs = [b for b in blocks if isinstance(b, ast.Output)]
         for extra_output in outputs[1:]:
-            self.error(extra_output.span, "a recipe has one `output`")
+            self.error(extra_output.span, "a recipe has one `output`", "remove the extra one")
         if not outputs:
             self.error(self.end_span(), "the recipe has no `output`", 'add e.g. `output "build/NAME"`')
         if not sources:
@@ -279,13 +281,13 @@ class _Checker:
                              tuple(s for s, _ in sources), filters, mix, order, output, self.recipe.text)
 
     def end_span(self) -> Span:
-        lines = self.recipe.text.splitlines() or [""]
+        lines = self.recipe.text.rstrip("\n").split("\n") or [""]
         return Span(len(lines), 1, len(lines), 2)
 
     def header(self, headers: list[ast.Header]) -> dict[str, Any]:
         out: dict[str, Any] = {"name": "", "seed": 0, "tokenizer": "", "license": ""}
         for extra in headers[1:]:
-            self.error(extra.span, "a recipe has one `recipe` header")
+            self.error(extra.span, "a recipe has one `recipe` header", "merge the settings into the first")
         if not headers:
             return out
         header = headers[0]
@@ -301,7 +303,7 @@ class _Checker:
                 self.error(s.span, f"unknown setting `{s.name}`", did_you_mean(s.name, settings))
                 continue
             if s.name in seen:
-                self.error(s.span, f"`{s.name}` is set twice")
+                self.error(s.span, f"`{s.name}` is set twice", "remove one of them")
             seen.add(s.name)
             value = self.value(op.params[0], s.value, op)
             if value is not None:
@@ -324,7 +326,7 @@ class _Checker:
                            did_you_mean(decl.reader.name, readers))
                 continue
             args = self.bind(op, decl.reader)
-            if "path" not in args:
+            if any(p.name not in args for p in op.params):
                 continue
             out.append((SourceSpec(decl.name, op.name, args["path"], args.get("text", ""), args.get("id", ""),
                                    args["on_error"]), decl.span.line))
@@ -384,23 +386,24 @@ class _Checker:
             self.error(mix.unit_span, "token budgets are not supported yet",
                        "use a `docs` or `bytes` budget for now")
         elif mix.budget.kind == "size" and unit != "bytes" or mix.budget.kind == "percent":
-            self.error(mix.budget.span, f"`{mix.budget.text}` is not a number of {unit}")
+            self.error(mix.budget.span, f"`{mix.budget.text}` is not a number of {unit}",
+                       "write e.g. `mix 10_000 docs` or `mix 1GB`")
         budget = mix.budget.scaled
         if budget < 1 or not float(budget).is_integer():
-            self.error(mix.budget.span, "the budget must be a positive whole number")
+            self.error(mix.budget.span, "the budget must be a positive whole number", "e.g. `mix 10_000 docs`")
         shares: list[MixShare] = []
         seen: set[str] = set()
         total = 0.0
         for entry in mix.entries:
             entry_span = Span(entry.span.line, entry.span.col, entry.span.line, entry.span.col + len(entry.source))
             if entry.source in seen:
-                self.error(entry_span, f"source `{entry.source}` appears twice in the mix")
+                self.error(entry_span, f"source `{entry.source}` appears twice in the mix", "merge the two entries")
             seen.add(entry.source)
             self.source_ref(entry.source, entry_span, declared)
             if entry.share.kind != "percent":
                 self.error(entry.share.span, "a mix weight is a percentage", f"write `{entry.share.text}%`")
             elif not 0 < entry.share.value <= 100:
-                self.error(entry.share.span, "a mix weight is between 0% and 100%")
+                self.error(entry.share.span, "a mix weight is between 0% and 100%", "weights are shares of the budget")
             total += entry.share.value if entry.share.kind == "percent" else 0
             if entry.where is not None:
                 self.condition(entry.where)
@@ -408,7 +411,8 @@ class _Checker:
             if entry.max_epochs is not None:
                 epochs = entry.max_epochs.scaled
                 if entry.max_epochs.kind != "plain" or epochs < 1:
-                    self.error(entry.max_epochs.span, "`max_epochs` is a number of passes, at least 1")
+                    self.error(entry.max_epochs.span, "`max_epochs` is a number of passes, at least 1",
+                               "e.g. `max_epochs 2` lets each document appear twice")
             label = f"where {_text_of(self.recipe.text, entry.where.span)}" if entry.where else ""
             shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, epochs))
         if not mix.entries:
@@ -426,7 +430,8 @@ class _Checker:
             if step.key is not None:
                 kind = self.infer(step.key)
                 if kind == "bool":
-                    self.error(step.key.span, "sort by a number or a string, not a condition")
+                    self.error(step.key.span, "sort by a number or a string, not a condition",
+                               "e.g. `sort length(text) desc`")
         return OrderSpec(order.steps)
 
     def output(self, out: ast.Output, name: str) -> OutputSpec | None:
@@ -434,7 +439,7 @@ class _Checker:
             self.error(out.format_span, f"unknown output format `{out.format}`",
                        did_you_mean(out.format, ("parquet", "jsonl")))
         if not out.path.value.strip():
-            self.error(out.path.span, "the output path is empty")
+            self.error(out.path.span, "the output path is empty", 'write e.g. `output "build/NAME"`')
         if "://" in out.path.value:
             self.error(out.path.span, "the output must be a local directory",
                        "write locally and `dvc push` to share")
@@ -444,7 +449,7 @@ class _Checker:
             if limit.unit in ("rows", "docs") and amount.kind in ("plain", "count"):
                 shard_rows = int(amount.scaled)
                 if shard_rows < 1:
-                    self.error(amount.span, "a shard holds at least one row")
+                    self.error(amount.span, "a shard holds at least one row", "e.g. `shard 10_000 rows`")
             elif not limit.unit and amount.kind == "size":
                 shard_bytes = int(amount.scaled)
                 if shard_bytes < 1000:
@@ -456,7 +461,7 @@ class _Checker:
 
 
 def _text_of(text: str, span: Span) -> str:
-    lines = text.splitlines()
+    lines = text.split("\n")
     if span.line == span.end_line:
         return lines[span.line - 1][span.col - 1:span.end_col - 1]
     parts = [lines[span.line - 1][span.col - 1:]] + lines[span.line:span.end_line - 1]

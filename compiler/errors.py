@@ -65,7 +65,7 @@ def render(error: RecipeError, filename: str, text: str) -> str:
         where = ": ".join(p for p in (f"stage {error.stage}" if error.stage else "", error.input) if p)
         head = f"{filename}: error: " + (f"{where}: " if where else "") + error.message
         return head + (f"\n  hint: {error.hint}" if error.hint else "")
-    lines = text.splitlines() or [""]
+    lines = text.split("\n") or [""]
     line_no = min(max(span.line, 1), len(lines))
     source_line = lines[line_no - 1].replace("\t", " ")
     col = max(span.col, 1)

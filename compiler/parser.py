@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from importlib import resources
@@ -47,6 +48,8 @@ def _number(tok: Token) -> ast.Num:
     m = re.fullmatch(r"([\d_.eE+-]+?)(%|KiB|MiB|GiB|TiB|KB|MB|GB|TB|K|M|B|T)?", str(tok))
     digits, unit = (m.group(1), m.group(2) or "") if m else (str(tok), "")
     value = float(digits.replace("_", ""))
+    if not math.isfinite(value) or value > 1e30:
+        raise RecipeError(_tok_span(tok), f"the number {tok} is too large", "numbers go up to 1e30")
     return ast.Num(value, unit, str(tok), _tok_span(tok))
 
 
@@ -56,8 +59,8 @@ class _ToAst(Transformer):
         super().__init__()
         self.text = text
         self._offsets = [0]
-        for line in text.splitlines(keepends=True):
-            self._offsets.append(self._offsets[-1] + len(line))
+        for line in text.split("\n"):
+            self._offsets.append(self._offsets[-1] + len(line) + 1)
 
     def _slice(self, span: Span) -> str:
         start = self._offsets[span.line - 1] + span.col - 1
@@ -210,7 +213,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, chunk: str) -> RecipeError:
         width, msg = 1, f"unexpected character {ch!r}"
         accepted = set(exc.allowed or ())
     elif isinstance(exc, UnexpectedEOF):
-        lines = text.splitlines() or [""]
+        lines = text.rstrip("\n").split("\n") or [""]
         line, col, width, msg = len(lines), len(lines[-1]) + 1, 1, "unexpected end of file"
     else:  # pragma: no cover - lark has no other kinds
         width, msg = 1, "syntax error"
@@ -230,14 +233,22 @@ def _chunks(text: str) -> list[str]:
     return [blank[:a] + text[a:b] + blank[b:] for a, b in bounds]
 
 
+def _too_deep(text: str) -> RecipeError:
+    return RecipeError(Span(1, 1, 1, 2), "the recipe nests too deeply", "split the expression into several rules")
+
+
 def parse(text: str) -> ast.Recipe:
     """Parse recipe text. Raises RecipeErrors with one error per broken top-level block."""
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise RecipeErrors([RecipeError(Span(line, 1, line, 2), "the file contains a NUL byte",
+        at = text.index("\x00")
+        line = text[:at].count("\n") + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        raise RecipeErrors([RecipeError(Span(line, col, line, col + 1), "the file contains a NUL byte",
                                         "a recipe is a UTF-8 text file")])
     try:
         tree = _parser().parse(text)
+    except RecursionError:
+        raise RecipeErrors([_too_deep(text)]) from None
     except UnexpectedInput:
         errors = []
         for chunk in _chunks(text):
@@ -248,6 +259,10 @@ def parse(text: str) -> ast.Recipe:
         raise RecipeErrors(errors or [RecipeError(Span(1, 1, 1, 2), "syntax error")]) from None
     try:
         blocks = _ToAst(text).transform(tree)
-    except VisitError as exc:  # a number too large for a float, and the like
+    except VisitError as exc:  # a number too large, and the like
+        if isinstance(exc.orig_exc, RecipeError):
+            raise RecipeErrors([exc.orig_exc]) from None
         raise RecipeErrors([RecipeError(Span(1, 1, 1, 2), f"cannot read the recipe: {exc.orig_exc}")]) from None
+    except RecursionError:
+        raise RecipeErrors([_too_deep(text)]) from None
     return ast.Recipe(blocks, text)

@@ -56,7 +56,8 @@ def load(path: str, err: Console, as_json: bool) -> CheckedRecipe:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start:exc.start].decode("utf-8", "replace")) + 1
         error = RecipeError(Span(line, col, line, col + 1), "the recipe is not valid UTF-8",
                             "save the file as UTF-8 text")
         text = raw.decode("utf-8", "replace")

@@ -1,0 +1,486 @@
+"""`recipe run` end to end: what a build writes, that every document is accounted for, that builds are
+deterministic, atomic, contained and incremental, what the command prints, and how the mix fills a budget.
+
+Every test builds its own small corpus in tmp_path and runs the real `recipe` command (real DuckDB, real
+files); nothing is mocked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from datarecipe.compiler.checker import check
+from datarecipe.compiler.parser import parse
+from datarecipe.compiler.plan import plan
+from datarecipe.runtime.engine import LocalEngine
+from helpers import (
+    build,
+    corpus,
+    digest_tree,
+    json_events,
+    manifest,
+    normalized,
+    ok,
+    sha256_file,
+    write_jsonl,
+    write_lines,
+    write_parquet,
+)
+
+KEEP = "keep words(text) >= 5"
+SYMBOLS = 'drop symbol_ratio("#") > 10%'
+DEDUP = "dedup exact()"
+DEDUP_NORM = "dedup exact(normalize: true)"
+OUTPUT_COLUMNS = ["doc_id", "source", "text", "content_hash", "meta"]
+
+
+def expected(rows: list[dict[str, Any]], source: str, rules: tuple[str, ...] = (KEEP, SYMBOLS),
+             dedup: str = DEDUP) -> tuple[set[str], dict[str, set[str]]]:
+    """The doc_ids a filter block keeps, and those each rule drops, worked out in Python."""
+    dropped: dict[str, set[str]] = defaultdict(set)
+    survivors = []
+    for row in rows:
+        doc_id, text = f"{source}/{row['id']}", row["body"]
+        words = len(text.split())
+        if KEEP in rules and words < 5:
+            dropped[KEEP].add(doc_id)
+        elif SYMBOLS in rules and text.count("#") / max(words, 1) > 0.10:
+            dropped[SYMBOLS].add(doc_id)
+        else:
+            survivors.append((doc_id, text))
+    if not dedup:
+        return {d for d, _ in survivors}, dict(dropped)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for doc_id, text in survivors:
+        groups[normalized(text) if dedup == DEDUP_NORM else text].append(doc_id)
+    kept = set()
+    for ids in groups.values():
+        ids.sort()
+        kept.add(ids[0])
+        dropped[dedup].update(ids[1:])
+    return kept, dict(dropped)
+
+
+def web_and_docs(root: Path, web_n: int = 300, docs_n: int = 120) -> tuple[list[dict], list[dict]]:
+    """A JSONL source in two files (field `body`) and a Parquet source keyed by `url` (column `text`)."""
+    web = corpus(web_n, seed=1, prefix="w", dups=12, near_dups=4, short=8, symbols=6)
+    write_jsonl(root / "data/web/part-a.jsonl", web[: web_n // 2])
+    write_jsonl(root / "data/web/part-b.jsonl", web[web_n // 2:])
+    docs = corpus(docs_n, seed=2, prefix="https://docs.example.org/page/", dups=5)
+    write_parquet(root / "data/docs/docs.parquet",
+                  [{"url": d["id"], "text": d["body"], "year": d["year"]} for d in docs])
+    return web, docs
+
+
+BASIC = """\
+recipe "demo" { seed 17 }
+source web = jsonl("data/web/*.jsonl", text: "body", id: "id")
+source docs = parquet("data/docs/*.parquet", id: "url")
+filter web {
+  keep words(text) >= 5
+  drop symbol_ratio("#") > 10%
+  dedup exact()
+}
+filter docs { dedup exact() }
+order { shuffle }
+output "build/demo" as parquet shard 128MB, 40 rows
+"""
+
+
+def shard_paths(out: Path) -> list[Path]:
+    return sorted(out.glob("part-*.parquet"))
+
+
+def q(sql: str) -> list[tuple]:
+    """Ask DuckDB about the files a build wrote, the way a user would."""
+    with duckdb.connect() as con:
+        return con.execute(sql).fetchall()
+
+
+# ---- 1. what a build writes ------------------------------------------------------------------------
+
+
+def test_build_writes_shards_manifest_ledger_and_quarantine(tmp_path: Path) -> None:
+    web, docs = web_and_docs(tmp_path)
+    ok(build(tmp_path, BASIC, "--quiet"))
+    out = tmp_path / "build/demo"
+    web_kept, web_dropped = expected(web, "web")
+    docs_kept, docs_dropped = expected(docs, "docs", rules=())
+    total = len(web_kept) + len(docs_kept)
+
+    # Shards: part-00000.parquet, part-00001.parquet, ... each with at most 40 rows, in the canonical schema.
+    shards = shard_paths(out)
+    assert [p.name for p in shards] == [f"part-{i:05d}.parquet" for i in range(len(shards))]
+    assert len(shards) == -(-total // 40)
+    rows = [pq.ParquetFile(p).metadata.num_rows for p in shards]
+    assert all(0 < n <= 40 for n in rows) and sum(rows) == total
+    assert pq.read_schema(shards[0]).names == OUTPUT_COLUMNS
+    names = {p.name for p in out.iterdir()}
+    assert {"manifest.json", "ledger.parquet", "quarantine.parquet"} <= names
+    assert names - {"manifest.json", "ledger.parquet", "quarantine.parquet", "README.md"} == {p.name for p in shards}
+
+    # The output holds exactly the documents the filters keep.
+    got = {r[0] for r in q(f"SELECT doc_id FROM '{out}/part-*.parquet'")}
+    assert got == web_kept | docs_kept
+
+    m = manifest(out)
+    assert m["recipe"]["sha256"] == hashlib.sha256((tmp_path / "r.recipe").read_bytes()).hexdigest()
+    # Input fingerprints: every file of every source, with its size and sha256.
+    for source, pattern in (("web", "data/web/*.jsonl"), ("docs", "data/docs/*.parquet")):
+        files = sorted(tmp_path.glob(pattern))
+        listed = m["inputs"][source]
+        assert [Path(f["path"]).name for f in listed] == [f.name for f in files]
+        for entry, path in zip(listed, files, strict=True):
+            assert entry["size"] == path.stat().st_size
+            assert entry["fingerprint"] == f"sha256:{sha256_file(path)}"
+    # Per-shard rows, bytes and sha256 match the files on disk; totals add up.
+    assert [s["path"] for s in m["shards"]] == [p.name for p in shards]
+    for entry, path in zip(m["shards"], shards, strict=True):
+        assert entry["rows"] == pq.ParquetFile(path).metadata.num_rows
+        assert entry["bytes"] == path.stat().st_size
+        assert entry["sha256"] == sha256_file(path)
+    assert m["totals"]["docs"] == total
+    assert m["totals"]["shards"] == len(shards)
+    assert m["totals"]["shard_bytes"] == sum(p.stat().st_size for p in shards)
+
+    # The ledger is plain Parquet that DuckDB reads: one row per dropped document, with its rule.
+    ledger = f"{out}/ledger.parquet"
+    assert pq.read_schema(ledger).names[:4] == ["doc_id", "source", "stage", "rule"]
+    by_rule = dict(q(f"SELECT rule, count(*) FROM '{ledger}' WHERE source = 'web' GROUP BY 1"))
+    assert by_rule == {rule: len(ids) for rule, ids in web_dropped.items()}
+    by_rule = dict(q(f"SELECT rule, count(*) FROM '{ledger}' WHERE source = 'docs' GROUP BY 1"))
+    assert by_rule == {rule: len(ids) for rule, ids in docs_dropped.items()}
+    assert {r[0] for r in q(f"SELECT DISTINCT stage FROM '{ledger}'")} == {"filter_web", "filter_docs"}
+    assert m["funnel"]["web"]["dropped"] == {rule: len(ids) for rule, ids in web_dropped.items()}
+
+    # No bad input: the quarantine file is there, and empty.
+    assert q(f"SELECT count(*) FROM '{out}/quarantine.parquet'") == [(0,)]
+    assert m["quarantine"]["rows"] == 0
+
+
+def test_shard_byte_limit_cuts_shards_by_size(tmp_path: Path) -> None:
+    web = corpus(400, seed=3, prefix="w")
+    write_jsonl(tmp_path / "data/web.jsonl", web)
+    text = 'source web = jsonl("data/web.jsonl", text: "body", id: "id")\noutput "build/sized" shard 16KB\n'
+    ok(build(tmp_path, text, "--quiet"))
+    out = tmp_path / "build/sized"
+    text_bytes = sum(len(r["body"].encode()) for r in web)
+    shards = shard_paths(out)
+    assert len(shards) >= text_bytes / 16_000
+    assert sum(pq.ParquetFile(p).metadata.num_rows for p in shards) == 400
+    for path in shards:
+        assert path.stat().st_size <= 16_000
+        in_shard = q(f"SELECT sum(octet_length(encode(text))) FROM '{path}'")[0][0]
+        assert in_shard <= 16_000
+
+
+# ---- 2. nothing lost ---------------------------------------------------------------------------------
+
+
+def test_every_document_read_is_in_the_output_the_ledger_or_quarantine(tmp_path: Path) -> None:
+    web, docs = web_and_docs(tmp_path)
+    # Three bad lines in the second web file go to quarantine.
+    good = [json.dumps(r).encode() for r in web[150:]]
+    bad = [b'{"id": "broken", "body": "The quiet river', b"not json at all", b'["a", "list"]']
+    write_lines(tmp_path / "data/web/part-b.jsonl", good[:40] + bad[:1] + good[40:80] + bad[1:] + good[80:])
+    text = """\
+recipe "funnel" { seed 5 }
+source web = jsonl("data/web/*.jsonl", text: "body", id: "id", on_error: "quarantine")
+source docs = parquet("data/docs/*.parquet", id: "url")
+filter web {
+  keep words(text) >= 5
+  drop symbol_ratio("#") > 10%
+  dedup exact(normalize: true)
+}
+filter docs { dedup exact() }
+mix 200 docs { web 70% where meta.year > 1995  docs 30% }
+order { shuffle }
+output "build/funnel" shard 64 rows
+"""
+    ok(build(tmp_path, text, "--quiet"))
+    out = tmp_path / "build/funnel"
+    read = {"web": len(web) + len(bad), "docs": len(docs)}
+
+    ledger = dict(q(f"SELECT source, count(*) FROM '{out}/ledger.parquet' GROUP BY 1"))
+    output = dict(q(f"SELECT source, count(DISTINCT doc_id) FROM '{out}/part-*.parquet' GROUP BY 1"))
+    quarantined = dict(q(f"SELECT source, count(*) FROM '{out}/quarantine.parquet' GROUP BY 1"))
+    assert quarantined == {"web": 3}
+    for source in ("web", "docs"):
+        assert read[source] == ledger.get(source, 0) + output.get(source, 0) + quarantined.get(source, 0), source
+
+    # Each valid document is in exactly one place: the output or the ledger.
+    out_ids = {r[0] for r in q(f"SELECT DISTINCT doc_id FROM '{out}/part-*.parquet'")}
+    ledger_ids = [r[0] for r in q(f"SELECT doc_id FROM '{out}/ledger.parquet'")]
+    assert len(ledger_ids) == len(set(ledger_ids))
+    assert not out_ids & set(ledger_ids)
+    all_ids = {f"web/{r['id']}" for r in web} | {f"docs/{r['id']}" for r in docs}
+    assert out_ids | set(ledger_ids) == all_ids
+    assert q(f"SELECT count(*) FROM '{out}/part-*.parquet'") == [(200,)]
+
+    # The manifest's funnel tells the same story.
+    m = manifest(out)
+    for source, f in m["funnel"].items():
+        assert f["read"] == read[source]
+        assert f["quarantined"] == quarantined.get(source, 0)
+        assert f["read"] == (f["quarantined"] + sum(f["dropped"].values()) + sum(f["left_out_by_mix"].values())
+                             + f["selected"])
+        assert f["selected"] == output[source]
+    assert m["quarantine"]["rows"] == 3
+    assert m["ledger"]["rows"] == len(ledger_ids)
+    assert set(m["funnel"]["web"]["left_out_by_mix"]) <= {"where meta.year > 1995", "over budget"}
+    assert m["funnel"]["web"]["left_out_by_mix"]["where meta.year > 1995"] > 0
+
+
+def test_dedup_keeps_the_smallest_doc_id_of_each_group(tmp_path: Path) -> None:
+    # Ids count down through the file, so the copy that comes later has the smaller id and must stay.
+    web = corpus(200, seed=4, prefix="w", dups=15, near_dups=10)
+    web[120]["body"] = web[3]["body"]
+    web[180]["body"] = web[3]["body"].upper().replace(".", "!") + " ..."
+    write_jsonl(tmp_path / "data/web.jsonl", web)
+    text = """\
+source web = jsonl("data/web.jsonl", text: "body", id: "id")
+filter web { dedup exact(normalize: true) }
+output "build/dedup"
+"""
+    ok(build(tmp_path, text, "--quiet"))
+    out = tmp_path / "build/dedup"
+    kept, dropped = expected(web, "web", rules=(), dedup=DEDUP_NORM)
+    assert len(dropped[DEDUP_NORM]) >= 20
+    got = {r[0] for r in q(f"SELECT doc_id FROM '{out}/part-*.parquet'")}
+    assert got == kept
+    ledger = {r[0] for r in q(f"SELECT doc_id FROM '{out}/ledger.parquet' WHERE rule = '{DEDUP_NORM}'")}
+    assert ledger == dropped[DEDUP_NORM]
+    # One group spelled out: lines 4, 121 and 181 hold the same text (the last in capitals); the last has the
+    # smallest id, so it stays although it comes last in the file.
+    assert (web[3]["id"], web[120]["id"], web[180]["id"]) == ("w00197", "w00080", "w00020")
+    assert "web/w00020" in got
+    assert {"web/w00197", "web/w00080"} <= ledger
+
+
+# ---- 3. determinism -------------------------------------------------------------------------------------
+
+
+def test_same_recipe_gives_byte_identical_output_across_reruns_and_threads(tmp_path: Path) -> None:
+    web = corpus(2400, seed=6, prefix="w", dups=60, near_dups=20, short=30, symbols=20)
+    for i in range(4):
+        write_jsonl(tmp_path / f"data/web/{i}.jsonl", web[i * 600:(i + 1) * 600])
+    docs = corpus(600, seed=7, prefix="d", dups=20)
+    write_parquet(tmp_path / "data/docs/a.parquet", docs[:300])
+    write_parquet(tmp_path / "data/docs/b.parquet", docs[300:])
+    text = """\
+recipe "det" { seed 99 }
+source web = jsonl("data/web/*.jsonl", text: "body", id: "id")
+source docs = parquet("data/docs/*.parquet", text: "body")
+filter web {
+  keep words(text) >= 5
+  drop symbol_ratio("#") > 10%
+  dedup exact(normalize: true)
+}
+filter docs { dedup exact() }
+mix 1_500 docs { web 80% where meta.year >= 1993 docs 20% max_epochs 2 }
+order { shuffle }
+output "build/det" shard 300 rows
+"""
+    out = tmp_path / "build/det"
+    digests = []
+    for i, threads in enumerate(([], [], ["--threads", "1"], ["--threads", "2"])):
+        ok(build(tmp_path, text, "--quiet", "--cache", f"cache-{i}", *threads))
+        digests.append(digest_tree(out))
+    assert len([n for n in digests[0] if n.startswith("part-")]) == 5
+    assert {"manifest.json", "ledger.parquet", "quarantine.parquet"} <= set(digests[0])
+    assert digests[1] == digests[0], "a rerun with a fresh cache changed the output"
+    assert digests[2] == digests[0], "--threads 1 changed the output"
+    assert digests[3] == digests[0], "--threads 2 changed the output"
+
+
+# ---- 4. atomic output -----------------------------------------------------------------------------------
+
+
+def test_failed_run_leaves_the_previous_output_untouched(tmp_path: Path) -> None:
+    web = corpus(200, seed=8, prefix="w", dups=5)
+    write_jsonl(tmp_path / "data/web/web.jsonl", web)
+    good = """\
+source web = jsonl("data/web/*.jsonl", text: "body", id: "id")
+output "build/demo" shard 50 rows
+"""
+    ok(build(tmp_path, good, "--quiet"))
+    out = tmp_path / "build/demo"
+    before = digest_tree(out)
+    assert len(before) >= 5
+
+    extra = [json.dumps(r).encode() for r in corpus(100, seed=9, prefix="x")]
+    extra[50] = b'{"id": "x-broken", "body": "The old bridge crosses the'  # line 51 is cut short
+    write_lines(tmp_path / "data/extra/extra.jsonl", extra)
+    broken = good.replace("output", 'source extra = jsonl("data/extra/*.jsonl", text: "body", id: "id")\noutput')
+    result = build(tmp_path, broken, "--quiet")
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "extra.jsonl:51" in result.stderr
+    assert digest_tree(out) == before
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["demo"]
+    assert not [p for p in (tmp_path / ".datarecipe").rglob("*") if ".tmp" in p.name]
+
+
+# ---- 7. containment -------------------------------------------------------------------------------------
+
+
+def test_recipe_literals_stay_strings(tmp_path: Path) -> None:
+    target = tmp_path / "pwned.csv"
+    injection = f"'); COPY (SELECT 42) TO '{target}'; --"
+    web = corpus(50, seed=10, prefix="w")
+    web[7]["body"] = injection
+    write_jsonl(tmp_path / "data/web.jsonl", web)
+    text = f"""\
+source web = jsonl("data/web.jsonl", text: "body", id: "id")
+filter web {{
+  drop text == "{injection}"
+  keep meta.lang != "{injection}"
+}}
+output "build/safe"
+"""
+    ok(build(tmp_path, text, "--quiet"))
+    out = tmp_path / "build/safe"
+    assert not target.exists()
+    assert q(f"SELECT count(*) FROM '{out}/part-*.parquet'") == [(49,)]
+    # The literal matched the one document whose text is exactly that string.
+    assert q(f"SELECT doc_id, rule FROM '{out}/ledger.parquet'") == [(f"web/{web[7]['id']}",
+                                                                      f'drop text == "{injection}"')]
+
+
+def test_engine_connection_reaches_no_file(tmp_path: Path) -> None:
+    text = 'source web = jsonl("data/web.jsonl")\noutput "build/x"\n'
+    recipe = check(parse(text))
+    engine = LocalEngine(plan(recipe, {}), recipe, cache_dir=tmp_path / "cache")
+    con = engine.connect()
+    try:
+        with pytest.raises(duckdb.Error):
+            con.execute("SELECT * FROM read_csv('/etc/passwd')").fetchall()
+        with pytest.raises(duckdb.Error):
+            con.execute("SET enable_external_access = true")
+        with pytest.raises(duckdb.Error):
+            con.execute(f"COPY (SELECT 42) TO '{tmp_path / 'copied.csv'}'")
+        assert not (tmp_path / "copied.csv").exists()
+        # The operator library is still there.
+        assert con.execute("SELECT dr_words('The quiet river')").fetchall() == [(3,)]
+    finally:
+        con.close()
+
+
+# ---- 8. what the command prints ---------------------------------------------------------------------
+
+
+def test_json_quiet_and_human_output(tmp_path: Path) -> None:
+    web_and_docs(tmp_path)
+
+    result = ok(build(tmp_path, BASIC, "--json", "--cache", "c-json"))
+    events = json_events(result.stdout)  # every line is JSON
+    assert events and all(isinstance(e, dict) and "event" in e for e in events)
+    done = events[-1]
+    assert done["event"] == "done"
+    m = manifest(tmp_path / "build/demo")
+    assert done["totals"] == m["totals"]
+    assert done["totals"]["docs"] > 0
+    ended = [e["stage"] for e in events if e["event"] == "stage_end"]
+    assert ended == ["ingest_web", "filter_web", "ingest_docs", "filter_docs", "mix", "order", "output"]
+
+    result = ok(build(tmp_path, BASIC, "--quiet", "--cache", "c-quiet"))
+    assert result.stdout == ""
+    assert result.stderr == ""
+
+    result = ok(build(tmp_path, BASIC, "--cache", "c-human"))
+    assert "funnel" in result.stdout
+    for label in (KEEP, SYMBOLS, DEDUP, "web", "docs"):
+        assert label in result.stdout, label
+    assert f"{m['totals']['docs']:,}" in result.stdout
+    assert "build/demo" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+# ---- 9. incremental ---------------------------------------------------------------------------------
+
+
+def stage_cached(stdout: str) -> dict[str, bool]:
+    return {e["stage"]: e["cached"] for e in json_events(stdout) if e["event"] == "stage_end"}
+
+
+def test_unchanged_stages_are_cached_and_a_mix_change_reruns_only_mix_order_output(tmp_path: Path) -> None:
+    web_and_docs(tmp_path)
+    text = BASIC.replace("order {", "mix 100 docs { web 60% docs 40% }\norder {")
+    first = stage_cached(ok(build(tmp_path, text, "--json", "--cache", "cache")).stdout)
+    assert not any(first.values())
+    before = digest_tree(tmp_path / "build/demo")
+
+    second = stage_cached(ok(build(tmp_path, text, "--json", "--cache", "cache")).stdout)
+    assert {s: c for s, c in second.items() if s != "output"} == {s: True for s in first if s != "output"}
+    assert digest_tree(tmp_path / "build/demo") == before
+
+    inputs = ("ingest_web", "filter_web", "ingest_docs", "filter_docs")
+    for changed in (text.replace("web 60% docs 40%", "web 50% docs 50%"),
+                    text.replace("mix 100 docs", "mix 80 docs")):
+        third = stage_cached(ok(build(tmp_path, changed, "--json", "--cache", "cache")).stdout)
+        assert {s: third[s] for s in inputs} == {s: True for s in inputs}
+        assert {s: third[s] for s in ("mix", "order", "output")} == {"mix": False, "order": False, "output": False}
+    assert q(f"SELECT count(*) FROM '{tmp_path}/build/demo/part-*.parquet'") == [(80,)]
+
+
+# ---- 10. mix --------------------------------------------------------------------------------------------
+
+
+def mix_sources(root: Path) -> None:
+    write_jsonl(root / "data/long.jsonl", corpus(300, seed=11, prefix="l"))
+    write_jsonl(root / "data/short.jsonl", corpus(30, seed=12, prefix="s"))
+
+
+MIX = """\
+recipe "mix" {{ seed 3 }}
+source long = jsonl("data/long.jsonl", text: "body", id: "id")
+source short = jsonl("data/short.jsonl", text: "body", id: "id")
+mix {budget} docs {{ {entries} }}
+order {{ shuffle }}
+output "build/mix"
+"""
+
+
+def test_mix_budget_gives_exact_shares(tmp_path: Path) -> None:
+    mix_sources(tmp_path)
+    ok(build(tmp_path, MIX.format(budget=50, entries="long 60% where meta.year > 2000  short 40%"), "--quiet"))
+    out = tmp_path / "build/mix"
+    assert dict(q(f"SELECT source, count(*) FROM '{out}/part-*.parquet' GROUP BY 1")) == {"long": 30, "short": 20}
+    assert q(f"SELECT count(DISTINCT doc_id) FROM '{out}/part-*.parquet'") == [(50,)]
+    years = [json.loads(r[0])["year"] for r in q(f"SELECT meta FROM '{out}/part-*.parquet' WHERE source = 'long'")]
+    assert min(years) > 2000
+    assert manifest(out)["totals"]["docs"] == 50
+
+
+def test_max_epochs_repeats_a_short_source(tmp_path: Path) -> None:
+    mix_sources(tmp_path)
+    ok(build(tmp_path, MIX.format(budget=100, entries="long 50%  short 50% max_epochs 2"), "--quiet"))
+    out = tmp_path / "build/mix"
+    rows = q(f"SELECT source, doc_id FROM '{out}/part-*.parquet'")
+    assert len(rows) == 100
+    per_doc = Counter(doc_id for source, doc_id in rows if source == "short")
+    assert sum(per_doc.values()) == 50
+    assert len(per_doc) == 30  # every short document once, then 20 of them a second time
+    assert sorted(Counter(per_doc.values()).items()) == [(1, 10), (2, 20)]
+    assert len({doc_id for source, doc_id in rows if source == "long"}) == 50
+
+
+def test_budget_that_cannot_be_met_names_the_short_source(tmp_path: Path) -> None:
+    mix_sources(tmp_path)
+    ok(build(tmp_path, MIX.format(budget=50, entries="long 50%  short 50%"), "--quiet"))
+    before = digest_tree(tmp_path / "build/mix")
+    result = build(tmp_path, MIX.format(budget=200, entries="long 50%  short 50%"), "--quiet")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "`short`" in message and "`long`" not in message
+    assert "short by 70" in message  # it has 30 and the mix asks for 100
+    assert "60 docs" in message  # the largest budget that 30 docs at 50% can fill
+    assert digest_tree(tmp_path / "build/mix") == before
