@@ -320,7 +320,7 @@ def py_sections(path):
 
 def py_nav_text(src):
     """The text of the page's 'related' navigation bar (real boilerplate, used for junk)."""
-    m = re.search(r'<div class="related" role="navigation"[^>]*>(.*?)</div>', src, re.S)
+    m = re.search(r'<div class="related" role="navigation"[^>]*>(.*?)</ul>', src, re.S)
     if not m:
         return ""
     t = re.sub(r"<[^>]+>", " ", m.group(1))
@@ -450,9 +450,11 @@ def pick_line(text, rng):
 
 
 def sentences(text):
-    flat = re.sub(r"\s+", " ", text).strip()
-    parts = re.split(r"(?<=[.!?。])\s+|(?<=。)", flat)
-    return [p.strip() for p in parts if p.strip()]
+    out = []
+    for line in text.split("\n"):
+        parts = re.split(r"(?<=[.!?。])\s+|(?<=。)", line.strip())
+        out += [p.strip() for p in parts if p.strip()]
+    return out
 
 
 def make_junk(kind, text, title, nav, rng):
@@ -510,13 +512,18 @@ def make_junk(kind, text, title, nav, rng):
     raise ValueError(kind)
 
 
+def long_enough(text, cjk=False):
+    """Near duplicates are made only of texts long enough to stay near (5-gram Jaccard)."""
+    return len(text) >= 1200 if cjk else len(text.split()) >= 120
+
+
 def near_dup(text, rng, extra_line, cjk=False):
     """A real text with a few words swapped for others from the same text, or a line appended."""
     tokens = text.split(" ")
     cand = [i for i, t in enumerate(tokens) if re.fullmatch(r"[^\W\d_]{4,}", t)]
-    if not cjk and len(cand) >= 10 and rng.random() < 0.5:
+    if not cjk and len(cand) >= 60 and rng.random() < 0.5:
         pool = [tokens[i] for i in cand]
-        for i in rng.sample(cand, rng.randint(3, 5)):
+        for i in rng.sample(cand, rng.randint(2, 4)):
             choices = [w for w in pool if w != tokens[i]]
             if choices:
                 tokens[i] = rng.choice(choices)
@@ -651,12 +658,15 @@ def main():
             page_max[d["_page"]] += 1
             return f"{d['_page']}#{page_max[d['_page']]}", page_max[d["_page"]]
 
-        src_for_dups = rng.sample(real, PYDOCS_EXACT_DUPS + PYDOCS_NEAR_DUPS)
-        for d in src_for_dups[:PYDOCS_EXACT_DUPS]:
+        src_for_dups = rng.sample(real, PYDOCS_EXACT_DUPS)
+        dup_ids = {d["id"] for d in src_for_dups}
+        src_for_near = rng.sample([d for d in real if d["id"] not in dup_ids and long_enough(d["text"])],
+                                  PYDOCS_NEAR_DUPS)
+        for d in src_for_dups:
             nid, n = next_id(d)
             docs.append({**d, "id": nid, "_n": n})
             noise.append((nid, "pydocs", "exact_dup", d["id"]))
-        for d in src_for_dups[PYDOCS_EXACT_DUPS:]:
+        for d in src_for_near:
             extra = None
             while extra is None:
                 extra = pick_line(rng.choice(unused)["text"], rng)
@@ -701,12 +711,16 @@ def main():
             hb_max[(locale, page)] += 1
             return f"{d['url'].split('#')[0]}#{anchor}:{hb_max[(locale, page)]}"
 
-        src_for_dups = rng.sample(real, HANDBOOK_EXACT_DUPS + HANDBOOK_NEAR_DUPS)
-        for d in src_for_dups[:HANDBOOK_EXACT_DUPS]:
+        src_for_dups = rng.sample(real, HANDBOOK_EXACT_DUPS)
+        dup_ids = {d["url"] for d in src_for_dups}
+        src_for_near = rng.sample([d for d in real if d["url"] not in dup_ids
+                                   and long_enough(d["body"], cjk=d["lang"] == "ja")],
+                                  HANDBOOK_NEAR_DUPS)
+        for d in src_for_dups:
             nu = hb_next_url(d)
             hdocs.append({**d, "url": nu})
             noise.append((nu, "handbook", "exact_dup", d["url"]))
-        for d in src_for_dups[HANDBOOK_EXACT_DUPS:]:
+        for d in src_for_near:
             same_lang = [u for u in unused if u["lang"] == d["lang"]]
             extra = None
             while extra is None:

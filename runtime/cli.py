@@ -185,6 +185,8 @@ def funnel_table(manifest: dict[str, Any]) -> Table:
         table.add_row("", "kept after filters", f"{f['kept']:,}")
         for rule, n in f["left_out_by_mix"].items():
             table.add_row("", f"mix: {rule}", f"-{n:,}")
+        if f["repeats"]:
+            table.add_row("", "mix: repeats (max_epochs)", f"+{f['repeats']:,}")
         table.add_row("", "[bold]in the output[/]", f"[bold]{f['selected']:,}[/]", end_section=True)
     return table
 

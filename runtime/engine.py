@@ -58,10 +58,10 @@ class LocalEngine:
         spill.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
                                      "temp_directory": str(spill), "preserve_insertion_order": True,
-                                     "autoinstall_known_extensions": False, "autoload_known_extensions": False,
-                                     "enable_progress_bar": False})
+                                     "autoinstall_known_extensions": False, "autoload_known_extensions": False})
         for _, sql in _split(self.plan.macros):
             con.execute(sql)
+        con.execute("SET enable_progress_bar = false")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return con
@@ -281,13 +281,16 @@ class LocalEngine:
             filt = self.stats[f"filter_{src.name}"]
             dropped = filt.get("dropped", {}).get(src.name, {})
             rules = [r.label for r in self.recipe.filter_for(src.name).rules]
+            left_out = mix.get("dropped", {}).get(src.name, {})
+            selected = self.stats["order"]["by_source"].get(src.name, 0)
             out[src.name] = {
                 "read": ingest["rows"] + ingest["quarantined"].get(src.name, 0),
                 "quarantined": ingest["quarantined"].get(src.name, 0),
                 "dropped": {rule: dropped[rule] for rule in rules if rule in dropped},
                 "kept": filt["rows"],
-                "left_out_by_mix": mix.get("dropped", {}).get(src.name, {}),
-                "selected": self.stats["order"]["by_source"].get(src.name, 0),
+                "left_out_by_mix": left_out,
+                "repeats": selected - (filt["rows"] - sum(left_out.values())),
+                "selected": selected,
             }
         return out
 

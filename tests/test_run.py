@@ -314,15 +314,18 @@ output "build/demo" shard 50 rows
     before = digest_tree(out)
     assert len(before) >= 5
 
-    extra = [json.dumps(r).encode() for r in corpus(100, seed=9, prefix="x")]
-    extra[50] = b'{"id": "x-broken", "body": "The old bridge crosses the'  # line 51 is cut short
-    write_lines(tmp_path / "data/extra/extra.jsonl", extra)
+    # A second source: two good files, then one whose line 51 is cut short, so the failure comes mid-way.
+    extra = [json.dumps(r).encode() for r in corpus(300, seed=9, prefix="x")]
+    write_lines(tmp_path / "data/extra/extra-a.jsonl", extra[:100])
+    write_lines(tmp_path / "data/extra/extra-b.jsonl", extra[100:200])
+    extra[250] = b'{"id": "x-broken", "body": "The old bridge crosses the'
+    write_lines(tmp_path / "data/extra/extra-c.jsonl", extra[200:])
     broken = good.replace("output", 'source extra = jsonl("data/extra/*.jsonl", text: "body", id: "id")\noutput')
     result = build(tmp_path, broken, "--quiet")
 
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert "extra.jsonl:51" in result.stderr
+    assert "extra-c.jsonl:51" in result.stderr
     assert digest_tree(out) == before
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["demo"]
     assert not [p for p in (tmp_path / ".datarecipe").rglob("*") if ".tmp" in p.name]
