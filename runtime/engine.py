@@ -125,9 +125,11 @@ class LocalEngine:
             (target, sql), = stage.statements()
             result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
             rows = write_parquet(tmp / "data.parquet", result.schema, result)
-        except duckdb.Error as exc:
+        except Exception as exc:  # DuckDB reports a failed Python stream as its own error type
             if failure:
                 raise failure[0] from None
+            if not isinstance(exc, duckdb.Error):
+                raise
             raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}") from None
         finally:
             con.unregister(f"raw_{src.name}")

@@ -170,7 +170,8 @@ class SourceReader:
                 try:
                     obj = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
-                    self.bad(url, n, f"not valid JSON: {exc}", raw.decode("utf-8", "replace"))
+                    self.bad(url, n, f"not valid JSON: {exc.msg} (column {exc.colno})",
+                             raw.decode("utf-8", "replace"))
                     continue
                 if not isinstance(obj, dict):
                     self.bad(url, n, "the line is not a JSON object", raw.decode("utf-8", "replace"))
