@@ -100,13 +100,24 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...]) -> Stage:
     return Stage(name, "sql", (f"ingest_{src.name}",), {"rules": [r.label for r in rules]}, sql)
 
 
+def _apportion(budget: int, shares: list[float]) -> list[int]:
+    """Whole targets that sum to the budget exactly (largest remainder; ties go to the first source)."""
+    exact = [budget * s for s in shares]
+    targets = [int(x) for x in exact]
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(exact[i] - targets[i]), i))
+    for i in by_remainder[: budget - sum(targets)]:
+        targets[i] += 1
+    return targets
+
+
 def _mix(recipe: CheckedRecipe) -> Stage:
     inputs = tuple(f"filter_{s.name}" for s in recipe.sources)
     mix = recipe.mix
     shares = []
     if mix is not None:
-        for s in mix.shares:
-            shares.append({"source": s.source, "target": round(mix.budget * s.share),
+        targets = _apportion(mix.budget, [s.share for s in mix.shares])
+        for s, target in zip(mix.shares, targets, strict=True):
+            shares.append({"source": s.source, "target": target,
                            "max_epochs": literal(float(s.max_epochs)),
                            "where_sql": expr_sql(s.where, "bool") if s.where is not None else "true",
                            "where_label": s.where_label})

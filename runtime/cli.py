@@ -18,6 +18,7 @@ from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import InputFile, Plan, plan
 from datarecipe.compiler.reference import reference
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
@@ -177,14 +178,14 @@ def funnel_table(manifest: dict[str, Any]) -> Table:
     for col in ("source", "step", "docs"):
         table.add_column(col, justify="right" if col == "docs" else "left")
     for source, f in manifest["funnel"].items():
-        table.add_row(source, "read", f"{f['read']:,}")
+        table.add_row(escape(source), "read", f"{f['read']:,}")
         if f["quarantined"]:
             table.add_row("", "quarantined", f"-{f['quarantined']:,}")
         for rule, n in f["dropped"].items():
-            table.add_row("", rule, f"-{n:,}")
+            table.add_row("", escape(rule), f"-{n:,}")
         table.add_row("", "kept after filters", f"{f['kept']:,}")
         for rule, n in f["left_out_by_mix"].items():
-            table.add_row("", f"mix: {rule}", f"-{n:,}")
+            table.add_row("", escape(f"mix: {rule}"), f"-{n:,}")
         if f["repeats"]:
             table.add_row("", "mix: repeats (max_epochs)", f"+{f['repeats']:,}")
         table.add_row("", "[bold]in the output[/]", f"[bold]{f['selected']:,}[/]", end_section=True)
@@ -253,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             err.print(render(exc, label, ""), markup=False, highlight=False, soft_wrap=True)
         return EXIT_BUILD
+    except BrokenPipeError:  # `recipe run --json | head`: the reader has gone, nothing to report
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         err.print("interrupted; finished stages stay cached and the previous output is untouched")
         return 130

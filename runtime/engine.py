@@ -288,7 +288,7 @@ class LocalEngine:
             out[src.name] = {
                 "read": ingest["rows"] + ingest["quarantined"].get(src.name, 0),
                 "quarantined": ingest["quarantined"].get(src.name, 0),
-                "dropped": {rule: dropped[rule] for rule in rules if rule in dropped},
+                "dropped": {rule: dropped.get(rule, 0) for rule in rules},
                 "kept": filt["rows"],
                 "left_out_by_mix": left_out,
                 "repeats": selected - (filt["rows"] - sum(left_out.values())),

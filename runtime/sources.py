@@ -205,11 +205,14 @@ class SourceReader:
             names = pf.schema_arrow.names
             for key, what in ((text_key, "text"), (id_key, "id")):
                 if key and key not in names:
-                    raise _failure(self.src, f"the file has no {what} column `{key}`",
-                                   did_you_mean(key, names) or "columns: " + ", ".join(names), url)
+                    self.bad(url, 0, f"the file has no {what} column `{key}`",
+                             hint=did_you_mean(key, names) or "columns: " + ", ".join(names))
+                    return
             field_type = pf.schema_arrow.field(text_key).type
             if not (pa.types.is_string(field_type) or pa.types.is_large_string(field_type)):
-                raise _failure(self.src, f"column `{text_key}` holds {field_type}, not text", input=url)
+                self.bad(url, 0, f"column `{text_key}` holds {field_type}, not text",
+                         hint="point `text:` at a string column")
+                return
             row = 0
             for batch in pf.iter_batches(batch_size=BATCH_ROWS):
                 rows = []

@@ -103,7 +103,7 @@ def q(sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-# ---- 1. what a build writes ------------------------------------------------------------------------
+# ---- what a build writes ------------------------------------------------------------------------
 
 
 def test_build_writes_shards_manifest_ledger_and_quarantine(tmp_path: Path) -> None:
@@ -180,7 +180,7 @@ def test_shard_byte_limit_cuts_shards_by_size(tmp_path: Path) -> None:
         assert in_shard <= 16_000
 
 
-# ---- 2. nothing lost ---------------------------------------------------------------------------------
+# ---- nothing lost ---------------------------------------------------------------------------------
 
 
 def test_every_document_read_is_in_the_output_the_ledger_or_quarantine(tmp_path: Path) -> None:
@@ -229,7 +229,7 @@ output "build/funnel" shard 64 rows
         assert f["read"] == read[source]
         assert f["quarantined"] == quarantined.get(source, 0)
         assert f["read"] == (f["quarantined"] + sum(f["dropped"].values()) + sum(f["left_out_by_mix"].values())
-                             + f["selected"])
+                             + f["selected"] - f.get("repeats", 0))
         assert f["selected"] == output[source]
     assert m["quarantine"]["rows"] == 3
     assert m["ledger"]["rows"] == len(ledger_ids)
@@ -263,7 +263,7 @@ output "build/dedup"
     assert {"web/w00197", "web/w00080"} <= ledger
 
 
-# ---- 3. determinism -------------------------------------------------------------------------------------
+# ---- determinism -------------------------------------------------------------------------------------
 
 
 def test_same_recipe_gives_byte_identical_output_across_reruns_and_threads(tmp_path: Path) -> None:
@@ -299,7 +299,7 @@ output "build/det" shard 300 rows
     assert digests[3] == digests[0], "--threads 2 changed the output"
 
 
-# ---- 4. atomic output -----------------------------------------------------------------------------------
+# ---- atomic output -----------------------------------------------------------------------------------
 
 
 def test_failed_run_leaves_the_previous_output_untouched(tmp_path: Path) -> None:
@@ -331,7 +331,7 @@ output "build/demo" shard 50 rows
     assert not [p for p in (tmp_path / ".datarecipe").rglob("*") if ".tmp" in p.name]
 
 
-# ---- 7. containment -------------------------------------------------------------------------------------
+# ---- containment -------------------------------------------------------------------------------------
 
 
 def test_recipe_literals_stay_strings(tmp_path: Path) -> None:
@@ -376,14 +376,27 @@ def test_engine_connection_reaches_no_file(tmp_path: Path) -> None:
         con.close()
 
 
-# ---- 8. what the command prints ---------------------------------------------------------------------
+# ---- what the command prints ---------------------------------------------------------------------
 
 
-def test_json_quiet_and_human_output(tmp_path: Path) -> None:
-    web_and_docs(tmp_path)
+EMAIL = 'drop text ~ "[a-z]+@[a-z]+[.]com"'
 
-    result = ok(build(tmp_path, BASIC, "--json", "--cache", "c-json"))
-    events = json_events(result.stdout)  # every line is JSON
+
+def printing_project(root: Path) -> str:
+    """The basic project plus two documents with e-mail addresses, and a rule with brackets to drop them."""
+    web_and_docs(root)
+    write_jsonl(root / "data/web/part-c.jsonl", [
+        {"id": "p1", "body": "Write to anna@example.com to book the museum tour.", "year": 2001},
+        {"id": "p2", "body": "The old bakery takes orders at bakery@village.com every morning.", "year": 2002}])
+    text = BASIC.replace("  dedup exact()\n}", f"  {EMAIL}\n  dedup exact()\n}}", 1)
+    assert EMAIL in text
+    return text
+
+
+def test_json_prints_one_json_object_per_line_ending_with_done(tmp_path: Path) -> None:
+    text = printing_project(tmp_path)
+    result = ok(build(tmp_path, text, "--json"))
+    events = json_events(result.stdout)  # every line parses
     assert events and all(isinstance(e, dict) and "event" in e for e in events)
     done = events[-1]
     assert done["event"] == "done"
@@ -392,21 +405,27 @@ def test_json_quiet_and_human_output(tmp_path: Path) -> None:
     assert done["totals"]["docs"] > 0
     ended = [e["stage"] for e in events if e["event"] == "stage_end"]
     assert ended == ["ingest_web", "filter_web", "ingest_docs", "filter_docs", "mix", "order", "output"]
+    assert m["funnel"]["web"]["dropped"][EMAIL] == 2
 
-    result = ok(build(tmp_path, BASIC, "--quiet", "--cache", "c-quiet"))
+
+def test_quiet_prints_nothing_on_success(tmp_path: Path) -> None:
+    result = ok(build(tmp_path, printing_project(tmp_path), "--quiet"))
     assert result.stdout == ""
     assert result.stderr == ""
 
-    result = ok(build(tmp_path, BASIC, "--cache", "c-human"))
+
+def test_human_output_shows_the_funnel_with_every_rule_as_written(tmp_path: Path) -> None:
+    result = ok(build(tmp_path, printing_project(tmp_path)))
+    m = manifest(tmp_path / "build/demo")
     assert "funnel" in result.stdout
-    for label in (KEEP, SYMBOLS, DEDUP, "web", "docs"):
+    for label in (KEEP, SYMBOLS, EMAIL, DEDUP, "web", "docs"):
         assert label in result.stdout, label
     assert f"{m['totals']['docs']:,}" in result.stdout
     assert "build/demo" in result.stdout
     assert "Traceback" not in result.stderr
 
 
-# ---- 9. incremental ---------------------------------------------------------------------------------
+# ---- incremental ---------------------------------------------------------------------------------
 
 
 def stage_cached(stdout: str) -> dict[str, bool]:
@@ -433,7 +452,7 @@ def test_unchanged_stages_are_cached_and_a_mix_change_reruns_only_mix_order_outp
     assert q(f"SELECT count(*) FROM '{tmp_path}/build/demo/part-*.parquet'") == [(80,)]
 
 
-# ---- 10. mix --------------------------------------------------------------------------------------------
+# ---- mix --------------------------------------------------------------------------------------------
 
 
 def mix_sources(root: Path) -> None:
@@ -462,6 +481,27 @@ def test_mix_budget_gives_exact_shares(tmp_path: Path) -> None:
     assert manifest(out)["totals"]["docs"] == 50
 
 
+@pytest.mark.parametrize("budget, entries", [
+    (101, "long 50%  mid 50%"),
+    (10, "long 33.3%  mid 33.3%  short 33.4%"),
+])
+def test_docs_budget_is_met_exactly_when_the_shares_do_not_divide_it(tmp_path: Path, budget: int,
+                                                                     entries: str) -> None:
+    mix_sources(tmp_path)
+    write_jsonl(tmp_path / "data/mid.jsonl", corpus(200, seed=13, prefix="m"))
+    text = MIX.format(budget=budget, entries=entries).replace(
+        "mix ", 'source mid = jsonl("data/mid.jsonl", text: "body", id: "id")\nmix ')
+    ok(build(tmp_path, text, "--quiet"))
+    out = tmp_path / "build/mix"
+    assert q(f"SELECT count(*) FROM '{out}/part-*.parquet'") == [(budget,)]
+    shares = dict(q(f"SELECT source, count(*) FROM '{out}/part-*.parquet' GROUP BY 1"))
+    words = entries.split()
+    declared = {words[i]: float(words[i + 1].rstrip("%")) / 100 for i in range(0, len(words), 2)}
+    assert shares.keys() == declared.keys()
+    for name, share in declared.items():
+        assert abs(shares[name] - budget * share) < 1, (name, shares)
+
+
 def test_max_epochs_repeats_a_short_source(tmp_path: Path) -> None:
     mix_sources(tmp_path)
     ok(build(tmp_path, MIX.format(budget=100, entries="long 50%  short 50% max_epochs 2"), "--quiet"))
@@ -473,6 +513,8 @@ def test_max_epochs_repeats_a_short_source(tmp_path: Path) -> None:
     assert len(per_doc) == 30  # every short document once, then 20 of them a second time
     assert sorted(Counter(per_doc.values()).items()) == [(1, 10), (2, 20)]
     assert len({doc_id for source, doc_id in rows if source == "long"}) == 50
+    funnel = manifest(out)["funnel"]["short"]
+    assert (funnel["read"], funnel["selected"], funnel.get("repeats", 20)) == (30, 50, 20)
 
 
 def test_budget_that_cannot_be_met_names_the_short_source(tmp_path: Path) -> None:
@@ -487,3 +529,4 @@ def test_budget_that_cannot_be_met_names_the_short_source(tmp_path: Path) -> Non
     assert "short by 70" in message  # it has 30 and the mix asks for 100
     assert "60 docs" in message  # the largest budget that 30 docs at 50% can fill
     assert digest_tree(tmp_path / "build/mix") == before
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["mix"]

@@ -211,6 +211,11 @@ def test_jsonl_lines_that_are_not_json(tmp_path: Path) -> None:
 
     result = build(tmp_path, source_recipe('web = jsonl("data/web/*.jsonl", text: "body", id: "id")'), "--quiet")
     build_error(result, "web.jsonl:20")
+    # With --json the same error is one JSON line on stdout.
+    result = build(tmp_path, source_recipe('web = jsonl("data/web/*.jsonl", text: "body", id: "id")'), "--json")
+    assert result.returncode == 1
+    last = json.loads(result.stdout.splitlines()[-1])
+    assert last["event"] == "error" and "web.jsonl:20" in last["errors"][0]["input"]
 
     text = source_recipe('web = jsonl("data/web/*.jsonl", text: "body", id: "id", on_error: "quarantine")')
     ok(build(tmp_path, text, "--quiet"))
