@@ -22,7 +22,7 @@ from .model import (
     RuleSpec,
     SourceSpec,
 )
-from .operators import REGISTRY, Operator, named
+from .operators import Operator, named
 
 DEFAULT_SHARD_BYTES = 128 * 10**6
 _MIX_UNITS = ("docs", "bytes", "tokens")
@@ -479,7 +479,3 @@ def check(recipe: ast.Recipe) -> CheckedRecipe:
     except RecursionError:
         raise RecipeErrors([RecipeError(NOWHERE, "the recipe nests too deeply")]) from None
 
-
-def registry_operator(kind: str, name: str) -> Operator:
-    """The declaration behind a checked call (the checker has already made sure it exists)."""
-    return REGISTRY[(kind, name)]

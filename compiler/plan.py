@@ -8,7 +8,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import ast
 from .lower import expr_sql, literal, macros_sql, render, statements
 from .model import CheckedRecipe, RuleSpec, SourceSpec
 
@@ -168,5 +167,3 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]]) -> Plan
     sha = hashlib.sha256(recipe.text.encode()).hexdigest()
     return Plan(recipe.name, sha, macros, tuple(final), files)
 
-
-__all__ = ["InputFile", "Plan", "Stage", "plan", "ast"]

@@ -19,11 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.lower import statements
 from datarecipe.compiler.model import CheckedRecipe
 from datarecipe.compiler.plan import Plan, Stage
 
 from .progress import Reporter
-from .sources import QUARANTINE_SCHEMA, Quarantine, SourceReader
+from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader
 from .writer import write_parquet, write_shards
 
 STREAM_ROWS = 8192
@@ -59,7 +60,7 @@ class LocalEngine:
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
                                      "temp_directory": str(spill), "preserve_insertion_order": True,
                                      "autoinstall_known_extensions": False, "autoload_known_extensions": False})
-        for _, sql in _split(self.plan.macros):
+        for _, sql in statements(self.plan.macros):
             con.execute(sql)
         con.execute("SET enable_progress_bar = false")
         con.execute("SET enable_external_access = false")
@@ -117,8 +118,6 @@ class LocalEngine:
             except BaseException as exc:  # DuckDB would replace it with its own message
                 failure.append(exc)
                 raise
-
-        from .sources import RAW_SCHEMA
 
         con.register(f"raw_{src.name}", pa.RecordBatchReader.from_batches(RAW_SCHEMA, batches()))
         try:
@@ -295,12 +294,6 @@ class LocalEngine:
                 "selected": selected,
             }
         return out
-
-
-def _split(script: str) -> list[tuple[str, str]]:
-    from datarecipe.compiler.lower import statements
-
-    return statements(script)
 
 
 def _summary(stats: dict[str, Any]) -> dict[str, Any]:
