@@ -69,7 +69,8 @@ def _fingerprint(stage: Stage, upstream: dict[str, str], macros: str) -> str:
 
 
 def _ingest(src: SourceSpec, files: tuple[InputFile, ...]) -> Stage:
-    sql = render("ingest.sql.j2", stage=f"ingest_{src.name}", source=src.name, format=src.format, path=src.path)
+    sql = render("ingest.sql.j2", stage=f"ingest_{src.name}", source=src.name, format=src.format, path=src.path,
+                 id_column=src.id_column)
     params = {"format": src.format, "path": src.path, "text": src.text_column, "id": src.id_column,
               "on_error": src.on_error, "files": [asdict(f) for f in files]}
     return Stage(f"ingest_{src.name}", "ingest", (), params, sql)

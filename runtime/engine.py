@@ -120,10 +120,18 @@ class LocalEngine:
                 raise
 
         con.register(f"raw_{src.name}", pa.RecordBatchReader.from_batches(RAW_SCHEMA, batches()))
+        rows = 0
         try:
-            (target, sql), = stage.statements()
-            result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
-            rows = write_parquet(tmp / "data.parquet", result.schema, result)
+            for target, sql in stage.statements():
+                if target == "":
+                    con.execute(sql)
+                elif target == "duplicates":
+                    self.duplicates(reader, con.sql(sql).fetchall())
+                else:
+                    result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+                    rows = write_parquet(tmp / "data.parquet", result.schema, result)
+        except RecipeError:
+            raise
         except Exception as exc:  # DuckDB reports a failed Python stream as its own error type
             if failure:
                 raise failure[0] from None
@@ -132,6 +140,7 @@ class LocalEngine:
             raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}") from None
         finally:
             con.unregister(f"raw_{src.name}")
+            _drop_temp_tables(con)
         pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
         counts = Counter(r["source"] for r in quarantine.rows)
         return {"rows": rows, "by_source": {src.name: rows}, "quarantined": dict(counts)}
@@ -159,8 +168,7 @@ class LocalEngine:
         finally:
             for name in stage.inputs:
                 con.unregister(name)
-            for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
-                con.execute(f'DROP TABLE "{table}"')
+            _drop_temp_tables(con)
         data = pq.read_table(tmp / "data.parquet", columns=["source"])
         stats["rows"] = data.num_rows
         stats["by_source"] = dict(sorted(Counter(data.column("source").to_pylist()).items()))
@@ -171,6 +179,20 @@ class LocalEngine:
                 dropped[row["source"]][row["rule"]] += 1
             stats["dropped"] = {s: dict(c) for s, c in sorted(dropped.items())}
         return stats
+
+    @staticmethod
+    def duplicates(reader: SourceReader, rows: list[tuple]) -> None:
+        """Rows whose id an earlier row of the source already has: quarantined, or the build fails."""
+        if not rows:
+            return
+        if reader.src.on_error == "fail":
+            doc_id, file, line, _ = rows[0]
+            raise _fail(f"ingest_{reader.src.name}",
+                        f"{len(rows):,} row(s) repeat an id an earlier row already has; the first is `{doc_id}`",
+                        f"ids must be unique; fix the `{reader.src.id_column}` column, or set "
+                        '`on_error: "quarantine"` to keep the first row of each id', f"{file}:{line}")
+        for doc_id, file, line, text in rows:
+            reader.quarantine.add(reader.src.name, file, line, f"duplicate id `{doc_id}`", text)
 
     def check_budget(self, stage: Stage, rows: list[tuple]) -> None:
         """Fail with the source that runs short of its share, by how much, and a budget that fits."""
@@ -294,6 +316,11 @@ class LocalEngine:
                 "selected": selected,
             }
         return out
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
+        con.execute(f'DROP TABLE "{table}"')
 
 
 def _summary(stats: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,9 @@ from datarecipe.compiler.errors import RecipeError, did_you_mean
 from datarecipe.compiler.model import SourceSpec
 from datarecipe.compiler.plan import InputFile
 
-RAW_SCHEMA = pa.schema([("doc_id", pa.string()), ("text", pa.string()), ("meta", pa.string())])
+# What a reader yields: the document, plus where it came from (`_row` counts rows across the source's files).
+RAW_SCHEMA = pa.schema([("doc_id", pa.string()), ("text", pa.string()), ("meta", pa.string()),
+                        ("_row", pa.int64()), ("_file", pa.string()), ("_line", pa.int64())])
 QUARANTINE_SCHEMA = pa.schema([("source", pa.string()), ("file", pa.string()), ("line", pa.int64()),
                                ("error", pa.string()), ("raw", pa.string())])
 BATCH_ROWS = 4096
@@ -124,6 +126,7 @@ class SourceReader:
         self.src = src
         self.files = files
         self.quarantine = quarantine
+        self.count = 0
         base_fs, base_path = _fs(src.path)
         self.base = _base(base_path) if _GLOB & set(base_path) else (
             base_path if base_fs.isdir(base_path) else posixpath.dirname(base_path))
@@ -151,10 +154,14 @@ class SourceReader:
                 self.bad(f.path, 0, f"cannot read the file: {_reason(exc)}",
                          hint="the file may be truncated or not in the declared format")
 
-    def _rows(self, rows: list[tuple[str, str, str]]) -> pa.RecordBatch:
-        ids, texts, metas = zip(*rows, strict=True) if rows else ((), (), ())
+    def _rows(self, url: str, rows: list[tuple[str, str, str, int]]) -> pa.RecordBatch:
+        ids, texts, metas, lines = zip(*rows, strict=True) if rows else ((), (), (), ())
+        first = self.count
+        self.count += len(rows)
         return pa.record_batch([pa.array(ids, pa.string()), pa.array(texts, pa.string()),
-                                pa.array(metas, pa.string())], schema=RAW_SCHEMA)
+                                pa.array(metas, pa.string()), pa.array(range(first, self.count), pa.int64()),
+                                pa.array([url] * len(rows), pa.string()), pa.array(lines, pa.int64())],
+                               schema=RAW_SCHEMA)
 
     def _doc_id(self, rel: str, row: int, given: Any) -> str:
         return f"{self.src.name}/{given}" if given is not None else f"{self.src.name}/{rel}:{row}"
@@ -190,12 +197,12 @@ class SourceReader:
                         self.bad(url, n, f"the object has no id field `{id_key}`", raw.decode("utf-8", "replace"))
                         continue
                 rows.append((self._doc_id(rel, n, given), text, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-                             .decode()))
+                             .decode(), n))
                 if len(rows) >= BATCH_ROWS:
-                    yield self._rows(rows)
+                    yield self._rows(url, rows)
                     rows = []
         if rows:
-            yield self._rows(rows)
+            yield self._rows(url, rows)
 
     def _parquet(self, url: str) -> Iterator[pa.RecordBatch]:
         rel = self.relative(url)
@@ -241,9 +248,9 @@ class SourceReader:
                         self.bad(url, row, f"the id column `{id_key}` is null")
                         continue
                     meta_json = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS, default=str).decode()
-                    rows.append((self._doc_id(rel, row, given), text, meta_json))
+                    rows.append((self._doc_id(rel, row, given), text, meta_json, row))
                 if rows:
-                    yield self._rows(rows)
+                    yield self._rows(url, rows)
 
     def _text(self, url: str) -> Iterator[pa.RecordBatch]:
         rel = self.relative(url)
@@ -255,7 +262,7 @@ class SourceReader:
             line = data[: exc.start].count(b"\n") + 1
             self.bad(url, line, f"not valid UTF-8 at byte {exc.start}")
             return
-        yield self._rows([(f"{self.src.name}/{rel}", text, orjson.dumps({"path": rel}).decode())])
+        yield self._rows(url, [(f"{self.src.name}/{rel}", text, orjson.dumps({"path": rel}).decode(), 0)])
 
 
 def _utf8_ok(value: bytes | None) -> bool:

@@ -249,3 +249,22 @@ def test_empty_glob_and_missing_path(tmp_path: Path) -> None:
     result = build(tmp_path, source_recipe('docs = parquet("data/missing.parquet")'), "--quiet")
     build_error(result, "data/missing.parquet", "does not exist", status=(1, 2))
     assert not (tmp_path / "build").exists()
+
+
+def test_duplicate_ids_fail_or_go_to_quarantine(tmp_path: Path) -> None:
+    rows = [{"id": "a", "text": "first of its id"}, {"id": "b", "text": "another document"},
+            {"id": "a", "text": "second with the same id"}]
+    write_jsonl(tmp_path / "data/ids.jsonl", rows)
+    text = 'source s = jsonl("data/ids.jsonl", id: "id"{extra})\noutput "out"\n'
+
+    failed = build(tmp_path, text.format(extra=""), "--quiet")
+    assert failed.returncode == 1
+    assert "data/ids.jsonl:3" in failed.stderr and "`s/a`" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+    ok(build(tmp_path, text.format(extra=', on_error: "quarantine"'), "--quiet"))
+    kept = duckdb.sql(f"select doc_id, text from '{tmp_path}/out/part-*.parquet' order by doc_id").fetchall()
+    assert kept == [("s/a", "first of its id"), ("s/b", "another document")]
+    quarantined = duckdb.sql(f"select line, error, raw from '{tmp_path}/out/quarantine.parquet'").fetchall()
+    assert quarantined == [(3, "duplicate id `s/a`", "second with the same id")]
+    assert manifest(tmp_path / "out")["funnel"]["s"]["quarantined"] == 1
