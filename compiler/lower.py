@@ -11,6 +11,7 @@ import jinja2
 import sqlglot
 
 from . import ast
+from .kernels import KERNELS_VERSION
 from .model import CANONICAL
 from .operators import FUNCTIONS, REGISTRY
 
@@ -146,7 +147,7 @@ def render(template: str, **values: Any) -> str:
 
 def macros_sql() -> str:
     """The DuckDB macros of every text function in the operator library."""
-    return render("macros.sql.j2", functions=FUNCTIONS)
+    return render("macros.sql.j2", functions=FUNCTIONS, kernels_version=KERNELS_VERSION)
 
 
 def statements(script: str) -> list[tuple[str, str]]:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import kernels
+
 REQUIRED: Any = object()  # a parameter without a default
 
 
@@ -46,6 +48,8 @@ class Operator:
     doc: str
     returns: str = ""  # for functions: number | string | bool
     macro: str = ""  # for functions: the macro body, over the parameter names
+    # For functions computed by an Arrow kernel instead of a macro (see kernels.py).
+    kernel: Callable[..., Any] | None = field(default=None, compare=False)
     # Turns bound literal arguments into the macro's SQL arguments where they differ (stopwords).
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
 
@@ -65,25 +69,24 @@ STOPWORDS: Mapping[str, tuple[str, ...]] = {
 }
 BULLETS = "•‣◦⁃∙·*-–"
 
-_WORDS = r"regexp_extract_all(text, '\S+')"
 
 FUNCTIONS = (
     Operator("length", "function", (TEXT,), "Number of characters (Unicode code points).",
              "number", "length(text)"),
     Operator("bytes", "function", (TEXT,), "Number of bytes of the UTF-8 encoding.",
              "number", "octet_length(encode(text))"),
-    Operator("words", "function", (TEXT,), "Number of whitespace-separated words.",
-             "number", f"length({_WORDS})"),
+    Operator("words", "function", (TEXT,), "Number of words: runs of non-whitespace (Unicode whitespace).",
+             "number", kernel=kernels.words),
     Operator("mean_word_length", "function", (TEXT,),
-             "Mean length in characters of the whitespace-separated words (0 for no words).",
-             "number", f"coalesce(list_avg(list_transform({_WORDS}, lambda w: length(w))), 0)"),
+             "Mean length in characters of the words (0 for no words).",
+             "number", kernel=kernels.mean_word_length),
     Operator("lines", "function", (TEXT,), "Number of lines (a final newline does not start a new one).",
              "number", "CASE WHEN text = '' THEN 0 ELSE length(string_split(rtrim(text, chr(10)), chr(10))) END"),
     Operator("symbol_ratio", "function",
              (Param("symbol", "str", REQUIRED, "the symbol to count, e.g. \"#\" or \"...\""), TEXT),
              "Occurrences of `symbol` per word (Gopher's symbol-to-word ratio).", "number",
-             f"(length(text) - length(replace(text, symbol, ''))) / greatest(length(symbol), 1)"
-             f" / greatest(length({_WORDS}), 1)"),
+             "(length(text) - length(replace(text, symbol, ''))) / greatest(length(symbol), 1)"
+             " / greatest(dr_words(text), 1)"),
     Operator("alpha_ratio", "function", (TEXT,),
              "Share of non-whitespace characters that are letters (any script).", "number",
              r"length(regexp_replace(text, '[^\pL]', '', 'g'))"

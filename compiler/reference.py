@@ -11,7 +11,8 @@ _KINDS = (
     ("source", "Sources", "`source NAME = FORMAT(path, ...)`. Every source is normalized to the canonical "
      "schema: `doc_id`, `source`, `text`, `content_hash`, `meta` (a JSON object of the other fields)."),
     ("function", "Text functions", "Usable in any expression: `keep`, `drop`, mix `where`, `sort`. "
-     "Each is lowered to the DuckDB macro `dr_NAME`. The `text` parameter defaults to the `text` column."),
+     "Each is lowered to `dr_NAME`: a DuckDB macro, or a vectorized Arrow kernel. "
+     "The `text` parameter defaults to the `text` column."),
     ("dedup", "Dedup methods", "`dedup METHOD(...)` inside a filter block."),
 )
 

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.lower import statements
 from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.operators import FUNCTIONS
 from datarecipe.compiler.plan import Plan, Stage
 
 from .progress import Reporter
@@ -60,6 +61,10 @@ class LocalEngine:
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
                                      "temp_directory": str(spill), "preserve_insertion_order": True,
                                      "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        for op in FUNCTIONS:
+            if op.kernel is not None:
+                con.create_function(f"dr_{op.name}", op.kernel, [duckdb.sqltype("VARCHAR")] * len(op.params),
+                                    duckdb.sqltype("DOUBLE"), type="arrow")
         for _, sql in statements(self.plan.macros):
             con.execute(sql)
         con.execute("SET enable_progress_bar = false")
