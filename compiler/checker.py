@@ -6,9 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-
 from . import ast
 from .errors import NOWHERE, RecipeError, RecipeErrors, Span, did_you_mean
 from .model import (
@@ -29,8 +26,8 @@ _MIX_UNITS = ("docs", "bytes", "tokens")
 # Functions the `sql` escape hatch may not call: they reach files, the environment or the catalog.
 _SQL_DENY = re.compile(r"^(read_|glob|getenv|query|parquet_|sniff_|duckdb_|pragma_|current_setting|"
                        r"load|install|attach|copy|export|import|which_secret|iceberg_|delta_)", re.I)
-_SQL_DENY_NODES = (exp.Query, exp.Subquery, exp.Table, exp.Create, exp.Insert, exp.Delete, exp.Update,
-                   exp.Drop, exp.Copy, exp.Command, exp.Placeholder, exp.Parameter, exp.Set, exp.Pragma)
+_SQL_DENY_NODES = ("Query", "Subquery", "Table", "Create", "Insert", "Delete", "Update", "Drop", "Copy",
+                   "Command", "Placeholder", "Parameter", "Set", "Pragma")
 
 
 class _Checker:
@@ -199,7 +196,7 @@ class _Checker:
                 self.expect(value, "string", "`~` matches strings against a regular expression")
                 try:
                     re.compile(pattern.value)
-                except re.error as exc:
+                except (re.error, OverflowError, RecursionError) as exc:
                     self.error(pattern.span, f"invalid regular expression: {exc}",
                                "patterns use RE2 syntax (like Python's re, without backreferences)")
                 return "bool"
@@ -217,7 +214,11 @@ class _Checker:
             self.error(e.span, f"expected a {want}, got a {got}", hint)
 
     def check_sql(self, e: ast.Sql) -> None:
+        import sqlglot  # only recipes that use `sql` pay for importing it
+        from sqlglot import exp
+
         hint = "`sql` takes one scalar expression over the document's columns"
+        deny = tuple(getattr(exp, name) for name in _SQL_DENY_NODES)
         try:
             trees = sqlglot.parse(e.text, dialect="duckdb")
         except sqlglot.errors.SqlglotError as exc:
@@ -227,7 +228,7 @@ class _Checker:
             self.error(e.span, "`sql` takes exactly one expression", hint)
             return
         for node in trees[0].walk():
-            if isinstance(node, _SQL_DENY_NODES):
+            if isinstance(node, deny):
                 self.error(e.span, f"`sql` may not contain {node.key.upper()}", hint)
                 return
             if isinstance(node, exp.Func):
@@ -271,7 +272,7 @@ class _Checker:
             self.error(extra_output.span, "a recipe has one `output`", "remove the extra one")
         if not outputs:
             self.error(self.end_span(), "the recipe has no `output`", 'add e.g. `output "build/NAME"`')
-        if not sources:
+        if not decls:
             self.error(self.end_span(), "the recipe has no `source`",
                        'add e.g. `source web = jsonl("data/web/*.jsonl.gz")`')
         output = self.output(outputs[0], settings["name"]) if outputs else None

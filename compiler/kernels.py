@@ -3,16 +3,20 @@ DuckDB as `dr_NAME` (an Arrow UDF) and declared in the operator library like any
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import Any
+
+# numpy and pyarrow are imported when a kernel runs, so `recipe check` stays fast. Arguments and
+# results are pyarrow arrays; the annotations say Any because DuckDB evaluates them when registering.
 
 # Part of every stage fingerprint: bump it when a kernel's results change.
 KERNELS_VERSION = "1"
 
 
-def _word_stats(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _word_stats(text: Any) -> tuple[Any, Any]:
     """Per row: the number of words and their total length, splitting on Unicode whitespace."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     split = pc.utf8_split_whitespace(text)
     lengths = pc.utf8_length(pc.list_flatten(split)).to_numpy(zero_copy_only=False)
     parents = pc.list_parent_indices(split).to_numpy(zero_copy_only=False)
@@ -22,15 +26,20 @@ def _word_stats(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return words, chars
 
 
-def _with_nulls(values: np.ndarray, text: pa.Array) -> pa.Array:
+def _with_nulls(values: Any, text: Any) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
     return pa.array(values.astype(np.float64), mask=text.is_null().to_numpy(zero_copy_only=False))
 
 
-def words(text: pa.Array) -> pa.Array:
+def words(text: Any) -> Any:
     counts, _ = _word_stats(text)
     return _with_nulls(counts, text)
 
 
-def mean_word_length(text: pa.Array) -> pa.Array:
+def mean_word_length(text: Any) -> Any:
+    import numpy as np
+
     counts, chars = _word_stats(text)
     return _with_nulls(np.divide(chars, np.maximum(counts, 1)), text)

@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any
 
 import jinja2
-import sqlglot
 
 from . import ast
 from .kernels import KERNELS_VERSION
@@ -109,6 +108,8 @@ def expr_sql(e: ast.Expr, want: str = "") -> str:
             found = f"regexp_matches({expr_sql(value, 'string')}, {literal(pattern.value)})"
             return f"(NOT {found})" if negated else found
         case ast.Sql(text=text):
+            import sqlglot
+
             inner = sqlglot.parse_one(text, dialect="duckdb").sql(dialect="duckdb")
             return f"CAST(({inner}) AS BOOLEAN)" if want == "bool" else f"({inner})"
     raise ValueError(f"cannot lower {e!r}")  # pragma: no cover - the checker admits nothing else

@@ -218,6 +218,10 @@ def _syntax_error(exc: UnexpectedInput, text: str, chunk: str) -> RecipeError:
     else:  # pragma: no cover - lark has no other kinds
         width, msg = 1, "syntax error"
     hint = _expected(accepted)
+    if isinstance(exc, UnexpectedToken) and str(exc.token) == "=" and "COMPARE" in accepted:
+        hint = "compare with `==`"
+    if msg == "unexpected character '\"'":
+        hint = "this string is not closed: add the missing `\"` on the same line"
     if msg.startswith("unexpected character") and text[getattr(exc, "pos_in_stream", 0):][:1] == "'":
         hint = "strings use double quotes"
     return RecipeError(Span(line, col, line, col + width), msg, hint)

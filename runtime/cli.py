@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import traceback
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,6 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
-
-from .engine import LocalEngine
-from .progress import Reporter
-from .sources import resolve
 
 EXIT_RECIPE, EXIT_BUILD, EXIT_INTERNAL = 2, 1, 70
 
@@ -81,6 +79,8 @@ def _report(errors: list[RecipeError], path: str, text: str, err: Console, as_js
 
 
 def build_plan(recipe: CheckedRecipe) -> Plan:
+    from .sources import resolve  # fsspec; `recipe check` does not need it
+
     files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s) for s in recipe.sources}
     return plan(recipe, files)
 
@@ -96,7 +96,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
             recipe = load(path, err, args.json)
             results.append({"file": path, "ok": True, "errors": []})
             if not args.json and not args.quiet:
-                out.print(f"{path}: ok ({len(recipe.sources)} sources)", highlight=False)
+                out.print(f"{path}: ok ({_count(len(recipe.sources), 'source')})", highlight=False)
         except Failed as exc:
             status = exc.status
             results.append({"file": path, "ok": False, "errors": exc.errors})
@@ -154,6 +154,9 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
     mode = "json" if args.json else "quiet" if args.quiet else "human"
     the_plan = build_plan(recipe)
+    from .engine import LocalEngine
+    from .progress import Reporter
+
     with Reporter(mode, err) as reporter:
         engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
                              memory_limit=args.memory, reporter=reporter, recipe_path=args.file)
@@ -165,12 +168,16 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     elif mode == "human":
         out.print(funnel_table(manifest))
         t = manifest["totals"]
-        out.print(f"built {t['docs']:,} docs in {t['shards']} shard(s), {t['shard_bytes']:,} bytes -> "
+        out.print(f"built {_count(t['docs'], 'doc')} in {_count(t['shards'], 'shard')}, {t['shard_bytes']:,} bytes -> "
                   f"{recipe.output.path} in {seconds:.1f}s", highlight=False)
         if manifest["quarantine"]["rows"]:
             out.print(f"quarantined {manifest['quarantine']['rows']:,} bad rows: "
                       f"{recipe.output.path}/quarantine.parquet", highlight=False)
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def funnel_table(manifest: dict[str, Any]) -> Table:
@@ -182,7 +189,7 @@ def funnel_table(manifest: dict[str, Any]) -> Table:
         if f["quarantined"]:
             table.add_row("", "quarantined", f"-{f['quarantined']:,}")
         for rule, n in f["dropped"].items():
-            table.add_row("", escape(rule), f"-{n:,}")
+            table.add_row("", escape(rule), f"-{n:,}" if n else "0")
         table.add_row("", "kept after filters", f"{f['kept']:,}")
         for rule, n in f["left_out_by_mix"].items():
             table.add_row("", escape(f"mix: {rule}"), f"-{n:,}")
@@ -203,8 +210,21 @@ def cmd_docs(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 0
 
 
+def _threads(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError("a number of threads, at least 1 (0: all cores)")
+    return int(value)
+
+
+def _memory(value: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
+        raise argparse.ArgumentTypeError("a size with a unit, e.g. 4GB or 512MB")
+    return value.strip()
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="recipe", description="Check, compile and build dataset recipes.")
+    p.add_argument("--version", action="version", version=f"recipe (datarecipe) {version('datarecipe')}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -212,26 +232,38 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
     c = sub.add_parser("check", help="check recipes and report every error (exit 2 on errors)")
-    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("files", nargs="+", metavar="FILE", help="the .recipe files")
     common(c)
     c = sub.add_parser("compile", help="write plan.json and one .sql file per SQL stage")
-    c.add_argument("file", metavar="FILE")
-    c.add_argument("-o", "--output", default="build/compiled", metavar="DIR", help="(default: build/compiled)")
+    c.add_argument("file", metavar="FILE", help="the .recipe file")
+    c.add_argument("-o", "--output", default="build/compiled", metavar="DIR",
+                   help="where plan.json and the .sql files go (default: build/compiled)")
     common(c)
     c = sub.add_parser("explain", help="print the plan as a tree, with each stage's SQL")
-    c.add_argument("file", metavar="FILE")
+    c.add_argument("file", metavar="FILE", help="the .recipe file")
     common(c)
     c = sub.add_parser("run", help="compile and build a recipe on the local engine")
-    c.add_argument("file", metavar="FILE")
-    c.add_argument("--threads", type=int, default=0, metavar="N", help="DuckDB threads (default: all cores)")
-    c.add_argument("--memory", default="4GB", metavar="SIZE", help="DuckDB memory limit; beyond it, spill (4GB)")
+    c.add_argument("file", metavar="FILE", help="the .recipe file")
+    c.add_argument("--threads", type=_threads, default=0, metavar="N", help="DuckDB threads (default: all cores)")
+    c.add_argument("--memory", type=_memory, default="4GB", metavar="SIZE",
+                   help="DuckDB memory limit, e.g. 4GB or 512MB; past it, DuckDB spills to the cache (default: 4GB)")
     c.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
                    help="where stage outputs are cached by fingerprint (default: .datarecipe/cache)")
     common(c)
     c = sub.add_parser("docs", help="write the language reference generated from the operator library")
-    c.add_argument("-o", "--output", default="docs/reference.md", metavar="FILE")
+    c.add_argument("-o", "--output", default="docs/reference.md", metavar="FILE",
+                   help="where to write it; - for standard output (default: docs/reference.md)")
     common(c)
     return p
+
+
+def _fail_build(args: argparse.Namespace, err: Console, exc: RecipeError) -> int:
+    label = getattr(args, "file", "recipe")
+    if args.json:
+        print(json.dumps({"event": "error", "errors": [_error_json(exc, label)]}))
+    else:
+        err.print(render(exc, label, ""), markup=False, highlight=False, soft_wrap=True)
+    return EXIT_BUILD
 
 
 COMMANDS = {"check": cmd_check, "compile": cmd_compile, "explain": cmd_explain, "run": cmd_run, "docs": cmd_docs}
@@ -248,12 +280,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"event": "error", "errors": exc.errors}))
         return exc.status
     except RecipeError as exc:  # a build that stopped on bad input
-        label = getattr(args, "file", "recipe")
-        if args.json:
-            print(json.dumps({"event": "error", "errors": [_error_json(exc, label)]}))
-        else:
-            err.print(render(exc, label, ""), markup=False, highlight=False, soft_wrap=True)
-        return EXIT_BUILD
+        return _fail_build(args, err, exc)
+    except OSError as exc:  # an output or cache path that cannot be written, and the like
+        where = exc.filename or ""
+        return _fail_build(args, err, RecipeError(None, f"{exc.strerror or exc}", "check the path and its permissions",
+                                                  input=str(where)))
     except BrokenPipeError:  # `recipe run --json | head`: the reader has gone, nothing to report
         sys.stderr.close()
         return 0
@@ -261,8 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         err.print("interrupted; finished stages stay cached and the previous output is untouched")
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug in datarecipe, not a user mistake
+        if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's, raised before a stage began
+            return _fail_build(args, err, RecipeError(None, f"DuckDB ran out of memory: {str(exc).splitlines()[0]}",
+                                                      "raise `--memory`, or lower `--threads`"))
         if os.environ.get("DATARECIPE_DEBUG"):
             traceback.print_exc()
+        if getattr(args, "json", False):
+            print(json.dumps({"event": "internal_error", "error": f"{type(exc).__name__}: {exc}"}))
         err.print(f"internal error: {type(exc).__name__}: {exc}\n"
                   "this is a bug in datarecipe; rerun with DATARECIPE_DEBUG=1 for the traceback",
                   markup=False, highlight=False)

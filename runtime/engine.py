@@ -168,8 +168,9 @@ class LocalEngine:
                         schema = LEDGER_SCHEMA if target == "ledger" else result.schema
                         write_parquet(tmp / f"{target}.parquet", schema, result, on_rows)
                 except duckdb.Error as exc:
-                    raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}",
-                                "see the stage's SQL with `recipe explain`") from None
+                    hint = ("raise `--memory`, or lower `--threads`" if isinstance(exc, duckdb.OutOfMemoryException)
+                            else "see the stage's SQL with `recipe explain`")
+                    raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}", hint) from None
         finally:
             for name in stage.inputs:
                 con.unregister(name)
@@ -221,7 +222,7 @@ class LocalEngine:
         for source, target, max_epochs, available, _ in short:
             cap = "" if max_epochs == 1 else f" x {max_epochs:g} epochs = {available * max_epochs:,.0f}"
             lines.append(f"source `{source}` is short: it has {available:,.0f} {unit} after filters{cap}, "
-                         f"the mix asks for {target:,.0f} ({shares[source].share:.4%} of {mix.budget:,} {unit}), "
+                         f"the mix asks for {target:,.0f} ({shares[source].share * 100:g}% of {mix.budget:,} {unit}), "
                          f"short by {target - available * max_epochs:,.0f}")
         raise _fail(stage.name, "; ".join(lines),
                     f"the largest budget these sources can fill is {best:,} {unit}; lower the budget, "

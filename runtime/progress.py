@@ -65,6 +65,6 @@ class Reporter:
             if stage not in self.tasks:
                 self.tasks[stage] = self.progress.add_task(stage, total=None)
             task = self.tasks[stage]
-            done = self.progress.tasks[task].completed
-            self.progress.update(task, total=max(done, 1), completed=max(done, 1) if cached else done,
+            done = stats.get("rows", 0) if cached else self.progress.tasks[task].completed
+            self.progress.update(task, total=max(done, 1), completed=done,
                                  description=f"{stage} (cached)" if cached else stage)
