@@ -4,6 +4,7 @@ Every error is collected; the caller gets all of them at once."""
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from . import ast
@@ -27,7 +28,7 @@ _MIX_UNITS = ("docs", "bytes", "tokens")
 _SQL_DENY = re.compile(r"^(read_|glob|getenv|query|parquet_|sniff_|duckdb_|pragma_|current_setting|"
                        r"load|install|attach|copy|export|import|which_secret|iceberg_|delta_)", re.I)
 _SQL_DENY_NODES = ("Query", "Subquery", "Table", "Create", "Insert", "Delete", "Update", "Drop", "Copy",
-                   "Command", "Placeholder", "Parameter", "Set", "Pragma")
+                   "Command", "Placeholder", "Parameter", "Set", "Pragma", "AggFunc", "Window", "Star")
 
 
 class _Checker:
@@ -195,7 +196,9 @@ class _Checker:
             case ast.Match(value=value, pattern=pattern):
                 self.expect(value, "string", "`~` matches strings against a regular expression")
                 try:
-                    re.compile(pattern.value)
+                    with warnings.catch_warnings():  # Python's FutureWarnings about RE syntax are noise here
+                        warnings.simplefilter("ignore")
+                        re.compile(pattern.value)
                 except (re.error, OverflowError, RecursionError) as exc:
                     self.error(pattern.span, f"invalid regular expression: {exc}",
                                "patterns use RE2 syntax (like Python's re, without backreferences)")

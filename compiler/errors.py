@@ -69,6 +69,10 @@ def render(error: RecipeError, filename: str, text: str) -> str:
     line_no = min(max(span.line, 1), len(lines))
     source_line = lines[line_no - 1].replace("\t", " ")
     col = max(span.col, 1)
+    if len(source_line) > 160:  # a binary file or a minified line: show a window around the column
+        start = max(0, col - 80)
+        source_line = source_line[start:start + 160]
+        col -= start
     width = span.end_col - span.col if span.end_line == span.line else len(source_line) - col + 1
     width = max(1, min(width, max(1, len(source_line) - col + 1)))
     out = [

@@ -47,7 +47,8 @@ def _unquote(tok: Token) -> str:
 def _number(tok: Token) -> ast.Num:
     m = re.fullmatch(r"([\d_.eE+-]+?)(%|KiB|MiB|GiB|TiB|KB|MB|GB|TB|K|M|B|T)?", str(tok))
     digits, unit = (m.group(1), m.group(2) or "") if m else (str(tok), "")
-    value = float(digits.replace("_", ""))
+    plain = digits.replace("_", "")
+    value: float = int(plain) if plain.isdigit() and len(plain) <= 31 else float(plain)  # ints stay exact
     if not math.isfinite(value) or value > 1e30:
         raise RecipeError(_tok_span(tok), f"the number {tok} is too large", "numbers go up to 1e30")
     return ast.Num(value, unit, str(tok), _tok_span(tok))

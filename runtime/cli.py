@@ -144,8 +144,8 @@ def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
                      + (f", {stage.params['shard_rows']:,} rows" if stage.params["shard_rows"] else "")
                      + f" -> {stage.params['path']}")
         if stage.sql:
-            node.add(Syntax(stage.sql.strip(), "sql", word_wrap=True, theme="ansi_dark"))
-    out.print(tree)
+            node.add(Syntax(stage.sql.strip(), "sql", word_wrap=False, theme="ansi_dark"))
+    out.print(tree, soft_wrap=True)  # never fold SQL: it must survive copy and paste
     return 0
 
 
@@ -271,7 +271,8 @@ COMMANDS = {"check": cmd_check, "compile": cmd_compile, "explain": cmd_explain, 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    out = Console(highlight=False)
+    # Piped output is for files and other programs: never fold or crop it.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
     err = Console(stderr=True, highlight=False)
     try:
         return COMMANDS[args.command](args, out, err)
