@@ -78,10 +78,22 @@ def _report(errors: list[RecipeError], path: str, text: str, err: Console, as_js
         err.print(f"{len(errors)} errors", markup=False, highlight=False)
 
 
-def build_plan(recipe: CheckedRecipe) -> Plan:
+def build_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
+    """Resolve the sources (the I/O the compiler does not do) and plan the recipe."""
     from .sources import resolve  # fsspec; `recipe check` does not need it
 
-    files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s) for s in recipe.sources}
+    hashes_file = Path(cache_dir) / "file-hashes.json"
+    try:
+        known: dict[str, str] = json.loads(hashes_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    before = len(known)
+    files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s, known) for s in recipe.sources}
+    if len(known) != before:
+        hashes_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = hashes_file.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(known, sort_keys=True))
+        tmp.replace(hashes_file)
     return plan(recipe, files)
 
 
@@ -107,7 +119,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
-    the_plan = build_plan(recipe)
+    the_plan = build_plan(recipe, args.cache)
     target = Path(args.output)
     target.mkdir(parents=True, exist_ok=True)
     (target / "plan.json").write_text(json.dumps(the_plan.to_json(), indent=1, sort_keys=True) + "\n")
@@ -127,7 +139,7 @@ def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
-    the_plan = build_plan(recipe)
+    the_plan = build_plan(recipe, args.cache)
     if args.json:
         print(json.dumps(the_plan.to_json(), indent=1, sort_keys=True))
         return 0
@@ -153,7 +165,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     started = time.perf_counter()
     recipe = load(args.file, err, args.json)
     mode = "json" if args.json else "quiet" if args.quiet else "human"
-    the_plan = build_plan(recipe)
+    the_plan = build_plan(recipe, args.cache)
     from .engine import LocalEngine
     from .progress import Reporter
 
@@ -227,6 +239,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"recipe (datarecipe) {version('datarecipe')}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def cache_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
+                        help="stage outputs by fingerprint, and input file hashes (default: .datarecipe/cache)")
+
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
         sp.add_argument("--json", action="store_true", help="machine-readable output on stdout")
@@ -238,17 +254,18 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     c.add_argument("-o", "--output", default="build/compiled", metavar="DIR",
                    help="where plan.json and the .sql files go (default: build/compiled)")
+    cache_option(c)
     common(c)
     c = sub.add_parser("explain", help="print the plan as a tree, with each stage's SQL")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
+    cache_option(c)
     common(c)
     c = sub.add_parser("run", help="compile and build a recipe on the local engine")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     c.add_argument("--threads", type=_threads, default=0, metavar="N", help="DuckDB threads (default: all cores)")
     c.add_argument("--memory", type=_memory, default="4GB", metavar="SIZE",
                    help="DuckDB memory limit, e.g. 4GB or 512MB; past it, DuckDB spills to the cache (default: 4GB)")
-    c.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
-                   help="where stage outputs are cached by fingerprint (default: .datarecipe/cache)")
+    cache_option(c)
     common(c)
     c = sub.add_parser("docs", help="write the language reference generated from the operator library")
     c.add_argument("-o", "--output", default="docs/reference.md", metavar="FILE",

@@ -55,8 +55,12 @@ def _failure(src: SourceSpec, message: str, hint: str = "", input: str = "") -> 
     return RecipeError(None, message, hint, stage=f"ingest_{src.name}", input=input or src.path)
 
 
-def resolve(src: SourceSpec) -> tuple[InputFile, ...]:
-    """The files a source names, sorted, each with a content fingerprint."""
+def resolve(src: SourceSpec, known: dict[str, str] | None = None) -> tuple[InputFile, ...]:
+    """The files a source names, sorted, each with a content fingerprint.
+
+    `known` remembers the sha256 of local files by (path, size, mtime), so an unchanged corpus is not
+    read again just to be fingerprinted; new hashes are added to it.
+    """
     try:
         fs, path = _fs(src.path)
         if _GLOB & set(path):
@@ -74,7 +78,7 @@ def resolve(src: SourceSpec) -> tuple[InputFile, ...]:
             if not paths:
                 raise _failure(src, "the directory is empty")
         proto = _protocol(fs)
-        return tuple(_fingerprint(fs, proto, p) for p in paths)
+        return tuple(_fingerprint(fs, proto, p, {} if known is None else known) for p in paths)
     except RecipeError:
         raise
     except Exception as exc:  # noqa: BLE001 - any store failure becomes one clear message
@@ -87,7 +91,7 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
-def _fingerprint(fs: Any, proto: str, path: str) -> InputFile:
+def _fingerprint(fs: Any, proto: str, path: str, known: dict[str, str]) -> InputFile:
     url = fs.unstrip_protocol(path)
     if proto in ("file", "local"):
         # Inside the project, record the path relative to it, so a clone elsewhere agrees.
@@ -98,11 +102,20 @@ def _fingerprint(fs: Any, proto: str, path: str) -> InputFile:
     tag = info.get("ETag") or info.get("etag") or info.get("md5")
     if proto not in _LOCAL and tag:
         return InputFile(url, size, f"etag:{str(tag).strip(chr(34))}")
+    key = ""
+    if proto in ("file", "local"):
+        stat = os.stat(path)
+        key = f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}"
+        if key in known:
+            return InputFile(url, size, known[key])
     digest = hashlib.sha256()
     with fs.open(path, "rb") as fh:
         while chunk := fh.read(1 << 22):
             digest.update(chunk)
-    return InputFile(url, size, f"sha256:{digest.hexdigest()}")
+    fingerprint = f"sha256:{digest.hexdigest()}"
+    if key:
+        known[key] = fingerprint
+    return InputFile(url, size, fingerprint)
 
 
 @dataclass

@@ -452,6 +452,19 @@ def test_unchanged_stages_are_cached_and_a_mix_change_reruns_only_mix_order_outp
     assert q(f"SELECT count(*) FROM '{tmp_path}/build/demo/part-*.parquet'") == [(80,)]
 
 
+def test_an_edited_input_file_reruns_its_source_and_what_follows(tmp_path: Path) -> None:
+    web, _ = web_and_docs(tmp_path)
+    ok(build(tmp_path, BASIC, "--json", "--cache", "cache"))
+    assert (tmp_path / "cache/file-hashes.json").exists()  # the next run need not re-read unchanged inputs
+
+    write_jsonl(tmp_path / "data/web/part-b.jsonl", web[len(web) // 2: -1])  # one document fewer
+    again = stage_cached(ok(build(tmp_path, BASIC, "--json", "--cache", "cache")).stdout)
+    assert {s: again[s] for s in ("ingest_docs", "filter_docs")} == {"ingest_docs": True, "filter_docs": True}
+    assert {s: again[s] for s in ("ingest_web", "filter_web", "mix", "order")} == {
+        "ingest_web": False, "filter_web": False, "mix": False, "order": False}
+    assert manifest(tmp_path / "build/demo")["funnel"]["web"]["read"] == len(web) - 1
+
+
 # ---- mix --------------------------------------------------------------------------------------------
 
 
