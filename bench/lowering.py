@@ -1,4 +1,5 @@
-"""A/B of two lowerings of the word functions: the Arrow kernels in compiler/kernels.py against the
+"""A/B of two lowerings of the text functions words, mean_word_length, alpha_ratio, uppercase_ratio and
+digit_ratio: the Arrow kernels in compiler/kernels.py against the
 RE2-regex DuckDB macros they replaced, on the same documents in one process.
 
     .venv/bin/python bench/lowering.py [--docs 60000] [--quick]
@@ -26,9 +27,16 @@ REGEX_MACROS = [
     r"CREATE MACRO m_words(text) AS (length(regexp_extract_all(text, '\S+')))",
     r"CREATE MACRO m_mwl(text) AS (coalesce(list_avg(list_transform(regexp_extract_all(text, '\S+'),"
     r" lambda w: length(w))), 0))",
+    r"CREATE MACRO m_alpha(text) AS (length(regexp_replace(text, '[^\pL]', '', 'g'))"
+    r" / greatest(length(regexp_replace(text, '\s', '', 'g')), 1))",
+    r"CREATE MACRO m_upper(text) AS (length(regexp_replace(text, '[^\p{Lu}]', '', 'g'))"
+    r" / greatest(length(regexp_replace(text, '[^\pL]', '', 'g')), 1))",
+    r"CREATE MACRO m_digit(text) AS (length(regexp_replace(text, '[^\pN]', '', 'g'))"
+    r" / greatest(length(regexp_replace(text, '\s', '', 'g')), 1))",
 ]
 QUERY = ("SELECT count(*) FROM docs WHERE {p}_words(text) >= 50 AND {p}_mwl(text) BETWEEN 3 AND 10"
-         " AND (length(text) - length(replace(text, '#', ''))) / greatest({p}_words(text), 1) < 0.1")
+         " AND (length(text) - length(replace(text, '#', ''))) / greatest({p}_words(text), 1) < 0.1"
+         " AND {p}_alpha(text) >= 0.6 AND {p}_upper(text) < 0.4 AND {p}_digit(text) < 0.5")
 
 
 def main() -> None:
@@ -46,7 +54,9 @@ def main() -> None:
         con.execute("CREATE TABLE docs AS SELECT text FROM raw")
     text = duckdb.sqltype("VARCHAR")
     con.create_function("k_words", kernels.words, [text], duckdb.sqltype("DOUBLE"), type="arrow")
-    con.create_function("k_mwl", kernels.mean_word_length, [text], duckdb.sqltype("DOUBLE"), type="arrow")
+    for name, kernel in (("k_mwl", kernels.mean_word_length), ("k_alpha", kernels.alpha_ratio),
+                         ("k_upper", kernels.uppercase_ratio), ("k_digit", kernels.digit_ratio)):
+        con.create_function(name, kernel, [text], duckdb.sqltype("DOUBLE"), type="arrow")
     for sql in REGEX_MACROS:
         con.execute(sql)
     seconds: dict[str, float] = {}

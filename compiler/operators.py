@@ -88,15 +88,13 @@ FUNCTIONS = (
              "(length(text) - length(replace(text, symbol, ''))) / greatest(length(symbol), 1)"
              " / greatest(dr_words(text), 1)"),
     Operator("alpha_ratio", "function", (TEXT,),
-             "Share of non-whitespace characters that are letters (any script).", "number",
-             r"length(regexp_replace(text, '[^\pL]', '', 'g'))"
-             r" / greatest(length(regexp_replace(text, '\s', '', 'g')), 1)"),
-    Operator("uppercase_ratio", "function", (TEXT,), "Share of letters that are uppercase.", "number",
-             r"length(regexp_replace(text, '[^\p{Lu}]', '', 'g'))"
-             r" / greatest(length(regexp_replace(text, '[^\pL]', '', 'g')), 1)"),
-    Operator("digit_ratio", "function", (TEXT,), "Share of non-whitespace characters that are digits.",
-             "number", r"length(regexp_replace(text, '[^\pN]', '', 'g'))"
-             r" / greatest(length(regexp_replace(text, '\s', '', 'g')), 1)"),
+             "Share of non-whitespace characters that are letters (any script; Unicode whitespace).", "number",
+             kernel=kernels.alpha_ratio),
+    Operator("uppercase_ratio", "function", (TEXT,), "Share of letters that are uppercase (Unicode `Lu`).",
+             "number", kernel=kernels.uppercase_ratio),
+    Operator("digit_ratio", "function", (TEXT,),
+             "Share of non-whitespace characters that are numbers (Unicode `N`: digits in any script).",
+             "number", kernel=kernels.digit_ratio),
     Operator("stopwords", "function",
              (Param("lang", "choice", "en", "language of the stop-word list", choices=tuple(STOPWORDS)), TEXT),
              "Number of stop-word occurrences (Gopher counts `the, be, to, of, and, that, have, with`).",
