@@ -80,8 +80,6 @@ def expr_sql(e: ast.Expr, want: str = "") -> str:
         case ast.Call():
             op = REGISTRY[("function", e.name)]
             args = bind_literal_args(op, e)
-            if op.prepare is not None:
-                args = op.prepare(args)
             rendered = [expr_sql(args[p.name], "string") if p.type == "text" else literal(args[p.name])
                         for p in op.params]
             return f"dr_{op.name}({', '.join(rendered)})"

@@ -4,7 +4,7 @@ SQL lowering and docs/reference.md all read these declarations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +50,6 @@ class Operator:
     macro: str = ""  # for functions: the macro body, over the parameter names
     # For functions computed by an Arrow kernel instead of a macro (see kernels.py).
     kernel: Callable[..., Any] | None = field(default=None, compare=False)
-    # Turns bound literal arguments into the macro's SQL arguments where they differ (stopwords).
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -59,14 +57,6 @@ class Operator:
 
 TEXT = Param("text", "text", "text", "the string to measure; any string expression")
 
-# Stop words per language. English is Gopher's list (Rae et al. 2021, appendix A); the others
-# are the most frequent function words of each language, in the same spirit.
-STOPWORDS: Mapping[str, tuple[str, ...]] = {
-    "en": ("the", "be", "to", "of", "and", "that", "have", "with"),
-    "de": ("der", "die", "und", "das", "ist", "zu", "den", "mit"),
-    "fr": ("le", "la", "les", "de", "et", "est", "que", "un"),
-    "es": ("el", "la", "de", "que", "y", "en", "los", "es"),
-}
 BULLETS = "•‣◦⁃∙·*-–"
 
 
@@ -96,11 +86,10 @@ FUNCTIONS = (
              "Share of non-whitespace characters that are numbers (Unicode `N`: digits in any script).",
              "number", kernel=kernels.digit_ratio),
     Operator("stopwords", "function",
-             (Param("lang", "choice", "en", "language of the stop-word list", choices=tuple(STOPWORDS)), TEXT),
-             "Number of stop-word occurrences (Gopher counts `the, be, to, of, and, that, have, with`).",
-             "number",
-             r"length(list_filter(regexp_extract_all(lower(text), '\pL+'), lambda w: list_contains(lang, w)))",
-             prepare=lambda a: {**a, "lang": list(STOPWORDS[a["lang"]])}),
+             (Param("lang", "choice", "en", "language of the stop-word list", choices=tuple(kernels.STOPWORDS)),
+              TEXT),
+             "Number of stop-word occurrences among the lowercased runs of letters (Gopher counts "
+             "`the, be, to, of, and, that, have, with`).", "number", kernel=kernels.stopwords),
     Operator("bullet_line_ratio", "function", (TEXT,),
              f"Share of lines that start with a bullet ({' '.join(BULLETS)}).", "number",
              "CASE WHEN text = '' THEN 0 ELSE length(list_filter(string_split(rtrim(text, chr(10)), chr(10)),"

@@ -26,13 +26,19 @@ def reference(text: str) -> dict[str, float]:
         "alpha_ratio": letters / max(nonspace, 1),
         "uppercase_ratio": sum(unicodedata.category(ch) == "Lu" for ch in text) / max(letters, 1),
         "digit_ratio": sum(unicodedata.category(ch)[0] == "N" for ch in text) / max(nonspace, 1),
+        "stopwords": sum(run in kernels.STOPWORDS["en"] for run in letter_runs(text.lower())),
     }
 
 
-KERNELS = ("words", "mean_word_length", "alpha_ratio", "uppercase_ratio", "digit_ratio")
+def letter_runs(text: str) -> list[str]:
+    return "".join(ch if unicodedata.category(ch)[0] == "L" else " " for ch in text).split()
+
+
+KERNELS = ("words", "mean_word_length", "alpha_ratio", "uppercase_ratio", "digit_ratio", "stopwords")
 texts = st.lists(st.one_of(st.none(), st.text(max_size=60),
                            st.sampled_from(["", "   ", "Hello World 42", "ÀÉÎ straße ٣٤", "日本語 テキスト",
-                                            "a\u00a0B\u2028c\r\nd", "Ⅻ ① ½", "🙂 x\u200by"])), max_size=12)
+                                            "a\u00a0B\u2028c\r\nd", "Ⅻ ① ½", "🙂 x\u200by",
+                                            "The cat and THE hat, to be... with-that"])), max_size=12)
 
 
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
@@ -40,7 +46,8 @@ texts = st.lists(st.one_of(st.none(), st.text(max_size=60),
 def test_kernels_match_the_python_reference(values: list[str | None], cut: int) -> None:
     array = pa.array(["pad"] * cut + values, pa.string()).slice(cut)  # a slice: offsets must be honoured
     for name in KERNELS:
-        got = getattr(kernels, name)(array).to_pylist()
+        kernel = getattr(kernels, name)
+        got = (kernel(pa.array(["en"] * len(array)), array) if name == "stopwords" else kernel(array)).to_pylist()
         want = [None if v is None else reference(v)[name] for v in values]
         assert got == pytest.approx(want), name
 
@@ -49,6 +56,6 @@ def test_kernels_run_in_duckdb_as_text_functions(tmp_path: Path) -> None:
     stub = Plan("stub", "", macros_sql(), ())
     con = LocalEngine(stub, None, cache_dir=tmp_path).connect()  # type: ignore[arg-type]
     row = con.execute("SELECT dr_words('two words'), dr_alpha_ratio('ab12'), dr_uppercase_ratio('Ab'),"
-                      " dr_digit_ratio('ab 12'), dr_mean_word_length('ab abcd'), dr_symbol_ratio('#', '# a b')"
-                      ).fetchone()
-    assert row == (2.0, 0.5, 0.5, 0.5, 3.0, pytest.approx(1 / 3))
+                      " dr_digit_ratio('ab 12'), dr_mean_word_length('ab abcd'), dr_symbol_ratio('#', '# a b'),"
+                      " dr_stopwords('en', 'The cat and the hat')").fetchone()
+    assert row == (2.0, 0.5, 0.5, 0.5, 3.0, pytest.approx(1 / 3), 3.0)
