@@ -106,6 +106,10 @@ class _Checker:
                 return None
             return expr.value
         if param.type in ("int", "float", "size"):
+            negative = isinstance(expr, ast.Unary) and expr.op == "-" and isinstance(expr.operand, ast.Num)
+            if negative:
+                assert isinstance(expr, ast.Unary) and isinstance(expr.operand, ast.Num)
+                expr = ast.Num(-expr.operand.value, expr.operand.unit, "-" + expr.operand.text, expr.span)
             if not isinstance(expr, ast.Num):
                 self.error(expr.span, f"{what} must be a number", "numbers are written without quotes, e.g. `10_000`")
                 return None
@@ -374,9 +378,19 @@ class _Checker:
                 else:
                     assert isinstance(rule.body, ast.Call)
                     packs = named("pack")
-                    self.error(rule.body.name_span, f"unknown rule pack `{rule.body.name}`",
-                               did_you_mean(rule.body.name, packs) if packs
-                               else "no rule packs are available yet; write the rules with `keep`/`drop`")
+                    op = packs.get(rule.body.name)
+                    if op is None:
+                        hint = did_you_mean(rule.body.name, packs)
+                        if rule.body.name in named("function"):
+                            hint = f"`{rule.body.name}` is a text function: use it in `keep`/`drop`"
+                        self.error(rule.body.name_span, f"unknown rule pack `{rule.body.name}`", hint)
+                        continue
+                    if any(r.kind == "apply" and r.op == op.name for r in rules):
+                        self.error(rule.body.name_span, f"`{op.name}` is applied twice in this block",
+                                   "give one call all the parameters; its drops are labelled by pack")
+                        continue
+                    args = self.bind(op, rule.body)
+                    rules.append(RuleSpec("apply", rule.text, None, op.name, tuple(sorted(args.items()))))
             out.append(FilterSpec(block.source, tuple(rules)))
         return tuple(out)
 

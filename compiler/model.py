@@ -25,9 +25,10 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """A filter step. `keep`/`drop` carry a boolean expression; `dedup` an operator and its arguments."""
+    """A filter step. `keep`/`drop` carry a boolean expression; `apply` and `dedup` an operator and
+    its arguments."""
 
-    kind: str  # keep | drop | dedup
+    kind: str  # keep | drop | apply | dedup
     label: str
     expr: ast.Expr | None = None
     op: str = ""

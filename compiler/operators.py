@@ -39,7 +39,9 @@ class Operator:
     """One operator.
 
     kind: `function` (usable in any expression; lowered to the DuckDB macro `dr_<name>`),
-    `dedup` (a `dedup` step of a filter), `source` (a reader), `setting` (a header setting).
+    `pack` (an `apply` step of a filter: a rule pack or a transform, computed by a kernel that
+    returns the reason for dropping a document and its rewritten text), `dedup` (a `dedup` step
+    of a filter), `source` (a reader), `setting` (a header setting).
     """
 
     name: str
@@ -103,6 +105,82 @@ FUNCTIONS = (
     Operator("lower", "function", (TEXT,), "The text in lowercase.", "string", "lower(text)"),
 )
 
+def _pack_kernel(name: str) -> Callable[..., Any]:
+    def run(text: Any, params: Any) -> Any:
+        from . import packs  # imported when a build runs, so `recipe check` stays fast
+
+        return packs.kernel(name)(text, params)
+
+    return run
+
+
+def _ratio(name: str, default: float, doc: str) -> Param:
+    return Param(name, "float", default, doc + " (0 turns the check off)", min=0)
+
+
+PACKS = (
+    Operator("gopher_quality", "pack", (
+        Param("min_doc_words", "int", 50, "fewest words that are not only punctuation (0: off)", min=0),
+        Param("max_doc_words", "int", 100_000, "most such words (0: off)", min=0),
+        Param("min_avg_word_length", "float", 3, "shortest mean length of those words (0: off)", min=0),
+        Param("max_avg_word_length", "float", 10, "longest mean length of those words (0: off)", min=0),
+        _ratio("max_symbol_word_ratio", 0.1, "most `#`, and most `...` or `…`, per word"),
+        _ratio("max_bullet_lines_ratio", 0.9, "most lines starting with `•` or `-`"),
+        _ratio("max_ellipsis_lines_ratio", 0.3, "most lines ending with `...` or `…`"),
+        _ratio("min_alpha_words_ratio", 0.8, "fewest words with a letter"),
+        Param("min_stop_words", "int", 2, "fewest distinct stop words (`the be to of and that have with`)",
+              min=0)),
+        "Gopher's quality rules (Rae et al. 2021, appendix A). Words are split as spaCy's English "
+        "tokenizer splits them (punctuation, contractions and hyphens are words of their own), as "
+        "datatrove does. Drops are labelled `gopher_quality:` and the first rule that fails: `short_doc`, "
+        "`long_doc`, `below_avg_word_length`, `above_avg_word_length`, `too_many_hashes`, "
+        "`too_many_ellipsis`, `too_many_bullets`, `too_many_end_ellipsis`, `below_alpha_threshold`, "
+        "`few_stop_words`.", kernel=_pack_kernel("gopher_quality")),
+    Operator("gopher_repetition", "pack", (
+        _ratio("dup_line_frac", 0.3, "most lines that repeat an earlier line"),
+        _ratio("dup_para_frac", 0.3, "most paragraphs that repeat an earlier one"),
+        _ratio("dup_line_char_frac", 0.2, "most characters in repeated lines"),
+        _ratio("dup_para_char_frac", 0.2, "most characters in repeated paragraphs"),
+        _ratio("top_2_gram", 0.2, "most characters in the most frequent word 2-gram"),
+        _ratio("top_3_gram", 0.18, "same, 3-grams"),
+        _ratio("top_4_gram", 0.16, "same, 4-grams"),
+        _ratio("dup_5_gram", 0.15, "most characters in repeated word 5-grams"),
+        _ratio("dup_6_gram", 0.14, "same, 6-grams"),
+        _ratio("dup_7_gram", 0.13, "same, 7-grams"),
+        _ratio("dup_8_gram", 0.12, "same, 8-grams"),
+        _ratio("dup_9_gram", 0.11, "same, 9-grams"),
+        _ratio("dup_10_gram", 0.10, "same, 10-grams")),
+        "Gopher's repetition rules (Rae et al. 2021, table A1); fractions are of the document's "
+        "characters. Labels: `gopher_repetition:` and `empty`, `dup_para_frac`, `dup_para_char_frac`, "
+        "`dup_line_frac`, `dup_line_char_frac`, `top_N_gram`, `duplicated_N_n_grams`.",
+        kernel=_pack_kernel("gopher_repetition")),
+    Operator("c4", "pack", (
+        Param("remove_citations", "bool", True, "remove Wikipedia-style citations (`[1]`, `[edit]`)"),
+        Param("filter_no_terminal_punct", "bool", True,
+              "remove lines that do not end in `.` `?` `!` `\"` `'` (or end in `...`)"),
+        Param("min_num_sentences", "int", 5, "drop pages with fewer sentences in the lines kept (-1: off)", min=-1),
+        Param("min_words_per_line", "int", 3, "remove lines with fewer words (-1: off)", min=-1),
+        Param("max_word_length", "int", 1000, "remove lines with a longer word (-1: off)", min=-1),
+        Param("filter_lorem_ipsum", "bool", True, "drop pages with `lorem ipsum`"),
+        Param("filter_javascript", "bool", True, "remove lines that mention `javascript`"),
+        Param("filter_curly_bracket", "bool", True, "drop pages with a `{`"),
+        Param("filter_policy", "bool", True, "remove lines with `terms of use`, `privacy policy`, cookies")),
+        "C4's rules (Raffel et al. 2020), line by line as the original does: lines are removed, and the "
+        "page is dropped (`c4:lorem_ipsum`, `c4:curly_bracket`, `c4:too_few_sentences`) or rewritten to "
+        "the lines that remain. Sentences are counted as spaCy's sentencizer splits them.",
+        kernel=_pack_kernel("c4")),
+    Operator("fineweb", "pack", (
+        _ratio("line_punct_thr", 0.12, "fewest lines ending in terminal punctuation"),
+        Param("line_punct_exclude_zero", "bool", False, "keep pages where no line ends in punctuation"),
+        _ratio("short_line_thr", 0.67, "most short lines"),
+        Param("short_line_length", "int", 30, "a short line has at most this many characters", min=0),
+        _ratio("char_duplicates_ratio", 0.01, "most characters in repeated lines"),
+        _ratio("new_line_ratio", 0.3, "most newlines per word")),
+        "FineWeb's rules (Penedo et al. 2024) over non-empty lines. Labels: `fineweb:` and `empty`, "
+        "`line_punct_ratio`, `short_line_ratio`, `char_dup_ratio`, `list_ratio`.",
+        kernel=_pack_kernel("fineweb")),
+)
+
 DEDUPS = (
     Operator("exact", "dedup",
              (Param("normalize", "bool", False,
@@ -138,7 +216,7 @@ SETTINGS = (
 )
 
 REGISTRY: dict[tuple[str, str], Operator] = {
-    (op.kind, op.name): op for op in FUNCTIONS + DEDUPS + SOURCES + SETTINGS
+    (op.kind, op.name): op for op in FUNCTIONS + PACKS + DEDUPS + SOURCES + SETTINGS
 }
 
 

@@ -90,13 +90,18 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...]) -> Stage:
         if rule.kind == "dedup":
             steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule)})
             continue
+        if rule.kind == "apply":
+            params = json.dumps(dict(rule.args), sort_keys=True)
+            steps.append({"kind": "apply", "op": rule.op, "params": params, "prefix": f"{rule.op}:"})
+            continue
         assert rule.expr is not None
         entry = {"kind": rule.kind, "label": rule.label, "sql": expr_sql(rule.expr, "bool")}
         if not steps or steps[-1]["kind"] != "rows":
             steps.append({"kind": "rows", "rules": []})
         steps[-1]["rules"].append(entry)
     name = f"filter_{src.name}"
-    sql = render("filter.sql.j2", stage=name, source=src.name, input=f"ingest_{src.name}", steps=steps)
+    sql = render("filter.sql.j2", stage=name, source=src.name, input=f"ingest_{src.name}", steps=steps,
+                 rewrites=any(s["kind"] == "apply" for s in steps))
     return Stage(name, "sql", (f"ingest_{src.name}",), {"rules": [r.label for r in rules]}, sql)
 
 

@@ -13,6 +13,9 @@ _KINDS = (
     ("function", "Text functions", "Usable in any expression: `keep`, `drop`, mix `where`, `sort`. "
      "Each is lowered to `dr_NAME`: a DuckDB macro, or a vectorized Arrow kernel. "
      "The `text` parameter defaults to the `text` column."),
+    ("pack", "Rule packs", "`apply PACK(...)` inside a filter block. Every threshold is a parameter; the "
+     "defaults are the published ones (and datatrove's). A document dropped by a pack is labelled "
+     "`PACK:REASON` in the ledger, naming the first sub-rule that failed."),
     ("dedup", "Dedup methods", "`dedup METHOD(...)` inside a filter block."),
 )
 
@@ -45,6 +48,8 @@ def _type(p: Param) -> str:
 def _operator(op: Operator) -> list[str]:
     sig = ", ".join(p.name for p in op.params)
     head = f"### `{op.name}`" if op.kind == "setting" else f"### `{op.name}({sig})`"
+    if op.kind == "pack":
+        head = f"### `apply {op.name}(...)`"
     lines = [head, "", op.doc + (f" Returns a {op.returns}." if op.returns else ""), ""]
     if op.params and op.kind != "setting":
         lines += ["| parameter | type | default | meaning |", "| --- | --- | --- | --- |"]
@@ -54,8 +59,6 @@ def _operator(op: Operator) -> list[str]:
         p = op.params[0]
         lines += [f"Type: {_type(p)}. Default: {_default(p)}.", ""]
     return lines
-
-
 
 
 def reference() -> str:

@@ -202,6 +202,8 @@ def funnel_table(manifest: dict[str, Any]) -> Table:
             table.add_row("", "quarantined", f"-{f['quarantined']:,}")
         for rule, n in f["dropped"].items():
             table.add_row("", escape(rule), f"-{n:,}" if n else "0")
+            for reason, m in f.get("dropped_by_reason", {}).get(rule, {}).items():
+                table.add_row("", escape(f"  {reason}"), f"[dim]-{m:,}[/]")
         table.add_row("", "kept after filters", f"{f['kept']:,}")
         for rule, n in f["left_out_by_mix"].items():
             table.add_row("", escape(f"mix: {rule}"), f"-{n:,}")

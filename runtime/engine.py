@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.lower import statements
 from datarecipe.compiler.model import CheckedRecipe
-from datarecipe.compiler.operators import FUNCTIONS
+from datarecipe.compiler.operators import FUNCTIONS, PACKS
 from datarecipe.compiler.plan import Plan, Stage
 
 from .progress import Reporter
@@ -61,10 +61,15 @@ class LocalEngine:
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
                                      "temp_directory": str(spill), "preserve_insertion_order": True,
                                      "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        varchar = duckdb.sqltype("VARCHAR")
         for op in FUNCTIONS:
             if op.kernel is not None:
-                con.create_function(f"dr_{op.name}", op.kernel, [duckdb.sqltype("VARCHAR")] * len(op.params),
+                con.create_function(f"dr_{op.name}", op.kernel, [varchar] * len(op.params),
                                     duckdb.sqltype("DOUBLE"), type="arrow")
+        for op in PACKS:
+            assert op.kernel is not None
+            con.create_function(f"dr_{op.name}", op.kernel, [varchar, varchar],
+                                duckdb.struct_type({"drop": varchar, "text": varchar}), type="arrow")
         for _, sql in statements(self.plan.macros):
             con.execute(sql)
         con.execute("SET enable_progress_bar = false")
@@ -309,13 +314,18 @@ class LocalEngine:
             ingest = self.stats[f"ingest_{src.name}"]
             filt = self.stats[f"filter_{src.name}"]
             dropped = filt.get("dropped", {}).get(src.name, {})
-            rules = [r.label for r in self.recipe.filter_for(src.name).rules]
+            rules = self.recipe.filter_for(src.name).rules
+            # A rule pack drops documents under `pack:reason` labels, counted here per reason too.
+            by_reason = {r.label: {k: n for k, n in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))
+                                   if k.startswith(f"{r.op}:")} for r in rules if r.kind == "apply"}
             left_out = mix.get("dropped", {}).get(src.name, {})
             selected = self.stats["order"]["by_source"].get(src.name, 0)
             out[src.name] = {
                 "read": ingest["rows"] + ingest["quarantined"].get(src.name, 0),
                 "quarantined": ingest["quarantined"].get(src.name, 0),
-                "dropped": {rule: dropped.get(rule, 0) for rule in rules},
+                "dropped": {r.label: sum(by_reason[r.label].values()) if r.kind == "apply"
+                            else dropped.get(r.label, 0) for r in rules},
+                "dropped_by_reason": by_reason,
                 "kept": filt["rows"],
                 "left_out_by_mix": left_out,
                 "repeats": selected - (filt["rows"] - sum(left_out.values())),

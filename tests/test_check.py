@@ -711,6 +711,10 @@ def test_reference_documents_every_operator_and_parameter() -> None:
     for (kind, name), op in REGISTRY.items():
         if kind == "setting":
             assert f"### `{name}`" in headings, name
+        elif kind == "pack":
+            assert f"### `apply {name}(...)`" in headings, name
+            for p in op.params:
+                assert f"| `{p.name}` |" in text, (name, p.name)
         else:
             heading = f"### `{name}({', '.join(p.name for p in op.params)})`"
             assert heading in headings, heading
