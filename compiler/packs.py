@@ -55,6 +55,7 @@ _PUNCT = "…,:;!?¿؟¡()[]{}<>_#*&。？！，、；：～·।،۔؛٪"
 _QUOTES = "'\"”“`‘´’‚,„»«「」『』（）〔〕【】《》〈〉⟦⟧"
 _UNITS = ("km km² km³ m m² m³ dm dm² dm³ cm cm² cm³ mm mm² mm³ ha µm nm yd in ft kg g mg µg t lb oz "
           "m/s km/h kmh mph hPa Pa mbar mb MB kb KB gb GB tb TB T G M K %").split()
+_ALWAYS_SUFFIX = frozenset(",:;!?)]}\"'…")
 _HYPHENS = ("-", "–", "—", "--", "---", "——", "~")
 
 # Sentence-final punctuation, for line endings (FineWeb, C4) and sentence counts (C4).
@@ -174,7 +175,14 @@ class Tokenizer:
     def split(self, s: str) -> tuple[str, ...]:
         if s in self.special:
             return self.special[s]
-        words = self._split(s, specials=True)
+        if s.isalpha():  # nothing to split off (contractions without apostrophes are specials)
+            return (s,)
+        last = s[-1]
+        if len(s) > 1 and s[:-1].isalpha() and (last in _ALWAYS_SUFFIX or last == "." and (
+                s[-2].islower() or s[-2].isdigit())):
+            words = self.split(s[:-1]) + (last,)  # the common `word,` and `word.`
+        else:
+            words = self._split(s, specials=True)
         if len(words) == 1 or not any(w in self.runs for w in words):
             return words
         out: list[str] = []
@@ -203,7 +211,11 @@ class Tokenizer:
                 prefixes.append(s[:pre])
                 s = s[pre:]
                 break
-            m = self.suffix.search(s, pre)
+            # Suffixes are short: search the end of the chunk, unless the match reaches the window.
+            window = max(pre, len(s) - 12)
+            m = self.suffix.search(s, window)
+            if m and m.start() == window and window > pre:
+                m = self.suffix.search(s, pre)
             suf = len(s) - m.start() if m and m.start() >= pre else 0
             if suf and s[:-suf] in special:
                 suffixes.append(s[-suf:])
@@ -333,39 +345,63 @@ def gopher_repetition(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str
     words = tok(text)
     if not words:
         return None, None
-    ids: dict[str, int] = {}
-    seq = [ids.setdefault(w, len(ids)) for w in words]
-    lengths = [len(w) for w in words]
-    for n in (2, 3, 4):
-        limit = p[f"top_{n}_gram"]
-        if limit and len(words) >= n:
-            grams = list(zip(*(seq[i:] for i in range(n)), strict=False))
-            gram, count = Counter(grams).most_common(1)[0]
-            start = grams.index(gram)
+    import numpy as np
+
+    # Words become 64-bit keys (equal words, equal keys), n-grams rolling combinations of them.
+    keys = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+    ends = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=ends[1:])
+    size = len(text)
+    grams = keys
+    for n in range(2, 11):
+        if len(words) < n:
+            break
+        # n-gram keys from (n-1)-gram keys: a polynomial hash, collisions astronomically rare
+        with np.errstate(over="ignore"):
+            grams = grams[:-1] * np.uint64(0x9E3779B97F4A7C15) + keys[n - 1:]
+        if n <= 4:
+            limit = p[f"top_{n}_gram"]
+            if not limit:
+                continue
+            values = grams.tolist()
+            gram, top = Counter(values).most_common(1)[0]  # of equally frequent n-grams, the first seen
+            start = values.index(gram)
             # the n-gram joined with spaces, times its count
-            length = sum(lengths[start:start + n]) + n - 1
-            if length * count / len(text) > limit:
+            if (ends[start + n] - ends[start] + n - 1) * top / size > limit:
                 return f"top_{n}_gram", None
-    for n in range(5, 11):
-        limit = p[f"dup_{n}_gram"]
-        if limit and _repeated_chars(seq, lengths, n) / len(text) > limit:
+        elif (limit := p[f"dup_{n}_gram"]) and _repeated_chars(grams, ends, n, limit * size) > limit * size:
             return f"duplicated_{n}_n_grams", None
     return None, None
 
 
-def _repeated_chars(seq: list[int], lengths: list[int], n: int) -> int:
+def _repeated_chars(grams: Any, ends: Any, n: int, limit: float) -> int:
     """Characters in n-grams that repeat an earlier one, scanning left to right and skipping a
-    repeated n-gram whole (Gopher's duplicate n-gram character fraction). N-grams are compared by
-    their word sequence, which is the same as comparing them joined, up to rare ambiguities."""
-    grams = list(zip(*(seq[i:] for i in range(n)), strict=False))
-    if len(set(grams)) == len(grams):
+    repeated n-gram whole (Gopher's duplicate n-gram character fraction), counted until `limit` is
+    passed. N-grams are compared by their word sequence, the same as comparing them joined up to
+    rare ambiguities."""
+    import numpy as np
+
+    values = grams.tolist()
+    if len(set(values)) == len(values):
         return 0
-    seen: set[tuple[int, ...]] = set()
-    repeated = i = 0
-    while i < len(grams):
-        g = grams[i]
+    _, first, inverse = np.unique(grams, return_index=True, return_inverse=True)
+    starts = np.flatnonzero(first[inverse] < np.arange(len(grams)))
+    # The count is at most the characters of the words that repeated n-grams cover.
+    cover = np.zeros(len(ends), dtype=np.int64)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, starts + n, -1)
+    if int(np.diff(ends)[np.cumsum(cover[:-1]) > 0].sum()) <= limit:
+        return 0
+    # Up to the first repeat every n-gram is new; from there on the scan is sequential.
+    start = int(starts[0])
+    seen = set(values[:start])
+    repeated, i = 0, start
+    while i < len(values):
+        g = values[i]
         if g in seen:
-            repeated += sum(lengths[i:i + n])
+            repeated += int(ends[min(i + n, len(ends) - 1)] - ends[i])
+            if repeated > limit:
+                break
             i += n
         else:
             seen.add(g)
