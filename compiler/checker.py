@@ -35,6 +35,7 @@ class _Checker:
     def __init__(self, recipe: ast.Recipe):
         self.recipe = recipe
         self.errors: list[RecipeError] = []
+        self.names: dict[str, str] = {}  # names bound in a nested scope: `line` inside strip_lines
 
     def error(self, span: Span, message: str, hint: str = "") -> None:
         self.errors.append(RecipeError(span, message, hint))
@@ -77,7 +78,7 @@ class _Checker:
                 if param.required:
                     self.error(call.span, f"`{op.name}` needs the argument `{param.name}`", param.doc)
                 else:
-                    bound[param.name] = (ast.Ref((param.default,), call.span) if param.type == "text"
+                    bound[param.name] = (ast.Ref(tuple(param.default.split(".")), call.span) if param.type == "text"
                                          else param.default)
         return bound
 
@@ -88,7 +89,14 @@ class _Checker:
             if self.infer(expr) not in ("string", "json", "any", "error"):
                 self.error(expr.span, f"{what} must be a string expression", "e.g. `text` or `meta.title`")
             return expr
-        if param.type in ("str", "path", "choice"):
+        if param.type == "line_condition":
+            self.names["line"] = "string"
+            try:
+                self.condition(expr)
+            finally:
+                del self.names["line"]
+            return expr
+        if param.type in ("str", "path", "file", "choice"):
             if not isinstance(expr, ast.Str):
                 self.error(expr.span, f"{what} must be a string in double quotes", f'write e.g. `{param.name}: "..."`')
                 return None
@@ -99,6 +107,11 @@ class _Checker:
             if param.type == "path" and not expr.value.strip():
                 self.error(expr.span, f"{what} must not be empty", "give a path or an fsspec URL")
                 return None
+            if param.type == "file":
+                if not expr.value.strip() or "://" in expr.value or set(expr.value) & set("*?["):
+                    self.error(expr.span, f"{what} must name one local file", "write e.g. `\"lists/domains.txt\"`")
+                    return None
+                return expr  # the planner reads the file, and reports a failure at this span
             return expr.value
         if param.type == "bool":
             if not isinstance(expr, ast.Bool):
@@ -141,6 +154,12 @@ class _Checker:
                     return "json"
                 if len(parts) == 1 and parts[0] in CANONICAL:
                     return CANONICAL[parts[0]]
+                if len(parts) == 1 and parts[0] in self.names:
+                    return self.names[parts[0]]
+                if parts == ("line",):
+                    self.error(e.span, "unknown column `line`",
+                               "`line` names a line only inside `apply strip_lines(...)`; did you mean `lines()`?")
+                    return "error"
                 name = ".".join(parts)
                 if parts[0] in named("function"):
                     self.error(e.span, f"`{name}` is a function, not a column", f"write `{name}()`")
@@ -374,6 +393,11 @@ class _Checker:
                                    did_you_mean(rule.body.name, dedups))
                         continue
                     args = self.bind(op, rule.body)
+                    if op.name == "minhash" and args.get("scope") == "global" and rule is not block.rules[-1]:
+                        self.error(rule.body.name_span, "`dedup minhash(scope: \"global\")` must be the last rule "
+                                   "of its block", "it runs after the filters of every source that uses it; "
+                                   "move it to the end, or use `scope: \"per_source\"`")
+                        continue
                     rules.append(RuleSpec("dedup", rule.text, None, op.name, tuple(sorted(args.items()))))
                 else:
                     assert isinstance(rule.body, ast.Call)
@@ -385,7 +409,7 @@ class _Checker:
                             hint = f"`{rule.body.name}` is a text function: use it in `keep`/`drop`"
                         self.error(rule.body.name_span, f"unknown rule pack `{rule.body.name}`", hint)
                         continue
-                    if any(r.kind == "apply" and r.op == op.name for r in rules):
+                    if op.drops and any(r.kind == "apply" and r.op == op.name for r in rules):
                         self.error(rule.body.name_span, f"`{op.name}` is applied twice in this block",
                                    "give one call all the parameters; its drops are labelled by pack")
                         continue

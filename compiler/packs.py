@@ -150,6 +150,7 @@ class Tokenizer:
         self.special.update(_SPLITS)
         self.special.update(_contractions())
         self.cache: dict[str, tuple[str, ...]] = {}
+        self.recent: dict[str, list[str]] = {}
         # A special string can also appear inside a chunk, as a run of the words it would otherwise
         # split into (`b.Run` → `b`, `.`, `Run` → `b.`, `Run`): those runs are merged back.
         self.runs: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
@@ -161,6 +162,18 @@ class Tokenizer:
             options.sort(key=lambda o: -len(o[0]))
 
     def __call__(self, text: str) -> list[str]:
+        """The words of a text. The packs of one filter see the same texts batch after batch, so the
+        words of the last few thousand texts are kept."""
+        out = self.recent.get(text)
+        if out is not None:
+            return out
+        out = self.words(text)
+        if len(self.recent) >= 4096:
+            del self.recent[next(iter(self.recent))]
+        self.recent[text] = out
+        return out
+
+    def words(self, text: str) -> list[str]:
         out: list[str] = []
         cache = self.cache
         for chunk in text.split():
@@ -392,20 +405,23 @@ def _repeated_chars(grams: Any, ends: Any, n: int, limit: float) -> int:
     np.add.at(cover, starts + n, -1)
     if int(np.diff(ends)[np.cumsum(cover[:-1]) > 0].sum()) <= limit:
         return 0
-    # Up to the first repeat every n-gram is new; from there on the scan is sequential.
-    start = int(starts[0])
-    seen = set(values[:start])
-    repeated, i = 0, start
-    while i < len(values):
-        g = values[i]
-        if g in seen:
-            repeated += int(ends[min(i + n, len(ends) - 1)] - ends[i])
+    # The scan is sequential, but only where an n-gram has occurred before: every other position
+    # is visited in turn (unless a skip jumps over it) and only adds its n-gram to those seen.
+    seen: set[int] = set()
+    repeated = i = 0
+    last = len(ends) - 1
+    for c in starts.tolist():
+        if c < i:
+            continue  # skipped over
+        seen.update(values[i:c])
+        if values[c] in seen:
+            repeated += int(ends[min(c + n, last)] - ends[c])
             if repeated > limit:
                 break
-            i += n
+            i = c + n
         else:
-            seen.add(g)
-            i += 1
+            seen.add(values[c])
+            i = c + 1
     return repeated
 
 

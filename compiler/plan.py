@@ -8,8 +8,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import minhash, transforms
 from .lower import expr_sql, literal, macros_sql, render, statements
 from .model import CheckedRecipe, RuleSpec, SourceSpec
+from .operators import REGISTRY
 
 # Bump when the meaning of a stage's output changes, so old cache entries are not reused.
 PLAN_VERSION = "1"
@@ -76,19 +78,29 @@ def _ingest(src: SourceSpec, files: tuple[InputFile, ...]) -> Stage:
     return Stage(f"ingest_{src.name}", "ingest", (), params, sql)
 
 
-def _dedup_key(rule: RuleSpec) -> str:
+def _dedup_key(rule: RuleSpec, rewritten: bool) -> str:
     args = dict(rule.args)
     if rule.op == "exact" and args.get("normalize"):
         return r"md5_number_lower(trim(regexp_replace(lower(text), '[^\pL\pN]+', ' ', 'g')))"
-    return "content_hash"
+    # content_hash is of the text as read; after a transform, hash the text as it is now
+    return "md5_number_lower(text)" if rewritten else "content_hash"
 
 
 def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...]) -> Stage:
     # Consecutive row rules share one CASE; each dedup is a window step of its own.
     steps: list[dict[str, Any]] = []
+    rewritten = False
     for rule in rules:
+        rewritten = rewritten or rule.kind == "apply" and REGISTRY[("pack", rule.op)].rewrites
+        if rule.kind == "dedup" and rule.op == "minhash":  # `scope: global` runs in _dedup_global instead
+            if dict(rule.args)["scope"] == "per_source":
+                steps.append(minhash.step(rule.label, dict(rule.args), f"filter_{src.name}", len(steps) + 1))
+            continue
         if rule.kind == "dedup":
-            steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule)})
+            steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule, rewritten)})
+            continue
+        if rule.kind == "apply" and rule.op in transforms.SQL_LOWERED:  # strip_lines, url_blocklist
+            steps.append(transforms.step(rule, len(steps) + 1))
             continue
         if rule.kind == "apply":
             params = json.dumps(dict(rule.args), sort_keys=True)
@@ -101,8 +113,10 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...]) -> Stage:
         steps[-1]["rules"].append(entry)
     name = f"filter_{src.name}"
     sql = render("filter.sql.j2", stage=name, source=src.name, input=f"ingest_{src.name}", steps=steps,
-                 rewrites=any(s["kind"] == "apply" for s in steps))
-    return Stage(name, "sql", (f"ingest_{src.name}",), {"rules": [r.label for r in rules]}, sql)
+                 rewrites=rewritten)
+    tables = [s["table"] for s in steps if "table" in s]  # files the stage reads (url_blocklist), by sha256
+    return Stage(name, "sql", (f"ingest_{src.name}",),
+                 {"rules": [r.label for r in rules], **({"tables": tables} if tables else {})}, sql)
 
 
 def _apportion(budget: int, shares: list[float]) -> list[int]:
@@ -115,8 +129,37 @@ def _apportion(budget: int, shares: list[float]) -> list[int]:
     return targets
 
 
+def _global_minhash(recipe: CheckedRecipe) -> dict[str, tuple[str, RuleSpec]]:
+    """Per source whose block ends with `dedup minhash(scope: global)`: the stage that dedups it with the
+    other sources of the same parameters (`dedup_global`, then `dedup_global_2`, ...), and the rule."""
+    groups: dict[tuple[Any, ...], str] = {}
+    out: dict[str, tuple[str, RuleSpec]] = {}
+    for src in recipe.sources:
+        rules = recipe.filter_for(src.name).rules
+        if rules and rules[-1].op == "minhash" and dict(rules[-1].args)["scope"] == "global":
+            key = minhash.global_key(dict(rules[-1].args))
+            groups.setdefault(key, "dedup_global" + (f"_{len(groups) + 1}" if groups else ""))
+            out[src.name] = (groups[key], rules[-1])
+    return out
+
+
+def _dedup_global(recipe: CheckedRecipe) -> list[Stage]:
+    """MinHash dedup across sources: one stage per group, over the group's filter outputs."""
+    members = _global_minhash(recipe)
+    stages = []
+    for name in dict.fromkeys(stage for stage, _ in members.values()):
+        group = [(source, rule) for source, (stage, rule) in members.items() if stage == name]
+        inputs = tuple(f"filter_{source}" for source, _ in group)
+        step = minhash.step(group[0][1].label, dict(group[0][1].args), name, 1)
+        labels = [{"source": source, "label": rule.label} for source, rule in group]
+        sql = render("minhash_global.sql.j2", stage=name, inputs=inputs, step=step, labels=labels)
+        stages.append(Stage(name, "sql", inputs, {"rules": labels}, sql))
+    return stages
+
+
 def _mix(recipe: CheckedRecipe) -> Stage:
-    inputs = tuple(f"filter_{s.name}" for s in recipe.sources)
+    feeds = {source: stage for source, (stage, _) in _global_minhash(recipe).items()}
+    inputs = tuple(dict.fromkeys(feeds.get(s.name, f"filter_{s.name}") for s in recipe.sources))
     mix = recipe.mix
     shares = []
     if mix is not None:
@@ -155,6 +198,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]]) -> Plan
     for src in recipe.sources:
         stages.append(_ingest(src, files.get(src.name, ())))
         stages.append(_filter(src, recipe.filter_for(src.name).rules))
+    stages.extend(_dedup_global(recipe))
     stages.append(_mix(recipe))
     stages.append(_order(recipe))
     out = recipe.output
@@ -171,5 +215,8 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]]) -> Plan
         done[st.name] = fp
         final.append(Stage(st.name, st.kind, st.inputs, st.params, st.sql, fp))
     sha = hashlib.sha256(recipe.text.encode()).hexdigest()
+    files = {**files, **{f"{st.name.removeprefix('filter_')}:url_blocklist":  # in the manifest's inputs
+                         tuple(InputFile(t["path"], t["size"], t["fingerprint"]) for t in st.params["tables"])
+                         for st in stages if st.params.get("tables")}}
     return Plan(recipe.name, sha, macros, tuple(final), files)
 

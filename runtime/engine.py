@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from datarecipe.compiler import minhash, transforms
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.lower import statements
 from datarecipe.compiler.model import CheckedRecipe
@@ -62,14 +63,19 @@ class LocalEngine:
                                      "temp_directory": str(spill), "preserve_insertion_order": True,
                                      "autoinstall_known_extensions": False, "autoload_known_extensions": False})
         varchar = duckdb.sqltype("VARCHAR")
+        returns = {"string": varchar, "number": duckdb.sqltype("DOUBLE"), "bool": duckdb.sqltype("BOOLEAN")}
         for op in FUNCTIONS:
             if op.kernel is not None:
                 con.create_function(f"dr_{op.name}", op.kernel, [varchar] * len(op.params),
-                                    duckdb.sqltype("DOUBLE"), type="arrow")
+                                    returns[op.returns], type="arrow")
         for op in PACKS:
-            assert op.kernel is not None
+            if op.kernel is None:  # lowered to SQL (compiler/transforms.py)
+                continue
             con.create_function(f"dr_{op.name}", op.kernel, [varchar, varchar],
                                 duckdb.struct_type({"drop": varchar, "text": varchar}), type="arrow")
+        for name, kernel, args, result in minhash.UDFS:  # `dedup minhash`: signatures and verification
+            con.create_function(name, kernel, [duckdb.sqltype(a) for a in args], duckdb.sqltype(result),
+                                type="arrow")
         for _, sql in statements(self.plan.macros):
             con.execute(sql)
         con.execute("SET enable_progress_bar = false")
@@ -160,7 +166,10 @@ class LocalEngine:
             upstream = self.plan.stage(name)
             con.register(name, ds.dataset(self.stage_dir(upstream) / "data.parquet", format="parquet"))
         stats: dict[str, Any] = {}
+        tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
         try:
+            for table in tables:
+                con.register(table["name"], transforms.read_table(table, stage.name))
             for target, sql in stage.statements():
                 try:
                     if target == "":
@@ -177,7 +186,7 @@ class LocalEngine:
                             else "see the stage's SQL with `recipe explain`")
                     raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}", hint) from None
         finally:
-            for name in stage.inputs:
+            for name in [*stage.inputs, *(t["name"] for t in tables)]:
                 con.unregister(name)
             _drop_temp_tables(con)
         data = pq.read_table(tmp / "data.parquet", columns=["source"])
@@ -314,6 +323,13 @@ class LocalEngine:
             ingest = self.stats[f"ingest_{src.name}"]
             filt = self.stats[f"filter_{src.name}"]
             dropped = filt.get("dropped", {}).get(src.name, {})
+            # `dedup minhash(scope: global)` drops in stages of its own (`dedup_global...`), after the filters.
+            late: Counter[str] = Counter()
+            for name, stage_stats in self.stats.items():
+                if name.startswith("dedup_global"):
+                    late.update(stage_stats.get("dropped", {}).get(src.name, {}))
+            dropped = dict(Counter(dropped) + late)
+            kept = filt["rows"] - sum(late.values())
             rules = self.recipe.filter_for(src.name).rules
             # A rule pack drops documents under `pack:reason` labels, counted here per reason too.
             by_reason = {r.label: {k: n for k, n in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -326,9 +342,9 @@ class LocalEngine:
                 "dropped": {r.label: sum(by_reason[r.label].values()) if r.kind == "apply"
                             else dropped.get(r.label, 0) for r in rules},
                 "dropped_by_reason": by_reason,
-                "kept": filt["rows"],
+                "kept": kept,
                 "left_out_by_mix": left_out,
-                "repeats": selected - (filt["rows"] - sum(left_out.values())),
+                "repeats": selected - (kept - sum(left_out.values())),
                 "selected": selected,
             }
         return out

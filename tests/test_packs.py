@@ -232,3 +232,26 @@ def errors_of(text: str) -> list[RecipeError]:
 def test_checker_validates_pack_calls(rule: str, message: str, hint: str) -> None:
     errors = errors_of(f'source web = jsonl("x.jsonl")\nfilter web {{ {rule} }}\noutput "out"\n')
     assert [(e.message, e.hint) for e in errors] == [(message, hint)]
+
+
+def test_rules_after_a_rewrite_see_the_new_text(tmp_path: Path) -> None:
+    """Two pages that differ only in lines c4 removes are equal afterwards: `dedup exact` keeps one,
+    and the output's content_hash is of the text as rewritten. Transforms that drop nothing may repeat."""
+    lines = [s.strip() + "." for s in PROSE.split(".") if s.strip()]
+    rows = [{"id": "a", "text": "\n".join(["Home", *lines])}, {"id": "b", "text": "\n".join(["Menu", *lines])}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    ok(build(tmp_path, """
+source web = jsonl("in.jsonl", id: "id")
+filter web {
+  apply c4()
+  dedup exact
+  apply strip_lines(line ~ "^The mayor")
+  apply strip_lines(line ~ "^Everyone")
+}
+output "out"
+"""))
+    ledger = pq.read_table(tmp_path / "out/ledger.parquet").to_pylist()
+    assert [(r["doc_id"], r["rule"]) for r in ledger] == [("web/b", "dedup exact")]
+    out = duckdb.sql(f"SELECT text, content_hash = md5_number_lower(text) FROM "
+                     f"read_parquet('{tmp_path}/out/part-*.parquet')").fetchall()
+    assert out == [("\n".join(line for line in lines if not line.startswith(("The mayor", "Everyone"))), True)]

@@ -1,0 +1,286 @@
+"""Transforms: the `apply` steps that rewrite or screen documents rather than score them.
+
+- `redact_pii`: an Arrow kernel like the rule packs' (text, params JSON) -> struct<drop, text>. One RE2
+  scan of the batch (pyarrow) finds the documents with a candidate; only those are rewritten, by Python
+  regexes whose lookarounds and validators (octet ranges, public IPs, digit counts) RE2 cannot express.
+- `strip_lines`: lowered to SQL, a DuckDB lambda over the lines of the text (see filter.sql.j2).
+- `url_blocklist`: lowered to SQL, a join of each document's host and parent domains against a table
+  that the engine reads from the list file (DuckDB reads no file). The file is an input of the stage:
+  its sha256 is part of the stage's parameters, hence of its fingerprint.
+
+The planner calls `step()` for the SQL-lowered transforms; the engine calls `read_table()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import re
+from functools import cache
+from typing import Any
+
+from . import ast
+from .errors import RecipeError
+from .lower import expr_sql
+
+# ---- redact_pii -----------------------------------------------------------------------------------------
+#
+# Each kind is a candidate pattern, valid both for RE2 and for Python's `re` (no lookarounds, no back-
+# references), and a check of each candidate in its context. RE2 (pyarrow) finds the candidates of a whole
+# batch, marking them with two control characters; Python only checks the candidates. A document that
+# already holds a marker character is searched with Python's `re` instead: the same patterns, the same
+# leftmost-first matches, the same checks.
+
+# Emails: RFC 5322's dot-atom local part at a domain with a TLD of letters (or an IDNA `xn--` one), in
+# Latin, Greek or Cyrillic script. Scripts written without spaces (CJK, Thai) are left out of the class, so
+# an address glued to a Chinese sentence is matched alone, not with the words before and after it.
+_LETTERS = "A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF"  # the characters themselves: RE2 has no \u escape
+_L = _LETTERS + "0-9"
+_ATOM = rf"[{_L}!#$%&'*+/=?^_`{{|}}~-]+"
+_EMAIL = (rf"{_ATOM}(?:\.{_ATOM})*@(?:[{_L}](?:[{_L}-]{{0,61}}[{_L}])?\.)+"
+          rf"(?:xn--[A-Za-z0-9-]{{1,59}}|[{_LETTERS}]{{2,63}})")
+_EMAIL_GLUED = re.compile(rf"[{_L}_-]")  # a TLD followed by one of these was cut short
+# `logo@2x.png` is an image name, not an address.
+_NOT_TLDS = frozenset("png jpg jpeg gif svg webp bmp ico tif tiff avif".split())
+
+# IPv4: four dotted numbers; the check wants octets of 0..255 without leading zeros, not inside a longer
+# run of dotted numbers (`1.2.3.4.5`) nor glued to a word (`v1.2.3.4`), not after a word that makes
+# it a version or a section number, and (by default) a public address.
+_IPV4 = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"
+_OCTET = re.compile(r"0|[1-9][0-9]{0,2}")
+_VERSION_BEFORE = re.compile(r"(?i)(?:version|release|section|chapter|rfc|§)\s*$")
+
+# Phone numbers, in three plausible shapes; bare digit runs are never phone numbers.
+_INTL = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{1,4}){1,5}"
+_NANP = r"(?:1[ .-]?)?(?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
+_TRUNK = r"0[1-9][0-9]{0,3}[ ./-][0-9]{2,8}(?:[ ./-][0-9]{2,8}){0,3}"
+# international +CC (E.164: at most 15 digits); North American (212) 555-0199, 212-555-0199,
+# 1-212-555-0199; national with a trunk 0 and one separator throughout: 06 12 34 56 78, 020 7946 0958
+_PHONE = f"{_INTL}|{_NANP}|{_TRUNK}"
+_NANP_RE = re.compile(_NANP)
+
+
+def _glued(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _email_ok(cand: str, before: str, after: str, p: dict[str, Any]) -> bool:
+    return not _EMAIL_GLUED.match(after[:1]) and cand.rsplit(".", 1)[-1].lower() not in _NOT_TLDS
+
+
+def _ip_ok(cand: str, before: str, after: str, p: dict[str, Any]) -> bool:
+    if before[-1:] == "." or _glued(before[-1:]) or _glued(after[:1]) or after[:1] == "." and after[1:2].isdigit():
+        return False
+    if not all(_OCTET.fullmatch(o) and int(o) <= 255 for o in cand.split(".")) or _VERSION_BEFORE.search(before):
+        return False
+    return not p["public_ips_only"] or ipaddress.IPv4Address(cand).is_global
+
+
+def _phone_ok(cand: str, before: str, after: str, p: dict[str, Any]) -> bool:
+    if before[-1:] in ("+", ".", ",", "/", "-") or _glued(before[-1:]) or _glued(after[:1]):
+        return False
+    if after[:1] in (".", ",", "/", "-") and after[1:2].isdigit():
+        return False
+    digits = sum(ch.isdigit() for ch in cand)
+    if cand.startswith("+"):
+        return 9 <= digits <= 15
+    if _NANP_RE.fullmatch(cand):
+        return 10 <= digits <= 11
+    return len(set(re.findall(r"[ ./-]", cand))) == 1 and 9 <= digits <= 12
+
+
+_KINDS = (("email", _EMAIL, _email_ok), ("ip", _IPV4, _ip_ok), ("phone", _PHONE, _phone_ok))
+_OPEN, _CLOSE = "\x00", "\x01"  # candidate markers (RE2 rewrite); texts holding them take the `re` path
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _marked_spans(marked: str) -> list[tuple[int, int]]:
+    """Where the candidates are in the unmarked text, from the text with them marked."""
+    spans: list[tuple[int, int]] = []
+    pieces = marked.split(_OPEN)
+    pos = len(pieces[0])
+    for piece in pieces[1:]:
+        cand, rest = piece.split(_CLOSE, 1)
+        spans.append((pos, pos + len(cand)))
+        pos += len(cand) + len(rest)
+    return spans
+
+
+def _replace(text: str, spans: Any, kind: str, p: dict[str, Any]) -> str:
+    """The text with the candidates at `spans` that pass the kind's check replaced."""
+    check = next(ok for name, _, ok in _KINDS if name == kind)
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        if check(text[start:end], text[max(0, start - 16):start], text[end:end + 2], p):
+            out += (text[last:start], p[f"{kind}_replacement"])
+            last = end
+    return "".join(out) + text[last:] if out else text
+
+
+def redact(text: str, p: dict[str, Any]) -> str:
+    """The text with the PII kinds that `p` enables replaced, emails first, then IPs, then phones
+    (Python's `re`; the kernel finds the same candidates with RE2)."""
+    for kind, pattern, _ in _KINDS:
+        if p[kind]:
+            text = _replace(text, [m.span() for m in _regex(pattern).finditer(text)], kind, p)
+    return text
+
+
+PII_DEFAULTS = {"email": True, "ip": True, "phone": True, "public_ips_only": True,
+                "email_replacement": "<EMAIL>", "ip_replacement": "<IP>", "phone_replacement": "<PHONE>"}
+
+
+def redact_pii(text: Any, params: Any) -> Any:
+    """Arrow kernel: (text, params JSON) -> struct<drop: NULL, text: the redacted text or NULL if unchanged>."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    p = {**PII_DEFAULTS, **(json.loads(params[0].as_py()) if len(params) else {})}
+    kinds = [(kind, pattern) for kind, pattern, _ in _KINDS if p[kind]]
+    out: list[str | None] = [None] * len(text)
+
+    def where(mask: Any) -> Any:
+        return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+
+    if kinds and len(text):
+        rows = where(pc.match_substring_regex(text, "|".join(f"(?:{pat})" for _, pat in kinds)))
+        current = pc.take(text, pa.array(rows, pa.int64()))
+        marker = where(pc.or_(pc.match_substring(current, _OPEN), pc.match_substring(current, _CLOSE)))
+        fallback = set(marker.tolist())  # rows that hold a marker character: searched with `re`
+        new: dict[int, str] = {}
+        for kind, pattern in kinds:
+            marked = pc.replace_substring_regex(current, f"({pattern})", f"{_OPEN}\\1{_CLOSE}")
+            found = where(pc.not_equal(marked, current))
+            if not len(found):
+                continue
+            taken = pa.array(found, pa.int64())
+            changed = []
+            for j, v, m in zip(found.tolist(), pc.take(current, taken).to_pylist(),
+                               pc.take(marked, taken).to_pylist(), strict=True):
+                spans = [x.span() for x in _regex(pattern).finditer(v)] if j in fallback else _marked_spans(m)
+                if (replaced := _replace(v, spans, kind, p)) is not v:
+                    new[j] = replaced
+                    changed.append(j)
+            if changed:
+                mask = np.zeros(len(current), dtype=bool)
+                mask[changed] = True
+                current = pc.replace_with_mask(current, pa.array(mask),
+                                               pa.array([new[j] for j in changed], pa.string()))
+        for j, value in new.items():
+            out[int(rows[j])] = value
+    return pa.StructArray.from_arrays([pa.nulls(len(text), pa.string()), pa.array(out, pa.string())],
+                                      names=["drop", "text"])
+
+
+redact_pii.__name__ = "dr_redact_pii"
+
+# ---- url_blocklist --------------------------------------------------------------------------------------
+
+# The host of a URL (lowercased first): after an optional `scheme://` and `user@`, up to `:` `/` `?` `#`.
+# A URL without a scheme (`example.com/page`) is read the same way. The same pattern runs in DuckDB (RE2)
+# over the documents' URLs and in Python over the list's entries.
+HOST_REGEX = r"^(?:[a-z][a-z0-9+.\-]*://|//)?(?:[^@/?#\s]*@)?([^:/?#\s]*)"
+_DOMAIN = re.compile(r"[^\s/\\@:?#\[\]<>\"'`|{}^]+")
+
+
+def host(url: str) -> str:
+    """The host of a URL or a bare domain, lowercased, without a final dot."""
+    m = re.match(HOST_REGEX, url.strip().lower())
+    return (m.group(1) if m else "").rstrip(".")
+
+
+def parse_blocklist(text: str) -> tuple[list[str], list[tuple[int, str]]]:
+    """(domains, bad lines) of a blocklist: one domain or URL per line, `#` comments, blank lines.
+
+    A `*.` or `.` before a domain is dropped (its subdomains are blocked anyway). An internationalized
+    domain is listed in both its Unicode and its IDNA (`xn--`) spellings, so either form in a URL matches.
+    """
+    domains: set[str] = set()
+    bad: list[tuple[int, str]] = []
+    for number, raw in enumerate(text.lstrip("\ufeff").split("\n"), 1):
+        line = re.split(r"(?:^|\s)#", raw, maxsplit=1)[0].strip()
+        if not line:
+            continue
+        name = host(line).removeprefix("*.").lstrip(".")
+        if not name or " " in line or not _DOMAIN.fullmatch(name):
+            bad.append((number, raw.strip()))
+            continue
+        domains.add(name)
+        try:
+            domains.add(name.encode("idna").decode("ascii") if not name.isascii()
+                        else name.encode("ascii").decode("idna").lower())
+        except UnicodeError:
+            pass
+    return sorted(domains), bad
+
+
+def _sha256(path: str) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, f"sha256:{digest.hexdigest()}"
+
+
+def read_table(table: dict[str, Any], stage: str) -> Any:
+    """The engine's side of a blocklist: read the file the plan fingerprinted and return an Arrow table of
+    its domains. A file changed since it was fingerprinted, or a line that is not a domain, stops the build."""
+    import pyarrow as pa
+
+    path = table["path"]
+    try:
+        data = open(path, "rb").read()  # noqa: SIM115 - one small read
+    except OSError as exc:
+        raise RecipeError(None, f"cannot read the blocklist: {exc.strerror or exc}", "check the path",
+                          stage=stage, input=path) from None
+    if f"sha256:{hashlib.sha256(data).hexdigest()}" != table["fingerprint"]:
+        raise RecipeError(None, "the blocklist changed while the build was planned", "run the build again",
+                          stage=stage, input=path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise RecipeError(None, "the blocklist is not valid UTF-8", "save it as UTF-8 text",
+                          stage=stage, input=f"{path}:{line}") from None
+    domains, bad = parse_blocklist(text)
+    if bad:
+        number, line_text = bad[0]
+        more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
+        raise RecipeError(None, f"`{line_text[:80]}` is not a domain or a URL{more}",
+                          "write one domain (`example.com`) or URL per line; `#` starts a comment",
+                          stage=stage, input=f"{path}:{number}")
+    return pa.table({"domain": pa.array(domains, pa.string())})
+
+
+# ---- lowering -------------------------------------------------------------------------------------------
+
+SQL_LOWERED = ("strip_lines", "url_blocklist")
+
+
+def step(rule: Any, index: int) -> dict[str, Any]:
+    """The filter.sql.j2 step of a SQL-lowered transform (`rule` is a RuleSpec), at step `index`."""
+    args = dict(rule.args)
+    if rule.op == "strip_lines":
+        return {"kind": "strip_lines", "label": rule.label, "sql": expr_sql(args["condition"], "bool")}
+    node: ast.Str = args["path"]
+    path = node.value
+    try:
+        size, fingerprint = _sha256(path)
+    except OSError as exc:
+        raise RecipeError(node.span, f"cannot read the blocklist `{path}`: {exc.strerror or exc}",
+                          "paths are relative to the working directory, like sources") from None
+    rel = os.path.relpath(path)
+    file = {"path": rel if not rel.startswith("..") else os.path.abspath(path), "size": size,
+            "fingerprint": fingerprint}
+    return {"kind": "url_blocklist", "label": f"{rule.op}:blocked", "url_sql": expr_sql(args["url"], "string"),
+            "host_regex": HOST_REGEX, "table": {"name": f"url_blocklist_{index}", **file}}
