@@ -281,7 +281,13 @@ def _fail_build(args: argparse.Namespace, err: Console, exc: RecipeError) -> int
     if args.json:
         print(json.dumps({"event": "error", "errors": [_error_json(exc, label)]}))
     else:
-        err.print(render(exc, label, ""), markup=False, highlight=False, soft_wrap=True)
+        source = ""
+        if exc.span is not None and label != "recipe":
+            try:
+                source = Path(label).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                source = ""
+        err.print(render(exc, label, source), markup=False, highlight=False, soft_wrap=True)
     return EXIT_BUILD
 
 

@@ -18,7 +18,7 @@ from datarecipe.compiler.checker import check
 from datarecipe.compiler.errors import RecipeError, RecipeErrors
 from datarecipe.compiler.operators import named
 from datarecipe.compiler.parser import parse
-from helpers import build, manifest, ok, write_jsonl
+from helpers import build, digest_tree, manifest, ok, recipe, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 PROSE = (
@@ -255,3 +255,20 @@ output "out"
     out = duckdb.sql(f"SELECT text, content_hash = md5_number_lower(text) FROM "
                      f"read_parquet('{tmp_path}/out/part-*.parquet')").fetchall()
     assert out == [("\n".join(line for line in lines if not line.startswith(("The mayor", "Everyone"))), True)]
+
+
+def test_quality_recipe_builds_byte_identically_with_one_or_two_threads(tmp_path: Path) -> None:
+    """recipes/quality.recipe (packs, lang, minhash, transforms) on the sample data."""
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    (tmp_path / "q.recipe").write_text((ROOT / "recipes/quality.recipe").read_text(encoding="utf-8"))
+    ok(recipe(tmp_path, "run", "q.recipe", "--quiet", "--threads", "1", "--cache", "c1"))
+    first = digest_tree(tmp_path / "build/quality")
+    ok(recipe(tmp_path, "run", "q.recipe", "--quiet", "--threads", "2", "--cache", "c2"))
+    assert digest_tree(tmp_path / "build/quality") == first
+    m = manifest(tmp_path / "build/quality")
+    assert m["totals"]["docs"] == 400
+    rules = duckdb.sql(f"SELECT DISTINCT rule FROM '{tmp_path}/build/quality/ledger.parquet'").fetchall()
+    assert {"gopher_quality:short_doc", "c4:too_few_sentences"} <= {r for (r,) in rules}
+    emails = duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}/build/quality/part-*.parquet') "
+                        r"WHERE regexp_matches(text, '[\w.+-]+@[\w-]+\.[a-z]{2,}')").fetchall()
+    assert emails == [(0,)]
