@@ -11,8 +11,9 @@ from .langid import MODEL as LANGID_MODEL
 # numpy and pyarrow are imported when a kernel runs, so `recipe check` stays fast. Arguments and
 # results are pyarrow arrays; the annotations say Any because DuckDB evaluates them when registering.
 
-# Part of every stage fingerprint: bump it when a kernel's results change. lang()'s model is named in it.
-KERNELS_VERSION = f"3; lang: {LANGID_MODEL}"
+# Part of every stage fingerprint: bump it when a kernel's results change (the text functions here, the
+# rule packs of packs.py, the transforms of transforms.py). lang()'s model is named in it.
+KERNELS_VERSION = f"4; lang: {LANGID_MODEL}"
 
 # Stop words per language. English is Gopher's list (Rae et al. 2021, appendix A); the others
 # are the most frequent function words of each language, in the same spirit.

@@ -199,12 +199,12 @@ PACKS = (
         "the lines that remain. Sentences are counted as spaCy's sentencizer splits them.",
         kernel=_pack_kernel("c4"), rewrites=True),
     Operator("fineweb", "pack", (
-        _ratio("line_punct_thr", 0.12, "fewest lines ending in terminal punctuation"),
+        Param("line_punct_thr", "float", 0.12, "fewest lines ending in terminal punctuation", min=0, max=1),
         Param("line_punct_exclude_zero", "bool", False, "keep pages where no line ends in punctuation"),
-        _ratio("short_line_thr", 0.67, "most short lines"),
+        Param("short_line_thr", "float", 0.67, "most short lines", min=0, max=1),
         Param("short_line_length", "int", 30, "a short line has at most this many characters", min=0),
-        _ratio("char_duplicates_ratio", 0.01, "most characters in repeated lines"),
-        _ratio("new_line_ratio", 0.3, "most newlines per word")),
+        Param("char_duplicates_ratio", "float", 0.01, "most characters in repeated lines", min=0, max=1),
+        Param("new_line_ratio", "float", 0.3, "most newlines per word", min=0)),
         "FineWeb's rules (Penedo et al. 2024) over non-empty lines. Labels: `fineweb:` and `empty`, "
         "`line_punct_ratio`, `short_line_ratio`, `char_dup_ratio`, `list_ratio`.",
         kernel=_pack_kernel("fineweb")),

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
+
+from .kernels import STOPWORDS
 
 # ---- character classes ------------------------------------------------------------------------------
 
@@ -89,7 +92,8 @@ _EMOTICONS = (
     "^__^ ^___^ >.< >.> <.< ._. ;_; -_- -__- v.v V.V v_v V_V o_o o_O O_o O_O 0_o o_0 0_0 o.O O.o O.O o.o "
     "0.0 o.0 0.o @_@ <3 <33 <333 </3 (^_^) (-_-) (._.) (>_<) (*_*) (¬_¬) ಠ_ಠ ಠ︵ಠ (ಠ_ಠ) ¯\\(ツ)/¯"
 ).split()
-_SPLITS = {"cannot": ("can", "not"), "Cannot": ("Can", "not"), "gonna": ("gon", "na"), "Gonna": ("Gon", "na"),
+_SPLITS = {"cannot": ("can", "not"), "Cannot": ("Can", "not"), "y'all": ("y'", "all"), "Y'all": ("Y'", "all"),
+           "y’all": ("y’", "all"), "Y’all": ("Y’", "all"), "gonna": ("gon", "na"), "Gonna": ("Gon", "na"),
            "gotta": ("got", "ta"), "Gotta": ("Got", "ta"), "wanna": ("wan", "na"), "Wanna": ("Wan", "na")}
 _NEG_BASES = ("do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "could", "would",
               "should", "must", "need", "might", "ca", "wo", "ai", "sha")
@@ -143,14 +147,16 @@ class Tokenizer:
             rf"|(?<=[{c['L']}0-9])[:<>=/](?=[{c['L']}])")
         # Hosts may have capitals, the top-level domain is lowercase, so `io.Reader` is not a URL.
         self.url = re.compile(
-            r"(?:[\w+\-.]{2,}://)?(?:\S+(?::\S*)?@)?(?:\d{1,3}(?:\.\d{1,3}){3}|"
+            r"(?:[\w+\-.]{2,}://)?(?:[^\s@]+@)?(?:\d{1,3}(?:\.\d{1,3}){3}|"
             r"(?:(?:[A-Za-z0-9\u00a1-\uffff][A-Za-z0-9\u00a1-\uffff_-]{0,62})?[A-Za-z0-9\u00a1-\uffff]\.)+"
             rf"[{c['Ll']}]{{2,63}})(?::\d{{2,5}})?(?:[/?#]\S*)?")
         self.special: dict[str, tuple[str, ...]] = {a: (a,) for a in _ABBREVIATIONS + _EMOTICONS}
         self.special.update(_SPLITS)
         self.special.update(_contractions())
         self.cache: dict[str, tuple[str, ...]] = {}
-        self.recent: dict[str, list[str]] = {}
+        self.recent: dict[str, list[str]] = {}  # the words of the last texts, up to 8M characters
+        self.recent_chars = 0
+        self.lock = threading.Lock()
         # A special string can also appear inside a chunk, as a run of the words it would otherwise
         # split into (`b.Run` → `b`, `.`, `Run` → `b.`, `Run`): those runs are merged back.
         self.runs: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
@@ -168,9 +174,11 @@ class Tokenizer:
         if out is not None:
             return out
         out = self.words(text)
-        if len(self.recent) >= 4096:
-            del self.recent[next(iter(self.recent))]
-        self.recent[text] = out
+        with self.lock:  # DuckDB may call kernels from several threads
+            self.recent[text] = out
+            self.recent_chars += len(text)
+            while self.recent_chars > 8_000_000:
+                self.recent_chars -= len(self.recent.pop(next(iter(self.recent))))
         return out
 
     def words(self, text: str) -> list[str]:
@@ -272,7 +280,6 @@ def tokenizer() -> Tokenizer:
 
 # ---- the packs ------------------------------------------------------------------------------------
 
-STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 
 def gopher_quality(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str | None, None]:
@@ -309,15 +316,14 @@ def gopher_quality(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str | 
     return None, None
 
 
-_STOP_SET = frozenset(STOP_WORDS)
+_STOP_SET = frozenset(STOPWORDS["en"])  # Gopher's, case-sensitive as in datatrove
 
 
-@cache
 def _only_symbols(word: str) -> bool:
-    return all(ch in SYMBOLS for ch in word)
+    return SYMBOLS.issuperset(word)
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def _has_alpha(word: str) -> bool:
     return any(ch.isalpha() for ch in word)
 
@@ -484,7 +490,7 @@ def _sentences(words: list[str]) -> int:
     return n
 
 
-@cache
+@lru_cache(maxsize=1 << 16)
 def _is_punct(word: str) -> bool:
     return all(unicodedata.category(ch)[0] == "P" for ch in word)
 
@@ -520,7 +526,7 @@ def kernel(name: str) -> Callable[[Any, Any], Any]:
     def run(text: Any, params: Any) -> Any:
         import pyarrow as pa
 
-        p = json.loads(params[0].as_py()) if len(params) else {}
+        p = json.loads(params[0].as_py())
         tok = tokenizer()
         drops: list[str | None] = []
         texts: list[str | None] = []

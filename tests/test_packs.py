@@ -64,6 +64,14 @@ def test_words_split_like_spacy_english(text: str, words: list[str]) -> None:
     assert packs.tokenizer()(text) == words
 
 
+def test_long_unbroken_tokens_split_in_linear_time() -> None:
+    """Minified code or a data blob: one 200,000-character chunk (a URL-like regex once backtracked on it)."""
+    blob = "".join(f"k{i}:v{i}/" for i in range(20_000))
+    words = packs.tokenizer()(blob)
+    assert "".join(words) == blob
+    assert len(words) == 20_000 * 4 - 1  # k0 : v0/k1 : v1/k2 ... (`/` splits only before a letter)
+
+
 # ---- edge cases -------------------------------------------------------------------------------------
 
 
