@@ -86,7 +86,7 @@ def _dedup_key(rule: RuleSpec, rewritten: bool) -> str:
     return "md5_number_lower(text)" if rewritten else "content_hash"
 
 
-def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...]) -> Stage:
+def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple[InputFile, ...]]) -> Stage:
     # Consecutive row rules share one CASE; each dedup is a window step of its own.
     steps: list[dict[str, Any]] = []
     rewritten = False
@@ -100,7 +100,8 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...]) -> Stage:
             steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule, rewritten)})
             continue
         if rule.kind == "apply" and rule.op in transforms.SQL_LOWERED:  # strip_lines, url_blocklist
-            steps.append(transforms.step(rule, len(steps) + 1))
+            blocklist = files.get(f"{src.name}:url_blocklist", (None,))[0]
+            steps.append(transforms.step(rule, len(steps) + 1, blocklist))
             continue
         if rule.kind == "apply":
             params = json.dumps(dict(rule.args), sort_keys=True)
@@ -197,7 +198,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]]) -> Plan
     stages: list[Stage] = []
     for src in recipe.sources:
         stages.append(_ingest(src, files.get(src.name, ())))
-        stages.append(_filter(src, recipe.filter_for(src.name).rules))
+        stages.append(_filter(src, recipe.filter_for(src.name).rules, files))
     stages.extend(_dedup_global(recipe))
     stages.append(_mix(recipe))
     stages.append(_order(recipe))
@@ -215,8 +216,5 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]]) -> Plan
         done[st.name] = fp
         final.append(Stage(st.name, st.kind, st.inputs, st.params, st.sql, fp))
     sha = hashlib.sha256(recipe.text.encode()).hexdigest()
-    files = {**files, **{f"{st.name.removeprefix('filter_')}:url_blocklist":  # in the manifest's inputs
-                         tuple(InputFile(t["path"], t["size"], t["fingerprint"]) for t in st.params["tables"])
-                         for st in stages if st.params.get("tables")}}
     return Plan(recipe.name, sha, macros, tuple(final), files)
 

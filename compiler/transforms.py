@@ -8,21 +8,17 @@
   that the engine reads from the list file (DuckDB reads no file). The file is an input of the stage:
   its sha256 is part of the stage's parameters, hence of its fingerprint.
 
-The planner calls `step()` for the SQL-lowered transforms; the engine calls `read_table()`.
+The planner calls `step()` for the SQL-lowered transforms; the engine reads blocklists with `parse_blocklist()`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
-import os
 import re
 from functools import cache
 from typing import Any
 
-from . import ast
-from .errors import RecipeError
 from .lower import expr_sql
 
 # ---- redact_pii -----------------------------------------------------------------------------------------
@@ -222,65 +218,18 @@ def parse_blocklist(text: str) -> tuple[list[str], list[tuple[int, str]]]:
     return sorted(domains), bad
 
 
-def _sha256(path: str) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, f"sha256:{digest.hexdigest()}"
-
-
-def read_table(table: dict[str, Any], stage: str) -> Any:
-    """The engine's side of a blocklist: read the file the plan fingerprinted and return an Arrow table of
-    its domains. A file changed since it was fingerprinted, or a line that is not a domain, stops the build."""
-    import pyarrow as pa
-
-    path = table["path"]
-    try:
-        data = open(path, "rb").read()  # noqa: SIM115 - one small read
-    except OSError as exc:
-        raise RecipeError(None, f"cannot read the blocklist: {exc.strerror or exc}", "check the path",
-                          stage=stage, input=path) from None
-    if f"sha256:{hashlib.sha256(data).hexdigest()}" != table["fingerprint"]:
-        raise RecipeError(None, "the blocklist changed while the build was planned", "run the build again",
-                          stage=stage, input=path)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise RecipeError(None, "the blocklist is not valid UTF-8", "save it as UTF-8 text",
-                          stage=stage, input=f"{path}:{line}") from None
-    domains, bad = parse_blocklist(text)
-    if bad:
-        number, line_text = bad[0]
-        more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
-        raise RecipeError(None, f"`{line_text[:80]}` is not a domain or a URL{more}",
-                          "write one domain (`example.com`) or URL per line; `#` starts a comment",
-                          stage=stage, input=f"{path}:{number}")
-    return pa.table({"domain": pa.array(domains, pa.string())})
-
-
 # ---- lowering -------------------------------------------------------------------------------------------
 
 SQL_LOWERED = ("strip_lines", "url_blocklist")
 
 
-def step(rule: Any, index: int) -> dict[str, Any]:
-    """The filter.sql.j2 step of a SQL-lowered transform (`rule` is a RuleSpec), at step `index`."""
+def step(rule: Any, index: int, file: Any = None) -> dict[str, Any]:
+    """The filter.sql.j2 step of a SQL-lowered transform (`rule` is a RuleSpec), at step `index`; for
+    url_blocklist, `file` is the list's InputFile (the runtime resolved and hashed it)."""
     args = dict(rule.args)
     if rule.op == "strip_lines":
         return {"kind": "strip_lines", "label": rule.label, "sql": expr_sql(args["condition"], "bool")}
-    node: ast.Str = args["path"]
-    path = node.value
-    try:
-        size, fingerprint = _sha256(path)
-    except OSError as exc:
-        raise RecipeError(node.span, f"cannot read the blocklist `{path}`: {exc.strerror or exc}",
-                          "paths are relative to the working directory, like sources") from None
-    rel = os.path.relpath(path)
-    file = {"path": rel if not rel.startswith("..") else os.path.abspath(path), "size": size,
-            "fingerprint": fingerprint}
+    assert file is not None, "the runtime resolves every blocklist before planning"
     return {"kind": "url_blocklist", "label": f"{rule.op}:blocked", "url_sql": expr_sql(args["url"], "string"),
-            "host_regex": HOST_REGEX, "table": {"name": f"url_blocklist_{index}", **file}}
+            "host_regex": HOST_REGEX, "table": {"name": f"url_blocklist_{index}", "path": file.path,
+                                                "size": file.size, "fingerprint": file.fingerprint}}

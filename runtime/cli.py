@@ -80,7 +80,7 @@ def _report(errors: list[RecipeError], path: str, text: str, err: Console, as_js
 
 def build_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
     """Resolve the sources (the I/O the compiler does not do) and plan the recipe."""
-    from .sources import resolve  # fsspec; `recipe check` does not need it
+    from .sources import resolve, rule_files  # fsspec; `recipe check` does not need it
 
     hashes_file = Path(cache_dir) / "file-hashes.json"
     try:
@@ -89,6 +89,7 @@ def build_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
         known = {}
     before = len(known)
     files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s, known) for s in recipe.sources}
+    files.update(rule_files(recipe, known))
     if len(known) != before:
         hashes_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = hashes_file.with_suffix(f".tmp-{os.getpid()}")

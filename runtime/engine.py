@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from datarecipe.compiler import minhash, transforms
+from datarecipe.compiler import minhash
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.lower import statements
 from datarecipe.compiler.model import CheckedRecipe
@@ -26,7 +26,7 @@ from datarecipe.compiler.operators import FUNCTIONS, PACKS
 from datarecipe.compiler.plan import Plan, Stage
 
 from .progress import Reporter
-from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader
+from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, read_blocklist
 from .writer import write_parquet, write_shards
 
 STREAM_ROWS = 8192
@@ -169,7 +169,7 @@ class LocalEngine:
         tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
         try:
             for table in tables:
-                con.register(table["name"], transforms.read_table(table, stage.name))
+                con.register(table["name"], read_blocklist(table, stage.name))
             for target, sql in stage.statements():
                 try:
                     if target == "":

@@ -15,8 +15,9 @@ import fsspec
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+from datarecipe.compiler import transforms
 from datarecipe.compiler.errors import RecipeError, did_you_mean
-from datarecipe.compiler.model import SourceSpec
+from datarecipe.compiler.model import CheckedRecipe, SourceSpec
 from datarecipe.compiler.plan import InputFile
 
 # What a reader yields: the document, plus where it came from (`_row` counts rows across the source's files).
@@ -116,6 +117,50 @@ def _fingerprint(fs: Any, proto: str, path: str, known: dict[str, str]) -> Input
     if key:
         known[key] = fingerprint
     return InputFile(url, size, fingerprint)
+
+
+def rule_files(recipe: CheckedRecipe, known: dict[str, str]) -> dict[str, tuple[InputFile, ...]]:
+    """The files filter rules read (blocklists), fingerprinted like a source's files, by `SOURCE:op`."""
+    files: dict[str, tuple[InputFile, ...]] = {}
+    for block in recipe.filters:
+        for rule in block.rules:
+            if rule.kind == "apply" and rule.op == "url_blocklist":
+                node = dict(rule.args)["path"]
+                try:
+                    fs, path = _fs(node.value)
+                    files[f"{block.source}:url_blocklist"] = (_fingerprint(fs, _protocol(fs), path, known),)
+                except OSError as exc:
+                    raise RecipeError(node.span, f"cannot read the blocklist `{node.value}`: {exc.strerror or exc}",
+                                      "paths are relative to the working directory, like sources") from None
+    return files
+
+
+def read_blocklist(table: dict[str, Any], stage: str) -> Any:
+    """The engine's side of a blocklist: read the file the plan fingerprinted and return an Arrow table of
+    its domains. A file changed since it was fingerprinted, or a line that is not a domain, stops the build."""
+    path = table["path"]
+    try:
+        data = open(path, "rb").read()  # noqa: SIM115 - one small read
+    except OSError as exc:
+        raise RecipeError(None, f"cannot read the blocklist: {exc.strerror or exc}", "check the path",
+                          stage=stage, input=path) from None
+    if f"sha256:{hashlib.sha256(data).hexdigest()}" != table["fingerprint"]:
+        raise RecipeError(None, "the blocklist changed while the build was planned", "run the build again",
+                          stage=stage, input=path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise RecipeError(None, "the blocklist is not valid UTF-8", "save it as UTF-8 text",
+                          stage=stage, input=f"{path}:{line}") from None
+    domains, bad = transforms.parse_blocklist(text)
+    if bad:
+        number, line_text = bad[0]
+        more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
+        raise RecipeError(None, f"`{line_text[:80]}` is not a domain or a URL{more}",
+                          "write one domain (`example.com`) or URL per line; `#` starts a comment",
+                          stage=stage, input=f"{path}:{number}")
+    return pa.table({"domain": pa.array(domains, pa.string())})
 
 
 @dataclass

@@ -4,6 +4,7 @@ end (the rewritten text in the shards, the ledger and funnel, the blocklist as a
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from datarecipe.compiler.plan import plan
 from datarecipe.compiler.transforms import PII_DEFAULTS, host, parse_blocklist, redact
 from datarecipe.runtime.cli import main
 from datarecipe.runtime.engine import LocalEngine
+from datarecipe.runtime.sources import rule_files
 from helpers import build, json_events, manifest, ok, write_jsonl
 
 # ---- redact_pii: what is and is not personal data -----------------------------------------------------
@@ -138,7 +140,7 @@ def run_filter(root: Path, rules: str, docs: list[dict[str, Any]], monkeypatch: 
     monkeypatch.chdir(root)
     text = f'source web = jsonl("data/web.jsonl", id: "id")\nfilter web {{\n{rules}\n}}\noutput "build/x"\n'
     recipe = check(parse(text))
-    the_plan = plan(recipe, {})
+    the_plan = plan(recipe, rule_files(recipe, {}))
     engine = LocalEngine(the_plan, recipe, cache_dir=root / "cache", threads=2)
     ingest = engine.stage_dir(the_plan.stage("ingest_web"))
     ingest.mkdir(parents=True)
@@ -382,10 +384,11 @@ def test_compiled_sql_reads_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (tmp_path / "l.txt").write_text("x.org\n")
     text = ('source web = jsonl("w.jsonl")\nfilter web {\n  apply url_blocklist("l.txt", url: meta.u)\n'
             '  apply strip_lines(length(line) == 0)\n}\noutput "o"\n')
-    stage = plan(check(parse(text)), {}).stage("filter_web")
+    recipe = check(parse(text))
+    stage = plan(recipe, rule_files(recipe, {})).stage("filter_web")
     assert "l.txt" not in stage.sql and "url_blocklist_1" in stage.sql and "lambda line:" in stage.sql
     assert stage.params["tables"] == [{"name": "url_blocklist_1", "path": "l.txt", "size": 6,
-                                       "fingerprint": transforms._sha256("l.txt")[1]}]
+                                       "fingerprint": "sha256:" + hashlib.sha256(b"x.org\n").hexdigest()}]
     with pytest.raises(RecipeError) as caught:
-        plan(check(parse(text.replace("l.txt", "gone.txt"))), {})
+        rule_files(check(parse(text.replace("l.txt", "gone.txt"))), {})
     assert caught.value.span is not None and (caught.value.span.line, caught.value.span.col) == (3, 23)
