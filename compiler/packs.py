@@ -119,6 +119,9 @@ def _contractions() -> dict[str, tuple[str, ...]]:
     return out
 
 
+RECENT_CHARS = 8_000_000  # the words of the last texts are kept, up to this many characters of text
+
+
 class Tokenizer:
     """Words as spaCy's English tokenizer splits them, minus whitespace tokens.
 
@@ -154,7 +157,7 @@ class Tokenizer:
         self.special.update(_SPLITS)
         self.special.update(_contractions())
         self.cache: dict[str, tuple[str, ...]] = {}
-        self.recent: dict[str, list[str]] = {}  # the words of the last texts, up to 8M characters
+        self.recent: dict[str, list[str]] = {}  # the words of the last texts, up to RECENT_CHARS
         self.recent_chars = 0
         self.lock = threading.Lock()
         # A special string can also appear inside a chunk, as a run of the words it would otherwise
@@ -175,10 +178,13 @@ class Tokenizer:
             return out
         out = self.words(text)
         with self.lock:  # DuckDB may call kernels from several threads
-            self.recent[text] = out
-            self.recent_chars += len(text)
-            while self.recent_chars > 8_000_000:
-                self.recent_chars -= len(self.recent.pop(next(iter(self.recent))))
+            if text not in self.recent:
+                self.recent[text] = out
+                self.recent_chars += len(text)
+            while self.recent_chars > RECENT_CHARS:
+                oldest = next(iter(self.recent))
+                del self.recent[oldest]
+                self.recent_chars -= len(oldest)
         return out
 
     def words(self, text: str) -> list[str]:

@@ -64,6 +64,14 @@ def test_words_split_like_spacy_english(text: str, words: list[str]) -> None:
     assert packs.tokenizer()(text) == words
 
 
+def test_recent_words_stay_bounded_with_repeated_and_huge_texts() -> None:
+    tok = packs.Tokenizer()
+    huge = "word " * (packs.RECENT_CHARS // 4)
+    for text in ["a b", "a b", huge, "c d", huge, "a b"]:
+        tok(text)
+        assert tok.recent_chars == sum(map(len, tok.recent)) <= max(packs.RECENT_CHARS, len(huge))
+
+
 def test_long_unbroken_tokens_split_in_linear_time() -> None:
     """Minified code or a data blob: one 200,000-character chunk (a URL-like regex once backtracked on it)."""
     blob = "".join(f"k{i}:v{i}/" for i in range(20_000))
