@@ -16,13 +16,16 @@ import pytest
 from datarecipe.compiler import transforms
 from datarecipe.compiler.checker import check
 from datarecipe.compiler.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.operators import named
 from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import plan
-from datarecipe.compiler.transforms import PII_DEFAULTS, host, parse_blocklist, redact
+from datarecipe.compiler.transforms import host, parse_blocklist, redact
 from datarecipe.runtime.cli import main
 from datarecipe.runtime.engine import LocalEngine
 from datarecipe.runtime.sources import rule_files
 from helpers import build, json_events, manifest, ok, write_jsonl
+
+PII_DEFAULTS = {p.name: p.default for p in named("pack")["redact_pii"].params}
 
 # ---- redact_pii: what is and is not personal data -----------------------------------------------------
 
