@@ -473,7 +473,7 @@ def c4(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str | None, str | 
         if p["filter_policy"] and any(x in lower for x in _POLICY):
             continue
         if p["min_num_sentences"] != -1:
-            sentences += _sentences(tok(line))
+            sentences += _sentences(tok.words(line))  # lines are not seen again: not kept
         kept.append(line)
     if sentences < p["min_num_sentences"]:
         return "too_few_sentences", None
