@@ -172,6 +172,17 @@ def test_a_chain_of_near_duplicates_is_one_component(tmp_path: Path) -> None:
     assert kept(out) == {"web/c1"} | {f"web/o{i}" for i in range(len(other))}
 
 
+def test_a_long_chain_is_one_component(tmp_path: Path) -> None:
+    """400 documents, each a window of 150 distinct words moved 3 words along from the previous one: only
+    near neighbours are similar, so the component is a long chain (components settle by pointer jumping,
+    in about log2 of its length rounds). Ids run against the chain's order in half of it."""
+    words = [f"w{i}" for i in range(3 * 400 + 150)]
+    docs = {f"web/{(k if k % 2 else 1000 - k):04d}": " ".join(words[3 * k: 3 * k + 150]) for k in range(400)}
+    write_jsonl(tmp_path / "data/web.jsonl", [{"id": k.removeprefix("web/"), "text": v} for k, v in docs.items()])
+    out = run(tmp_path, one_source())
+    assert kept(out) == {min(docs)} and expected_drops(docs) == set(docs) - {min(docs)}
+
+
 def test_a_lower_threshold_and_other_parameters_follow_the_brute_force_answer(tmp_path: Path) -> None:
     rng = random.Random(2)
     base = real_docs(12)
