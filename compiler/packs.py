@@ -19,6 +19,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from functools import cache, lru_cache
+from itertools import filterfalse
 from typing import Any
 
 from .kernels import STOPWORDS
@@ -119,7 +120,7 @@ def _contractions() -> dict[str, tuple[str, ...]]:
     return out
 
 
-RECENT_CHARS = 8_000_000  # the words of the last texts are kept, up to this many characters of text
+RECENT_CHARS = 32_000_000  # the words of the last texts are kept, up to this many characters of text
 
 
 class Tokenizer:
@@ -292,7 +293,7 @@ def gopher_quality(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str | 
     """Gopher's quality rules (Rae et al. 2021, appendix A), in datatrove's order."""
     words = tok(text)
     n_words = max(len(words), 1)
-    content = [w for w in words if not _only_symbols(w)]
+    content = list(filterfalse(SYMBOLS.issuperset, words))  # words that are not only punctuation
     n_content = len(content)
     if p["min_doc_words"] and n_content < p["min_doc_words"]:
         return "short_doc", None
@@ -315,7 +316,7 @@ def gopher_quality(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str | 
     if p["max_ellipsis_lines_ratio"] and sum(
             s.rstrip().endswith(("...", "…")) for s in lines) / len(lines) > p["max_ellipsis_lines_ratio"]:
         return "too_many_end_ellipsis", None
-    if p["min_alpha_words_ratio"] and sum(_has_alpha(w) for w in words) / n_words < p["min_alpha_words_ratio"]:
+    if p["min_alpha_words_ratio"] and sum(map(_has_alpha, words)) / n_words < p["min_alpha_words_ratio"]:
         return "below_alpha_threshold", None
     if p["min_stop_words"] and len(_STOP_SET.intersection(words)) < p["min_stop_words"]:
         return "few_stop_words", None
@@ -323,10 +324,6 @@ def gopher_quality(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str | 
 
 
 _STOP_SET = frozenset(STOPWORDS["en"])  # Gopher's, case-sensitive as in datatrove
-
-
-def _only_symbols(word: str) -> bool:
-    return SYMBOLS.issuperset(word)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -378,37 +375,39 @@ def gopher_repetition(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str
     np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=ends[1:])
     size = len(text)
     grams = keys
+    distinct = False  # no n-gram repeats, so no longer one does either
     for n in range(2, 11):
-        if len(words) < n:
+        if len(words) < n or distinct and n >= 5:
             break
         # n-gram keys from (n-1)-gram keys: a polynomial hash, collisions astronomically rare
         with np.errstate(over="ignore"):
             grams = grams[:-1] * np.uint64(0x9E3779B97F4A7C15) + keys[n - 1:]
+        values = grams.tolist()
         if n <= 4:
             limit = p[f"top_{n}_gram"]
             if not limit:
                 continue
-            values = grams.tolist()
             gram, top = Counter(values).most_common(1)[0]  # of equally frequent n-grams, the first seen
+            distinct = top == 1
             start = values.index(gram)
             # the n-gram joined with spaces, times its count
             if (ends[start + n] - ends[start] + n - 1) * top / size > limit:
                 return f"top_{n}_gram", None
-        elif (limit := p[f"dup_{n}_gram"]) and _repeated_chars(grams, ends, n, limit * size) > limit * size:
+            continue
+        distinct = len(set(values)) == len(values)
+        limit = p[f"dup_{n}_gram"]
+        if limit and not distinct and _repeated_chars(grams, values, ends, n, limit * size) > limit * size:
             return f"duplicated_{n}_n_grams", None
     return None, None
 
 
-def _repeated_chars(grams: Any, ends: Any, n: int, limit: float) -> int:
+def _repeated_chars(grams: Any, values: list[int], ends: Any, n: int, limit: float) -> int:
     """Characters in n-grams that repeat an earlier one, scanning left to right and skipping a
     repeated n-gram whole (Gopher's duplicate n-gram character fraction), counted until `limit` is
     passed. N-grams are compared by their word sequence, the same as comparing them joined up to
     rare ambiguities."""
     import numpy as np
 
-    values = grams.tolist()
-    if len(set(values)) == len(values):
-        return 0
     _, first, inverse = np.unique(grams, return_index=True, return_inverse=True)
     starts = np.flatnonzero(first[inverse] < np.arange(len(grams)))
     # The count is at most the characters of the words that repeated n-grams cover.
