@@ -27,7 +27,6 @@ run(quick) result is merged in when that file exists.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -42,6 +41,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from corpus import sha256_file  # bench/corpus.py
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -62,21 +62,13 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # ---------------------------------------------------------------------------------------------
 # inputs
 
 
 def ensure_corpus() -> Path:
     if not CORPUS.exists():
-        import corpus  # bench/corpus.py
+        import corpus
 
         log("building the corpus (bench/corpus.py) ...")
         corpus.build(CORPUS)
