@@ -180,6 +180,24 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class ScoreEntry:
+    """`name = scorer(...)` in a score block."""
+
+    name: str
+    call: Call
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class Score:
+    source: str
+    entries: tuple[ScoreEntry, ...]
+    span: Span
+    source_span: Span
+
+
+@dataclass(frozen=True)
 class MixEntry:
     source: str
     share: Num
@@ -227,7 +245,7 @@ class Output:
     span: Span
 
 
-Block = Header | Source | Filter | Mix | Order | Output
+Block = Header | Source | Filter | Score | Mix | Order | Output
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from .model import (
     OrderSpec,
     OutputSpec,
     RuleSpec,
+    ScoreSpec,
     SourceSpec,
 )
 from .operators import Operator, named
@@ -35,7 +36,10 @@ class _Checker:
     def __init__(self, recipe: ast.Recipe):
         self.recipe = recipe
         self.errors: list[RecipeError] = []
-        self.names: dict[str, str] = {}  # names bound in a nested scope: `line` inside strip_lines
+        self.names: dict[str, str] = {}  # names bound in a nested scope: `line` inside strip_lines, scores
+        self.declared: dict[str, int] = {}  # source name -> line declared
+        self.score_sources: dict[str, list[str]] = {}  # score name -> the sources that define it
+        self.scored: tuple[ScoreSpec, ...] = ()
 
     def error(self, span: Span, message: str, hint: str = "") -> None:
         self.errors.append(RecipeError(span, message, hint))
@@ -96,6 +100,15 @@ class _Checker:
             finally:
                 del self.names["line"]
             return expr
+        if param.type == "number_expr":
+            self.expect(expr, "number", "e.g. `expr(words(text) / 100)`")
+            return expr
+        if param.type == "source":
+            if not isinstance(expr, ast.Ref) or len(expr.parts) != 1:
+                self.error(expr.span, f"{what} must name a source", "write the source's name without quotes, "
+                           "e.g. `target: wiki`")
+                return None
+            return expr.parts[0] if self.source_ref(expr.parts[0], expr.span, self.declared) else None
         if param.type in ("str", "path", "file", "choice"):
             if not isinstance(expr, ast.Str):
                 self.error(expr.span, f"{what} must be a string in double quotes", f'write e.g. `{param.name}: "..."`')
@@ -161,7 +174,11 @@ class _Checker:
                                "`line` names a line only inside `apply strip_lines(...)`; did you mean `lines()`?")
                     return "error"
                 name = ".".join(parts)
-                if parts[0] in named("function"):
+                if name in self.score_sources:
+                    self.error(e.span, f"`{name}` is a score of source {_names(self.score_sources[name])}, not "
+                               "available here", "scores are computed after the filters: use them in the mix "
+                               "entry of their source (`where`), in `sort`, or in a later `expr` of their block")
+                elif parts[0] in named("function"):
                     self.error(e.span, f"`{name}` is a function, not a column", f"write `{name}()`")
                 else:
                     self.error(e.span, f"unknown column `{name}`",
@@ -193,7 +210,10 @@ class _Checker:
                     self.expect(right, "number", f"`{op}` needs numbers")
                     return "number"
                 lt, rt = self.infer(left), self.infer(right)
-                if "error" not in (lt, rt) and "json" not in (lt, rt) and "any" not in (lt, rt) and lt != rt:
+                if "vector" in (lt, rt):
+                    self.error(e.op_span, "an embedding is a vector of floats: it cannot be compared",
+                               "compare a number, e.g. a classifier's score")
+                elif "error" not in (lt, rt) and "json" not in (lt, rt) and "any" not in (lt, rt) and lt != rt:
                     self.error(e.op_span, f"cannot compare {lt} with {rt}",
                                "quote strings, and leave numbers unquoted")
                 elif lt == rt == "bool" and op not in ("==", "!="):
@@ -284,7 +304,16 @@ class _Checker:
         declared: dict[str, int] = {}
         for decl in decls:  # a source with a broken reader is still declared: no cascade of errors
             declared.setdefault(decl.name, decl.span.line)
+        self.declared = declared
+        for block in blocks:  # every score's name first, so a use where it is not available says so
+            if isinstance(block, ast.Score):
+                for entry in block.entries:
+                    self.score_sources.setdefault(entry.name, [])
+                    if block.source not in self.score_sources[entry.name]:
+                        self.score_sources[entry.name].append(block.source)
         filters = self.filters([b for b in blocks if isinstance(b, ast.Filter)], declared)
+        scores = self.scores([b for b in blocks if isinstance(b, ast.Score)], declared)
+        self.scored = scores
         mixes = [b for b in blocks if isinstance(b, ast.Mix)]
         for extra in mixes[1:]:
             self.error(extra.span, "a recipe has one `mix` block", "merge the entries into the first")
@@ -305,7 +334,7 @@ class _Checker:
         if self.errors or output is None:
             raise RecipeErrors(self.errors)
         return CheckedRecipe(settings["name"], settings["seed"], settings["tokenizer"], settings["license"],
-                             tuple(s for s, _ in sources), filters, mix, order, output, self.recipe.text)
+                             tuple(s for s, _ in sources), filters, scores, mix, order, output, self.recipe.text)
 
     def end_span(self) -> Span:
         lines = self.recipe.text.rstrip("\n").split("\n") or [""]
@@ -418,6 +447,62 @@ class _Checker:
             out.append(FilterSpec(block.source, tuple(rules)))
         return tuple(out)
 
+    def scores(self, blocks: list[ast.Score], declared: dict[str, int]) -> tuple[ScoreSpec, ...]:
+        out: list[ScoreSpec] = []
+        seen: dict[str, int] = {}
+        columns: dict[str, tuple[str, str]] = {}  # score name -> (type, source), across blocks
+        scorers = named("scorer")
+        for block in blocks:
+            if block.source in seen:
+                self.error(block.source_span, f"source `{block.source}` already has a score block",
+                           f"merge it into the block on line {seen[block.source]}")
+                continue
+            seen[block.source] = block.span.line
+            self.source_ref(block.source, block.source_span, declared)
+            local: dict[str, str] = {}
+            for entry in block.entries:
+                if entry.name in CANONICAL or entry.name.startswith("_") or entry.name == "line":
+                    self.error(entry.name_span, f"`{entry.name}` cannot name a score",
+                               "it is a column of every document (or reserved); choose another name")
+                    continue
+                if entry.name in local:
+                    self.error(entry.name_span, f"score `{entry.name}` is defined twice in this block",
+                               "rename one of them")
+                    continue
+                op = scorers.get(entry.call.name)
+                if op is None:
+                    hint = did_you_mean(entry.call.name, scorers)
+                    if entry.call.name in named("function"):
+                        hint = f"`{entry.call.name}` is a text function: write `{entry.name} = expr(...)` around it"
+                    self.error(entry.call.name_span, f"unknown scorer `{entry.call.name}`", hint)
+                    continue
+                self.names = dict(local)  # `expr` sees the scores before it
+                try:
+                    args = self.bind(op, entry.call)
+                finally:
+                    self.names = {}
+                if any(p.required and p.name not in args for p in op.params):
+                    continue
+                if op.name == "perplexity" and args["stride"] > args["max_length"]:
+                    self.error(entry.call.span, f"`stride` ({args['stride']}) is longer than `max_length` "
+                               f"({args['max_length']})", "a window moves on by at most its length")
+                    continue
+                inputs = tuple((p.name, args.pop(p.name) or block.source) for p in op.params if p.type == "source")
+                if op.name == "fasttext_classifier" and inputs[0][1] == inputs[1][1]:
+                    self.error(entry.call.span, "`positive` and `negative` are the same source",
+                               "train on two different sources")
+                    continue
+                first = columns.setdefault(entry.name, (op.returns, block.source))
+                if first[0] != op.returns:
+                    self.error(entry.name_span, f"score `{entry.name}` is a {op.returns} here but a {first[0]} "
+                               f"for source `{first[1]}`", "a column has one type: rename one of them")
+                    continue
+                value = args.pop("value", None)
+                local[entry.name] = op.returns
+                out.append(ScoreSpec(block.source, entry.name, op.name, op.scorer, op.returns,
+                                     tuple(sorted(args.items())), value, inputs))
+        return tuple(out)
+
     def mix(self, mix: ast.Mix, declared: dict[str, int]) -> MixSpec | None:
         unit = mix.unit or ("bytes" if mix.budget.kind == "size" else "")
         if not unit:
@@ -448,7 +533,11 @@ class _Checker:
                 self.error(entry.share.span, "a mix weight is between 0% and 100%", "weights are shares of the budget")
             total += entry.share.value if entry.share.kind == "percent" else 0
             if entry.where is not None:
-                self.condition(entry.where)
+                self.names = {sc.name: sc.returns for sc in self.scored if sc.source == entry.source}
+                try:
+                    self.condition(entry.where)
+                finally:
+                    self.names = {}
             epochs = 1.0
             if entry.max_epochs is not None:
                 epochs = entry.max_epochs.scaled
@@ -470,10 +559,16 @@ class _Checker:
     def order(self, order: ast.Order) -> OrderSpec:
         for step in order.steps:
             if step.key is not None:
-                kind = self.infer(step.key)
+                self.names = {sc.name: sc.returns for sc in self.scored}
+                try:
+                    kind = self.infer(step.key)
+                finally:
+                    self.names = {}
                 if kind == "bool":
                     self.error(step.key.span, "sort by a number or a string, not a condition",
                                "e.g. `sort length(text) desc`")
+                elif kind == "vector":
+                    self.error(step.key.span, "cannot sort by an embedding", "sort by a number, e.g. a score")
         return OrderSpec(order.steps)
 
     def output(self, out: ast.Output, name: str) -> OutputSpec | None:
@@ -500,6 +595,10 @@ class _Checker:
                 self.error(limit.span, f"cannot read shard limit `{amount.text} {limit.unit}`".rstrip("` ") + "`",
                            "write a size like `128MB` or a row count like `10_000 rows`")
         return OutputSpec(out.path.value, out.format, shard_bytes, shard_rows)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
 
 
 def _text_of(text: str, span: Span) -> str:

@@ -42,6 +42,21 @@ class FilterSpec:
 
 
 @dataclass(frozen=True)
+class ScoreSpec:
+    """`name = op(...)` for one source. `args` hold literal parameters; `value` the expression of `expr`;
+    `inputs` the sources a fitted scorer is trained on, by role (`target`, `raw`, `positive`, ...)."""
+
+    source: str
+    name: str
+    op: str
+    kind: str  # model | fitted | sql (Operator.scorer)
+    returns: str  # number | vector
+    args: tuple[tuple[str, Any], ...] = ()
+    value: ast.Expr | None = None
+    inputs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class MixShare:
     source: str
     share: float  # a fraction of the budget, in the budget's unit
@@ -78,6 +93,7 @@ class CheckedRecipe:
     license: str
     sources: tuple[SourceSpec, ...]
     filters: tuple[FilterSpec, ...]
+    scores: tuple[ScoreSpec, ...]
     mix: MixSpec | None
     order: OrderSpec
     output: OutputSpec
@@ -85,3 +101,10 @@ class CheckedRecipe:
 
     def filter_for(self, source: str) -> FilterSpec:
         return next((f for f in self.filters if f.source == source), FilterSpec(source, ()))
+
+    def scores_for(self, source: str) -> tuple[ScoreSpec, ...]:
+        return tuple(s for s in self.scores if s.source == source)
+
+    def score_columns(self) -> dict[str, str]:
+        """Every score column of the build, in the order first defined, with its type."""
+        return {s.name: s.returns for s in self.scores}

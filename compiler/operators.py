@@ -19,7 +19,8 @@ class Param:
 
     Types: `text` (an expression of string type, such as the `text` column), `str`, `int`,
     `float`, `bool`, `choice` (one of `choices`), `size` (bytes, `128MB`), `path`, `file` (a local
-    file the stage reads; an input of its fingerprint), `line_condition` (a condition over `line`).
+    file the stage reads; an input of its fingerprint), `line_condition` (a condition over `line`),
+    `source` (the name of a declared source, unquoted), `number_expr` (an expression of number type).
     """
 
     name: str
@@ -42,20 +43,24 @@ class Operator:
     kind: `function` (usable in any expression; lowered to the DuckDB macro `dr_<name>`),
     `pack` (an `apply` step of a filter: a rule pack or a transform, computed by a kernel that
     returns the reason for dropping a document and its rewritten text), `dedup` (a `dedup` step
-    of a filter), `source` (a reader), `setting` (a header setting).
+    of a filter), `scorer` (an entry of a `score` block), `source` (a reader), `setting` (a header
+    setting).
     """
 
     name: str
     kind: str
     params: tuple[Param, ...]
     doc: str
-    returns: str = ""  # for functions: number | string | bool
+    returns: str = ""  # for functions: number | string | bool; for scorers: number | vector
     macro: str = ""  # for functions: the macro body, over the parameter names
     # For functions computed by an Arrow kernel instead of a macro (see kernels.py).
     kernel: Callable[..., Any] | None = field(default=None, compare=False)
     # For packs: whether it can drop documents, and whether it can rewrite their text.
     drops: bool = True
     rewrites: bool = False
+    # For scorers: `model` (a transformers model run by runtime/scoring.py), `fitted` (trained in a stage of
+    # its own from other sources, runtime/fitted.py) or `sql` (computed in the score stage's SQL).
+    scorer: str = ""
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -275,6 +280,85 @@ DEDUPS = (
              "last rule of its block; it runs as a stage of its own, `dedup_global`, after the filters."),
 )
 
+_MODEL = Param("path", "path", REQUIRED, "a local model directory (`save_pretrained` layout), relative to the working "
+               "directory; a hub id (`org/name`) is taken from the local Hugging Face cache, never downloaded")
+_BATCH = Param("batch", "int", 32, "documents per forward pass; the device's memory bounds it (not part of the score's "
+               "fingerprint)", min=1, max=65_536)
+
+
+def _max_length(default: int) -> Param:
+    return Param("max_length", "int", default, "tokens per document (per window, for perplexity); the rest is "
+                 "truncated", min=2, max=1_000_000)
+
+
+SCORERS = (
+    Operator("classifier", "scorer", (
+        _MODEL,
+        Param("label", "str", "", "the label whose score to take, as the model's `id2label` names it; leave it "
+              "out for a model with one output (a regressor such as FineWeb-Edu's)"),
+        Param("output", "choice", "logit", "`logit`: the raw output; `probability`: its softmax over the labels "
+              "(a sigmoid for a one-output model)", choices=("logit", "probability")),
+        _max_length(512), _BATCH),
+        "A transformers sequence-classification model (`AutoModelForSequenceClassification`): the logit or "
+        "probability of one label, or the value of a regression head, e.g. FineWeb-Edu's educational score.",
+        returns="number", scorer="model"),
+    Operator("perplexity", "scorer", (
+        _MODEL, _max_length(1024),
+        Param("stride", "int", 512, "tokens each window moves on; a window scores only the tokens no earlier "
+              "window scored, with up to `max_length - stride` tokens of context before them", min=1),
+        Param("batch", "int", 8, _BATCH.doc, min=1, max=65_536)),
+        "Perplexity under a causal language model (`AutoModelForCausalLM`): exp of the mean negative "
+        "log-likelihood of the document's tokens, each token weighted once. Documents longer than `max_length` "
+        "are read in strided windows. NULL for a document of fewer than 2 tokens.",
+        returns="number", scorer="model"),
+    Operator("embedding", "scorer", (
+        _MODEL,
+        Param("pooling", "choice", "mean", "`mean` of the token vectors (attention-masked), or the `cls` token's",
+              choices=("mean", "cls")),
+        Param("normalize", "bool", True, "scale each vector to unit length (L2)"),
+        _max_length(256), _BATCH),
+        "A sentence embedding from a transformers encoder (`AutoModel`), e.g. all-MiniLM-L6-v2: a fixed-size list "
+        "of floats, kept as a column of the output for later semantic operators. It is not a number: "
+        "it cannot be compared or sorted on.", returns="vector", scorer="model"),
+    Operator("fasttext_classifier", "scorer", (
+        Param("positive", "source", REQUIRED, "the source whose documents are the positive class, e.g. a "
+              "reference set of high-quality text"),
+        Param("negative", "source", REQUIRED, "the source whose documents are the negative class, e.g. random web"),
+        Param("ngrams", "int", 2, "longest word n-gram used as a feature (2: words and word pairs)", min=1, max=5),
+        Param("dim", "int", 64, "size of the word vectors", min=2, max=1024),
+        Param("epochs", "int", 5, "passes over the training documents", min=1, max=100),
+        Param("lr", "float", 0.1, "learning rate at the start; it falls linearly to 0", min=0.0001, max=10),
+        Param("buckets", "int", 200_000, "hash buckets the words and n-grams share", min=1_000, max=10_000_000),
+        Param("max_docs", "int", 100_000, "most training documents per class (a seeded sample of the rest)",
+              min=1)),
+        "The DCLM / PreSelect quality classifier: a fastText-style supervised model (Joulin et al. 2017: "
+        "hashed words and word n-grams, averaged vectors, a linear layer, SGD with a linearly decaying rate) "
+        "trained inside the build on the filtered documents of two sources, then applied. The score is the "
+        "probability of the positive class. Training runs in a stage of its own (`fit_...`); its model is "
+        "cached by the fingerprint of its inputs and parameters, like data.", returns="number", scorer="fitted"),
+    Operator("dsir", "scorer", (
+        Param("target", "source", REQUIRED, "the source whose distribution to select towards"),
+        Param("raw", "source", "", "the raw distribution; by default the scored source itself"),
+        Param("ngram", "int", 2, "longest hashed word n-gram (2: unigrams and bigrams)", min=1, max=5),
+        Param("buckets", "int", 10_000, "hash buckets of the bag-of-n-grams models", min=16, max=100_000_000)),
+        "DSIR importance weights (Xie et al. 2023): the log ratio of a document's likelihood under a hashed "
+        "bag-of-n-grams model of the target to that under one of the raw documents. Higher is more "
+        "target-like. Fitted in a stage of its own (`fit_...`); use it to rank or sample in the mix.",
+        returns="number", scorer="fitted"),
+    Operator("zipfit", "scorer", (
+        Param("target", "source", REQUIRED, "the source to align with"),
+        Param("max_target", "int", 100, "target documents compared with (a seeded sample of the target)",
+              min=1, max=100_000)),
+        "ZIP-FIT alignment (Obbad et al. 2024): the mean over target documents of 1 - NCD, the normalized "
+        "compression distance with gzip (deflate). Higher is closer to the target. Cost grows with "
+        "`max_target`.", returns="number", scorer="fitted"),
+    Operator("expr", "scorer", (
+        Param("value", "number_expr", REQUIRED, "a number expression over the document's columns, text "
+              "functions and the scores defined before it in the block"),),
+        "A score computed in SQL, e.g. `len = expr(words(text))` or `q = expr(edu - 0.1 * ppl)`. It is "
+        "not cached: it is recomputed whenever the stage runs.", returns="number", scorer="sql"),
+)
+
 _ON_ERROR = Param("on_error", "choice", "fail",
                   "what a bad row or file does: `fail` the run, or go to `quarantine` with a count",
                   choices=("fail", "quarantine"))
@@ -303,7 +387,7 @@ SETTINGS = (
 )
 
 REGISTRY: dict[tuple[str, str], Operator] = {
-    (op.kind, op.name): op for op in FUNCTIONS + PACKS + DEDUPS + SOURCES + SETTINGS
+    (op.kind, op.name): op for op in FUNCTIONS + PACKS + DEDUPS + SCORERS + SOURCES + SETTINGS
 }
 
 

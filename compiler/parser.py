@@ -14,7 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import ast
 from .errors import RecipeError, RecipeErrors, Span
 
-_TOP_LEVEL = re.compile(r"^(recipe|source|filter|mix|order|output)\b", re.M)
+_TOP_LEVEL = re.compile(r"^(recipe|source|filter|score|mix|order|output)\b", re.M)
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}
 _TERMINAL_NAMES = {
     "RBRACE": "`}`", "LBRACE": "`{`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
@@ -129,6 +129,12 @@ class _ToAst(Transformer):
 
     def filter(self, meta: Any, c: list) -> ast.Filter:
         return ast.Filter(str(c[0]), tuple(c[1:]), _span(meta), _tok_span(c[0]))
+
+    def score_entry(self, meta: Any, c: list) -> ast.ScoreEntry:
+        return ast.ScoreEntry(str(c[0]), c[1], _span(meta), _tok_span(c[0]))
+
+    def score(self, meta: Any, c: list) -> ast.Score:
+        return ast.Score(str(c[0]), tuple(c[1:]), _span(meta), _tok_span(c[0]))
 
     def mix_option(self, meta: Any, c: list) -> tuple[str, Any]:
         value = _number(c[1]) if c[0].type == "MAX_EPOCHS" else c[1]

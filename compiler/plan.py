@@ -10,11 +10,15 @@ from typing import Any
 
 from . import minhash, transforms
 from .lower import expr_sql, literal, macros_sql, render, statements
-from .model import CheckedRecipe, RuleSpec, SourceSpec
+from .model import CheckedRecipe, RuleSpec, ScoreSpec, SourceSpec
 from .operators import REGISTRY
 
 # Bump when the meaning of a stage's output changes, so old cache entries are not reused.
 PLAN_VERSION = "1"
+# Part of every score-cache key: bump it when a scorer's values change (runtime/scoring.py, runtime/fitted.py).
+SCORERS_VERSION = "1"
+# Parameters that change how fast a scorer runs, not what it computes: left out of its cache key.
+_SPEED_PARAMS = ("batch",)
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,9 @@ class Stage:
     """One step of the plan.
 
     kind: `ingest` (read a source into the canonical schema), `sql` (a DuckDB script over
-    the outputs of `inputs`), `write` (shards, manifest and ledger of the build).
+    the outputs of `inputs`), `fit` (train a fitted scorer on the documents its SQL selects),
+    `score` (add a source's score columns, from the score cache or by running the scorers on the
+    documents it lacks), `write` (shards, manifest and ledger of the build).
     """
 
     name: str
@@ -158,9 +164,58 @@ def _dedup_global(recipe: CheckedRecipe) -> list[Stage]:
     return stages
 
 
-def _mix(recipe: CheckedRecipe) -> Stage:
-    feeds = {source: stage for source, (stage, _) in _global_minhash(recipe).items()}
-    inputs = tuple(dict.fromkeys(feeds.get(s.name, f"filter_{s.name}") for s in recipe.sources))
+def _feeds(recipe: CheckedRecipe) -> dict[str, str]:
+    """Per source, the stage holding its filtered (and deduplicated) documents."""
+    late = {source: stage for source, (stage, _) in _global_minhash(recipe).items()}
+    return {s.name: late.get(s.name, f"filter_{s.name}") for s in recipe.sources}
+
+
+def _fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str]) -> Stage:
+    """Training a fitted scorer: the documents of each input source, in doc_id order."""
+    name = f"fit_{score.source}_{score.name}"
+    roles = [{"role": role, "source": source, "stage": feeds[source]} for role, source in score.inputs]
+    sql = render("fit.sql.j2", stage=name, op=score.op, roles=roles)
+    params = {"op": score.op, "args": dict(score.args), "inputs": dict(score.inputs), "seed": recipe.seed}
+    return Stage(name, "fit", tuple(dict.fromkeys(r["stage"] for r in roles)), params, sql)
+
+
+def _cache_key(score: ScoreSpec, precision: str, weights: str, fit: str) -> str:
+    """What a cached score value depends on: the scorer's code, parameters and model, or fitted model."""
+    args = {k: v for k, v in score.args if k not in _SPEED_PARAMS}
+    doc = {"v": SCORERS_VERSION, "op": score.op, "args": args, "precision": precision if score.kind == "model"
+           else "", "weights": weights, "fit": fit}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: dict[str, str],
+           files: dict[str, tuple[InputFile, ...]], precision: str) -> Stage:
+    """A source's score columns. `fitted` maps fit stage names to their fingerprints."""
+    scores = []
+    for sc in recipe.scores_for(source):
+        entry: dict[str, Any] = {"name": sc.name, "op": sc.op, "kind": sc.kind, "returns": sc.returns,
+                                 "args": dict(sc.args)}
+        if sc.kind == "sql":
+            assert sc.value is not None
+            entry["sql"] = expr_sql(sc.value, "number")
+        elif sc.kind == "model":
+            model = files[f"model:{entry['args']['path']}"][0]
+            entry.update(precision=precision, cache=_cache_key(sc, precision, model.fingerprint, ""))
+        else:
+            fit = f"fit_{source}_{sc.name}"
+            entry.update(fit=fit, cache=_cache_key(sc, "", "", fitted[fit]))
+        scores.append(entry)
+    name = f"score_{source}"
+    sql = render("score.sql.j2", stage=name, source=source, input=feeds[source], scores=scores)
+    inputs = (feeds[source],) + tuple(s["fit"] for s in scores if "fit" in s)
+    return Stage(name, "score", inputs, {"source": source, "scores": scores}, sql)
+
+
+def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
+    # Per input stage, the sources the mix takes from it (a `dedup_global` stage holds several).
+    taken: dict[str, list[str]] = {}
+    for s in recipe.sources:
+        taken.setdefault(providers[s.name], []).append(s.name)
+    inputs = tuple(taken)
     mix = recipe.mix
     shares = []
     if mix is not None:
@@ -171,7 +226,7 @@ def _mix(recipe: CheckedRecipe) -> Stage:
                            "where_sql": expr_sql(s.where, "bool") if s.where is not None else "true",
                            "where_label": s.where_label})
     size = "strlen(text)" if mix is not None and mix.unit == "bytes" else "1"
-    sql = render("mix.sql.j2", stage="mix", inputs=inputs, shares=shares, seed=str(recipe.seed),
+    sql = render("mix.sql.j2", stage="mix", inputs=taken, shares=shares, seed=str(recipe.seed),
                  budget=mix.budget if mix else 0, unit=mix.unit if mix else "", size=size)
     params = {"unit": mix.unit if mix else "", "budget": mix.budget if mix else 0,
               "shares": [{k: v for k, v in s.items() if k != "where_sql"} for s in shares]}
@@ -193,28 +248,41 @@ def _order(recipe: CheckedRecipe) -> Stage:
     return Stage("order", "sql", ("mix",), {"steps": [s.kind for s in recipe.order.steps]}, sql)
 
 
-def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]]) -> Plan:
-    """The stages of a checked recipe, given the files each source resolved to."""
-    stages: list[Stage] = []
-    for src in recipe.sources:
-        stages.append(_ingest(src, files.get(src.name, ())))
-        stages.append(_filter(src, recipe.filter_for(src.name).rules, files))
-    stages.extend(_dedup_global(recipe))
-    stages.append(_mix(recipe))
-    stages.append(_order(recipe))
-    out = recipe.output
-    inputs = ("order",) + tuple(s.name for s in stages if s.name != "order")
-    stages.append(Stage("output", "write", inputs,
-                        {"path": out.path, "format": out.format, "shard_bytes": out.shard_bytes,
-                         "shard_rows": out.shard_rows, "recipe": recipe.name, "license": recipe.license,
-                         "seed": recipe.seed}, ""))
+def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precision: str = "float32") -> Plan:
+    """The stages of a checked recipe, given the files each source (and model) resolved to, and the
+    numeric precision model scorers run at (float32 on CPU)."""
     macros = macros_sql()
+    stages: list[Stage] = []
     done: dict[str, str] = {}
-    final = []
-    for st in stages:
+
+    def add(st: Stage) -> None:
         fp = _fingerprint(st, done, macros)
         done[st.name] = fp
-        final.append(Stage(st.name, st.kind, st.inputs, st.params, st.sql, fp))
-    sha = hashlib.sha256(recipe.text.encode()).hexdigest()
-    return Plan(recipe.name, sha, macros, tuple(final), files)
+        stages.append(Stage(st.name, st.kind, st.inputs, st.params, st.sql, fp))
 
+    for src in recipe.sources:
+        add(_ingest(src, files.get(src.name, ())))
+        add(_filter(src, recipe.filter_for(src.name).rules, files))
+    for st in _dedup_global(recipe):
+        add(st)
+    feeds = _feeds(recipe)
+    providers = dict(feeds)
+    for src in recipe.sources:
+        scores = recipe.scores_for(src.name)
+        if not scores:
+            continue
+        for sc in scores:
+            if sc.kind == "fitted":
+                add(_fit(recipe, sc, feeds))
+        add(_score(recipe, src.name, feeds, done, files, precision))
+        providers[src.name] = f"score_{src.name}"
+    add(_mix(recipe, providers))
+    add(_order(recipe))
+    out = recipe.output
+    inputs = ("order",) + tuple(s.name for s in stages if s.name != "order")
+    add(Stage("output", "write", inputs,
+              {"path": out.path, "format": out.format, "shard_bytes": out.shard_bytes,
+               "shard_rows": out.shard_rows, "recipe": recipe.name, "license": recipe.license,
+               "seed": recipe.seed, "scores": list(recipe.score_columns())}, ""))
+    sha = hashlib.sha256(recipe.text.encode()).hexdigest()
+    return Plan(recipe.name, sha, macros, tuple(stages), files)

@@ -17,6 +17,12 @@ _KINDS = (
      "defaults are the published ones (and datatrove's). A document dropped by a pack is labelled "
      "`PACK:REASON` in the ledger, naming the first sub-rule that failed."),
     ("dedup", "Dedup methods", "`dedup METHOD(...)` inside a filter block."),
+    ("scorer", "Scorers", "`NAME = SCORER(...)` inside `score SOURCE { ... }`. A score is a column of the "
+     "source's documents, computed after its filters; the mix (`where NAME >= 3`) and the order "
+     "(`sort NAME desc`) select on it, so changing a threshold never re-scores. Model and fitted scores are "
+     "cached by `(content_hash, scorer fingerprint)`: the fingerprint covers the model's weights (sha256 of "
+     "its files) or the fitted model's inputs, the scorer's code version, its parameters and the numeric "
+     "precision (float32 on CPU, bfloat16 on CUDA)."),
 )
 
 

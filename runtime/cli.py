@@ -78,8 +78,8 @@ def _report(errors: list[RecipeError], path: str, text: str, err: Console, as_js
         err.print(f"{len(errors)} errors", markup=False, highlight=False)
 
 
-def build_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
-    """Resolve the sources (the I/O the compiler does not do) and plan the recipe."""
+def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto") -> Plan:
+    """Resolve the sources and models (the I/O the compiler does not do) and plan the recipe."""
     from .sources import resolve, rule_files  # fsspec; `recipe check` does not need it
 
     hashes_file = Path(cache_dir) / "file-hashes.json"
@@ -90,12 +90,22 @@ def build_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
     before = len(known)
     files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s, known) for s in recipe.sources}
     files.update(rule_files(recipe, known))
+    precision = "float32"
+    models = sorted({dict(s.args)["path"] for s in recipe.scores if s.kind == "model"})
+    if models:
+        from . import scoring  # transformers and torch: only recipes with model scores pay for them
+
+        for path in models:
+            local = scoring.resolve_model(path)
+            size = sum(f.stat().st_size for f in local.rglob("*") if f.is_file())
+            files[f"model:{path}"] = (InputFile(str(local), size, scoring.model_fingerprint(local, known)),)
+        precision = scoring.precision(scoring.pick_device(device))
     if len(known) != before:
         hashes_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = hashes_file.with_suffix(f".tmp-{os.getpid()}")
         tmp.write_text(json.dumps(known, sort_keys=True))
         tmp.replace(hashes_file)
-    return plan(recipe, files)
+    return plan(recipe, files, precision)
 
 
 # ---- subcommands -------------------------------------------------------------------------------------
@@ -120,7 +130,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
-    the_plan = build_plan(recipe, args.cache)
+    the_plan = build_plan(recipe, args.cache, args.device)
     target = Path(args.output)
     target.mkdir(parents=True, exist_ok=True)
     (target / "plan.json").write_text(json.dumps(the_plan.to_json(), indent=1, sort_keys=True) + "\n")
@@ -140,7 +150,7 @@ def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
-    the_plan = build_plan(recipe, args.cache)
+    the_plan = build_plan(recipe, args.cache, args.device)
     if args.json:
         print(json.dumps(the_plan.to_json(), indent=1, sort_keys=True))
         return 0
@@ -166,13 +176,14 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     started = time.perf_counter()
     recipe = load(args.file, err, args.json)
     mode = "json" if args.json else "quiet" if args.quiet else "human"
-    the_plan = build_plan(recipe, args.cache)
+    the_plan = build_plan(recipe, args.cache, args.device)
     from .engine import LocalEngine
     from .progress import Reporter
 
     with Reporter(mode, err) as reporter:
         engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
-                             memory_limit=args.memory, reporter=reporter, recipe_path=args.file)
+                             memory_limit=args.memory, reporter=reporter, recipe_path=args.file,
+                             device=args.device)
         manifest = engine.run()
     seconds = time.perf_counter() - started
     if mode == "json":
@@ -244,7 +255,11 @@ def parser() -> argparse.ArgumentParser:
 
     def cache_option(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
-                        help="stage outputs by fingerprint, and input file hashes (default: .datarecipe/cache)")
+                        help="stage outputs by fingerprint, input file hashes, and the score cache "
+                             "(default: .datarecipe/cache)")
+        sp.add_argument("--device", default="auto", metavar="DEVICE",
+                        help="where model scorers run: auto (cuda when present, else cpu), cpu, cuda, cuda:N "
+                             "(default: auto)")
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")

@@ -3,6 +3,7 @@ batches from cached Parquet, and caches every stage's output by its fingerprint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -30,6 +31,7 @@ from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, re
 from .writer import write_parquet, write_shards
 
 STREAM_ROWS = 8192
+SCORE_CHUNK = 4096  # texts scored between two writes of the score cache: a killed run loses at most this much
 LEDGER_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()), ("stage", pa.string()),
                            ("rule", pa.string())])
 OUTPUT_COLUMNS = ("doc_id", "source", "text", "content_hash", "meta")
@@ -43,7 +45,8 @@ class LocalEngine:
     """Executes a Plan on this machine. I/O is here; the plan itself is pure data."""
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, cache_dir: Path, threads: int = 0,
-                 memory_limit: str = "4GB", reporter: Reporter | None = None, recipe_path: str = ""):
+                 memory_limit: str = "4GB", reporter: Reporter | None = None, recipe_path: str = "",
+                 device: str = "auto"):
         self.plan = plan
         self.recipe = recipe
         self.cache_dir = Path(cache_dir)
@@ -51,6 +54,7 @@ class LocalEngine:
         self.memory_limit = memory_limit
         self.reporter = reporter or Reporter("quiet")
         self.recipe_path = recipe_path
+        self.device = device
         self.stats: dict[str, dict[str, Any]] = {}
 
     # ---- DuckDB ---------------------------------------------------------------------------------
@@ -98,14 +102,15 @@ class LocalEngine:
                 if (done / "_SUCCESS").exists():
                     self.stats[stage.name] = json.loads((done / "stats.json").read_text())
                     self.reporter.start(stage.name)
-                    self.reporter.finish(stage.name, cached=True, **_summary(self.stats[stage.name]))
+                    self.reporter.finish(stage.name, cached=True, rows=self.stats[stage.name].get("rows", 0))
                     continue
                 tmp = done.parent / f".tmp-{stage.fingerprint}-{os.getpid()}"
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp.mkdir(parents=True)
                 self.reporter.start(stage.name)
                 try:
-                    run = self.run_ingest if stage.kind == "ingest" else self.run_sql
+                    run = {"ingest": self.run_ingest, "sql": self.run_sql, "fit": self.run_fit,
+                           "score": self.run_score}[stage.kind]
                     stats = run(con, stage, tmp)
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -200,6 +205,131 @@ class LocalEngine:
             stats["dropped"] = {s: dict(c) for s, c in sorted(dropped.items())}
         return stats
 
+    # ---- scores ----------------------------------------------------------------------------------
+
+    def run_fit(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        """Train a fitted scorer: its inputs are written out first, so it can read them more than once."""
+        from . import fitted
+
+        for name in stage.inputs:
+            con.register(name, ds.dataset(self.stage_dir(self.plan.stage(name)) / "data.parquet", format="parquet"))
+        docs: dict[str, int] = {}
+        try:
+            for target, sql in stage.statements():
+                role = target.removeprefix("input_")
+                result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+                docs[role] = write_parquet(tmp / f"{target}.parquet", result.schema, result)
+        except duckdb.Error as exc:
+            raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}") from None
+        finally:
+            for name in stage.inputs:
+                con.unregister(name)
+
+        def texts(path: Path) -> Any:
+            def batches() -> Iterator[list[str]]:
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=STREAM_ROWS, columns=["text"]):
+                    yield [t if t is not None else "" for t in batch.column(0).to_pylist()]
+            return batches
+
+        params = stage.params
+        inputs = {role: texts(tmp / f"input_{role}.parquet") for role in docs}
+        (tmp / "model").mkdir()
+        try:
+            fit_stats = fitted.fit(params["op"], params["args"], inputs, tmp / "model", params["seed"])
+        except RecipeError as exc:
+            raise _fail(stage.name, exc.message, exc.hint) from None
+        for role in docs:
+            (tmp / f"input_{role}.parquet").unlink()
+        return {"rows": sum(docs.values()), "docs": docs, "fit": fit_stats}
+
+    def score_cache(self, entry: dict[str, Any]) -> Path:
+        """Where a scorer's values are kept: one directory per cache key, of Parquet parts
+        (content_hash, value), shared by every build and recipe that uses the same scorer."""
+        return self.cache_dir / "scores" / entry["cache"]
+
+    def register_cache(self, con: duckdb.DuckDBPyConnection, entry: dict[str, Any]) -> None:
+        parts = sorted(str(p) for p in self.score_cache(entry).glob("part-*.parquet"))
+        name = f"score_cache_{entry['name']}"
+        if parts:
+            con.register(name, ds.dataset(parts, format="parquet"))
+        else:
+            value = pa.float64() if entry["returns"] == "number" else pa.list_(pa.float32())
+            con.register(name, pa.table({"content_hash": pa.array([], pa.uint64()), "value": pa.array([], value)}))
+
+    def load_scorer(self, stage: Stage, entry: dict[str, Any]) -> Any:
+        try:
+            if entry["kind"] == "model":
+                from . import scoring
+
+                local = Path(self.plan.files[f"model:{entry['args']['path']}"][0].path)
+                return scoring.load(entry["op"], local, entry["args"], scoring.pick_device(self.device))
+            from . import fitted
+
+            return fitted.load(entry["op"], entry["args"], self.stage_dir(self.plan.stage(entry["fit"])) / "model")
+        except RecipeError as exc:
+            raise _fail(stage.name, f"score `{entry['name']}`: {exc.message}", exc.hint,
+                        entry["args"].get("path", "")) from None
+
+    def run_score(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        """Look every document's scores up in the score cache; run the scorers on the texts it lacks."""
+        entries = {e["name"]: e for e in stage.params["scores"]}
+        data_inputs = [n for n in stage.inputs if self.plan.stage(n).kind != "fit"]
+        for name in data_inputs:
+            con.register(name, ds.dataset(self.stage_dir(self.plan.stage(name)) / "data.parquet", format="parquet"))
+        work: dict[str, dict[str, Any]] = {}
+        try:
+            for entry in entries.values():
+                if entry["kind"] != "sql":
+                    self.register_cache(con, entry)
+            for target, sql in stage.statements():
+                try:
+                    if target == "":
+                        con.execute(sql)
+                    elif target.startswith("todo_"):
+                        entry = entries[target.removeprefix("todo_")]
+                        work[entry["name"]] = self.fill_cache(con, stage, entry, sql)
+                        self.register_cache(con, entry)
+                    else:
+                        result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+                        write_parquet(tmp / "data.parquet", result.schema, result,
+                                      lambda n: self.reporter.advance(stage.name, n))
+                except duckdb.Error as exc:
+                    raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}",
+                                "see the stage's SQL with `recipe explain`") from None
+        finally:
+            for name in [*data_inputs, *(f"score_cache_{n}" for n, e in entries.items() if e["kind"] != "sql")]:
+                con.unregister(name)
+            _drop_temp_tables(con)
+        rows = pq.read_metadata(tmp / "data.parquet").num_rows
+        return {"rows": rows, "by_source": {stage.params["source"]: rows} if rows else {}, "scores": work}
+
+    def fill_cache(self, con: duckdb.DuckDBPyConnection, stage: Stage, entry: dict[str, Any],
+                   sql: str) -> dict[str, Any]:
+        """Score the texts the cache lacks, in chunks; each chunk is a part of the cache once written."""
+        todo = con.sql(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+        docs = con.sql(f"SELECT count(*) FROM {stage.name}__docs").fetchall()[0][0]
+        out = {"op": entry["op"], "cache": entry["cache"], "docs": docs, "scored": todo, "forward_passes": 0}
+        if not todo:
+            return out
+        task = f"{stage.name}.{entry['name']}"
+        self.reporter.start(task, total=todo)
+        scorer = self.load_scorer(stage, entry)
+        cache = self.score_cache(entry)
+        cache.mkdir(parents=True, exist_ok=True)
+        reader = con.sql(sql).to_arrow_reader(SCORE_CHUNK)
+        for batch in _chunks(reader, SCORE_CHUNK):
+            hashes = batch.column("content_hash")
+            texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]
+            values = scorer.score(texts, lambda n: self.reporter.advance(task, n))
+            part = pa.table({"content_hash": hashes, "value": values})
+            digest = hashlib.sha256(hashes.to_numpy(zero_copy_only=False).tobytes()).hexdigest()[:16]
+            tmp = cache / f".part-{digest}.tmp-{os.getpid()}"
+            pq.write_table(part, tmp)
+            tmp.rename(cache / f"part-{digest}.parquet")
+        out["forward_passes"] = scorer.forward_passes
+        self.reporter.finish(task, rows=todo, forward_passes=scorer.forward_passes)
+        return out
+
     @staticmethod
     def duplicates(reader: SourceReader, rows: list[tuple]) -> None:
         """Rows whose id an earlier row of the source already has: quarantined, or the build fails."""
@@ -274,7 +404,7 @@ class LocalEngine:
         params = stage.params
         ordered = self.stage_dir(self.plan.stage("order")) / "data.parquet"
         pf = pq.ParquetFile(ordered)
-        columns = list(OUTPUT_COLUMNS)
+        columns = [*OUTPUT_COLUMNS, *params["scores"]]
         schema = pa.schema([pf.schema_arrow.field(c) for c in columns])
         text_bytes = 0
 
@@ -355,5 +485,24 @@ def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'DROP TABLE "{table}"')
 
 
+def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatch]:
+    """The reader's batches regrouped into batches of `rows` rows (the last one shorter)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(pending).combine_chunks()
+            yield table.slice(0, rows).to_batches()[0]
+            rest = table.slice(rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+
+
 def _summary(stats: dict[str, Any]) -> dict[str, Any]:
-    return {"rows": stats.get("rows", 0)}
+    out: dict[str, Any] = {"rows": stats.get("rows", 0)}
+    if "scores" in stats:
+        out["scores"] = stats["scores"]
+    return out

@@ -8,7 +8,16 @@ from typing import Any
 
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 
@@ -33,6 +42,7 @@ class Reporter:
         if self.mode == "human":
             self.progress = Progress(SpinnerColumn(), TextColumn("{task.description:<18}"), BarColumn(),
                                      TextColumn("{task.completed:>10,.0f} docs"), _Rate(), TimeElapsedColumn(),
+                                     TimeRemainingColumn(),
                                      console=self.console, transient=False)
             self.progress.start()
         return self

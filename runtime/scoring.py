@@ -1,0 +1,360 @@
+"""Model-backed scorers of `score` blocks: `classifier`, `perplexity` and `embedding`, run with transformers.
+
+The engine picks a device, resolves each model path to a local directory (nothing is ever downloaded),
+fingerprints it for the score cache, loads a scorer and calls `score(texts)`. A scorer tokenizes a window of
+documents at once (WINDOW_BATCHES batches' worth), cuts what it feeds the model into pieces (a document, or one
+window of a long document for perplexity), sorts the pieces by token length, cuts batches from that order and
+pads each batch to its own longest piece, so little compute goes to padding. Values come back in input order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import torch
+import torch.nn.functional as F
+from datarecipe.compiler.errors import RecipeError, did_you_mean
+from huggingface_hub import snapshot_download
+from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+)
+
+# Batches per bucketing window: enough documents to find neighbours of similar length, few enough to stream.
+WINDOW_BATCHES = 32
+KINDS = ("classifier", "perplexity", "embedding")
+
+
+def pick_device(requested: str) -> str:
+    """The torch device to score on: `auto` is `cuda` when a GPU is usable, else `cpu`."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cpu":
+        return requested
+    match = re.fullmatch(r"cuda(?::(\d+))?", requested)
+    if match is None:
+        raise RecipeError(None, f"unknown device `{requested}`", "use `auto`, `cpu`, `cuda` or `cuda:N`")
+    if not torch.cuda.is_available():
+        raise RecipeError(None, f"device `{requested}` was asked for, but CUDA is not available here",
+                          "use the device `auto` or `cpu`, or run on a machine with a GPU and a CUDA build of torch")
+    if match.group(1) is not None and int(match.group(1)) >= torch.cuda.device_count():
+        raise RecipeError(None, f"device `{requested}` was asked for, but this machine has "
+                                f"{torch.cuda.device_count()} GPU(s)", "use `cuda` or `auto`")
+    return requested
+
+
+def precision(device: str) -> str:
+    """The dtype models run in on device: float32 on CPU, bfloat16 (or float16 where unsupported) on a GPU."""
+    if device == "cpu":
+        return "float32"
+    with torch.cuda.device(device):
+        return "bfloat16" if torch.cuda.is_bf16_supported(including_emulation=False) else "float16"
+
+
+def resolve_model(path: str) -> Path:
+    """The local directory of model `path`: a directory (relative to the working directory), or a hub id
+    found in the local Hugging Face cache. Never touches the network."""
+    local = Path(path)
+    if not local.exists():
+        try:
+            local = Path(snapshot_download(path, local_files_only=True))
+        except (HFValidationError, LocalEntryNotFoundError) as exc:
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            raise RecipeError(
+                None, f"cannot find model `{path}`: no such directory in {Path.cwd()}, and no hub model of that "
+                      "name in the local Hugging Face cache",
+                f"models are never downloaded during a build; download it on a machine with network "
+                f"(`hf download {path} --local-dir models/{name}`), copy the directory here and give its path, "
+                f"e.g. `models/{name}`") from exc
+    if not (local / "config.json").is_file():
+        raise RecipeError(None, f"`{path}` is not a model directory: it has no config.json",
+                          "give a directory written by `save_pretrained`: config.json, the weights and the tokenizer")
+    return local.resolve()
+
+
+def model_fingerprint(local: Path, known: dict[str, str]) -> str:
+    """sha256 over the relative paths and contents of every file of a model directory.
+
+    Each file's hash is kept in `known` under its path, size and mtime, so planning again does not read the
+    weights again. Hidden directories are left out: `hf download --local-dir` keeps download metadata with
+    timestamps in `.cache/`, which says nothing about the model.
+    """
+    digest = hashlib.sha256()
+    for path in _model_files(local):
+        stat = path.stat()
+        key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        if key not in known:
+            with open(path, "rb") as fh:
+                known[key] = "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
+        digest.update(f"{path.relative_to(local).as_posix()}\0{known[key]}\n".encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def _model_files(local: Path) -> list[Path]:
+    """Regular files under local (symlinks followed, as in the Hugging Face cache), sorted, hidden dirs left out."""
+    files = []
+    for root, dirs, names in os.walk(local):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        files += [Path(root) / n for n in names if os.path.isfile(os.path.join(root, n))]
+    return sorted(files, key=lambda p: p.relative_to(local).as_posix())
+
+
+def load(kind: str, local: Path, params: Mapping[str, Any], device: str, *, bucketing: bool = True) -> Scorer:
+    """A scorer of `kind` for the model in local, with the compiler's checked params, on device.
+
+    `bucketing=False` cuts batches in input order instead of by length (for the benchmark's comparison).
+    """
+    config = _load(AutoConfig, local, kind)
+    if "max_length" in params:
+        _check_max_length(config, params["max_length"], local)
+    dtype = getattr(torch, precision(device))
+    if kind == "classifier":
+        head = _ClassifierHead.of(config, params["label"], params["output"], local)
+        model = _load(AutoModelForSequenceClassification, local, kind, dtype=dtype)
+        return Classifier(model, _load(AutoTokenizer, local, kind), device, params, bucketing, head)
+    if kind == "perplexity":
+        model = _load(AutoModelForCausalLM, local, kind, dtype=dtype)
+        return Perplexity(model, _load(AutoTokenizer, local, kind), device, params, bucketing)
+    if kind == "embedding":
+        model = _load(AutoModel, local, kind, dtype=dtype)
+        return Embedding(model, _load(AutoTokenizer, local, kind), device, params, bucketing)
+    raise ValueError(f"unknown scorer kind {kind!r}, expected one of {KINDS}")
+
+
+def _load(auto: Any, local: Path, kind: str, **kwargs: Any) -> Any:
+    """auto.from_pretrained(local), with any failure reported as the user's model directory's problem."""
+    try:
+        return auto.from_pretrained(local, **kwargs)
+    except Exception as exc:  # whatever transformers raises, the cause is the directory the recipe named
+        first_line = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise RecipeError(None, f"cannot load `{local}` as a `{kind}` model ({auto.__name__}): {first_line}",
+                          "give a directory written by `save_pretrained` for a model of that kind; "
+                          "check that config.json, the weights and the tokenizer files are all there") from exc
+
+
+def _check_max_length(config: PretrainedConfig, max_length: int, local: Path) -> None:
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int) and max_length > positions:
+        raise RecipeError(None, f"`max_length: {max_length}` is more than model `{local}` reads: it has "
+                                f"{positions} positions", f"use `max_length: {positions}` or less")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One row of a batch: a document's tokens, or one window of them."""
+
+    doc: int  # the document's index in its window of input
+    ids: list[int]
+    scored_from: int = 0  # perplexity: the first position of this window whose token it scores
+
+
+class Scorer:
+    """Runs one model over documents in length-bucketed batches. Subclasses say what the pieces of a document
+    are (`_pieces`), what a batch of pieces gives (`_run`) and how a document's value is made from its pieces'."""
+
+    output_type: pa.DataType = pa.float64()
+
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
+                 bucketing: bool):
+        self.model = model.to(device).eval()  # type: ignore[arg-type]  # transformers' decorator hides to()'s type
+        self.tokenizer = tokenizer
+        self.device = device
+        self.batch: int = params["batch"]
+        self.max_length: int = params["max_length"]
+        self.bucketing = bucketing
+        self.forward_passes = 0
+        # We pad ourselves (right side, with an attention mask); GPT-2 and Llama tokenizers have no pad token.
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.pad_id: int = pad if pad is not None else 0
+
+    def score(self, texts: Sequence[str | None], progress: Callable[[int], None] | None = None) -> pa.Array:
+        """One value per text, in order; null for a null text. progress(n) is called as n documents finish."""
+        values: list[Any] = []
+        step = self.batch * WINDOW_BATCHES
+        for start in range(0, len(texts), step):
+            values += self._score_window(texts[start:start + step], progress)
+        return pa.array(values, type=self.output_type)
+
+    def _score_window(self, texts: Sequence[str | None], progress: Callable[[int], None] | None) -> list[Any]:
+        pieces = self._pieces(texts)
+        left = Counter(p.doc for p in pieces)
+        if progress and len(texts) > len(left):
+            progress(len(texts) - len(left))  # nothing to run for these: null, or too short
+        outputs: list[Any] = [None] * len(pieces)
+        for batch in self._batches(pieces):
+            for i, out in zip(batch, self._forward([pieces[i] for i in batch]), strict=True):
+                outputs[i] = out
+            finished = 0
+            for i in batch:
+                left[pieces[i].doc] -= 1
+                finished += left[pieces[i].doc] == 0
+            if progress and finished:
+                progress(finished)
+        return self._combine(len(texts), pieces, outputs)
+
+    def _batches(self, pieces: list[Piece]) -> Iterator[list[int]]:
+        """Indices of pieces, cut into batches: by (length, index) when bucketing, else in input order."""
+        order = list(range(len(pieces)))
+        if self.bucketing:
+            order.sort(key=lambda i: (len(pieces[i].ids), i))
+        for start in range(0, len(order), self.batch):
+            yield order[start:start + self.batch]
+
+    @torch.inference_mode()
+    def _forward(self, pieces: list[Piece]) -> list[Any]:
+        width = max(len(p.ids) for p in pieces)
+        ids = torch.full((len(pieces), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(pieces), width), dtype=torch.long)
+        for row, piece in enumerate(pieces):
+            ids[row, :len(piece.ids)] = torch.tensor(piece.ids)
+            mask[row, :len(piece.ids)] = 1
+        self.forward_passes += 1
+        # Right padding: the default positions 0.. are right for every real token, so no position_ids are passed.
+        return self._run(ids.to(self.device), mask.to(self.device), pieces)
+
+    def _tokenize(self, texts: Sequence[str | None], truncate: bool) -> list[list[int] | None]:
+        """Token ids per text (None for None), with the tokenizer's special tokens; cut at max_length if truncate."""
+        present = [t for t in texts if t is not None]
+        kwargs: dict[str, Any] = {"truncation": True, "max_length": self.max_length} if truncate else {}
+        encoded = iter(self.tokenizer(present, verbose=False, **kwargs)["input_ids"] if present else [])
+        return [None if t is None else next(encoded) for t in texts]
+
+    def _pieces(self, texts: Sequence[str | None]) -> list[Piece]:
+        """A document's tokens, truncated, as its one piece; none for a null text or one without tokens."""
+        return [Piece(doc, ids) for doc, ids in enumerate(self._tokenize(texts, truncate=True)) if ids]
+
+    def _run(self, ids: torch.Tensor, mask: torch.Tensor, pieces: list[Piece]) -> list[Any]:
+        raise NotImplementedError
+
+    def _combine(self, n: int, pieces: list[Piece], outputs: list[Any]) -> list[Any]:
+        """Values of n documents from their pieces' outputs: here, each document's one piece."""
+        values: list[Any] = [None] * n
+        for piece, out in zip(pieces, outputs, strict=True):
+            values[piece.doc] = out
+        return values
+
+
+@dataclass(frozen=True)
+class _ClassifierHead:
+    """Which output of a classifier to take, and how: raw, softmax over the labels, or sigmoid of one output."""
+
+    index: int
+    squash: str  # "" | "softmax" | "sigmoid"
+
+    @staticmethod
+    def of(config: PretrainedConfig, label: str, output: str, local: Path) -> _ClassifierHead:
+        id2label: dict[int, str] = config.id2label  # type: ignore[assignment]
+        labels = [id2label[i] for i in range(len(id2label))]
+        if not label and len(labels) > 1:
+            raise RecipeError(None, f"classifier `{local}` has {len(labels)} labels; say which one to score",
+                              "add `label: \"NAME\"` with one of: " + ", ".join(f"`{x}`" for x in labels))
+        if label and label not in labels:
+            raise RecipeError(None, f"classifier `{local}` has no label `{label}`",
+                              did_you_mean(label, labels) or "its labels: " + ", ".join(f"`{x}`" for x in labels))
+        squash = "" if output == "logit" else "sigmoid" if len(labels) == 1 else "softmax"
+        return _ClassifierHead(labels.index(label) if label else 0, squash)
+
+
+class Classifier(Scorer):
+    """The logit or probability of one label of a sequence classifier, or its one regression output."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
+                 bucketing: bool, head: _ClassifierHead):
+        super().__init__(model, tokenizer, device, params, bucketing)
+        self.head = head
+
+    def _run(self, ids: torch.Tensor, mask: torch.Tensor, pieces: list[Piece]) -> list[Any]:
+        logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
+        if self.head.squash == "softmax":
+            logits = logits.softmax(dim=-1)
+        elif self.head.squash == "sigmoid":
+            logits = logits.sigmoid()
+        return logits[:, self.head.index].tolist()
+
+
+class Embedding(Scorer):
+    """A sentence vector: the mean (over the attention mask) or the first token's last hidden state."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
+                 bucketing: bool):
+        super().__init__(model, tokenizer, device, params, bucketing)
+        self.pooling: str = params["pooling"]
+        self.normalize: bool = params["normalize"]
+        self.output_type = pa.list_(pa.float32(), model.config.hidden_size)
+
+    def _run(self, ids: torch.Tensor, mask: torch.Tensor, pieces: list[Piece]) -> list[Any]:
+        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+        if self.pooling == "cls":
+            vectors = hidden[:, 0]
+        else:
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            vectors = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+        if self.normalize:
+            vectors = F.normalize(vectors, p=2, dim=-1)
+        return list(vectors.cpu().numpy())
+
+
+class Perplexity(Scorer):
+    """exp of the mean negative log-likelihood of a document's tokens, read in strided windows.
+
+    As in Hugging Face's "perplexity of fixed-length models": windows begin at 0, stride, 2*stride, ... and hold
+    up to max_length tokens; each scores only the tokens no earlier window scored, so every token counts once
+    (the first token of a window that starts where the last one ended has no context and is not scored).
+    """
+
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
+                 bucketing: bool):
+        super().__init__(model, tokenizer, device, params, bucketing)
+        self.stride: int = params["stride"]
+
+    def _pieces(self, texts: Sequence[str | None]) -> list[Piece]:
+        pieces = []
+        for doc, tokens in enumerate(self._tokenize(texts, truncate=False)):
+            ids = tokens or []
+            n = len(ids)
+            prev_end = 0
+            for begin in range(0, n if n >= 2 else 0, self.stride):
+                end = min(begin + self.max_length, n)
+                scored_from = max(prev_end - begin, 1)
+                if end - begin > scored_from:  # a last window of one token has nothing it can score
+                    pieces.append(Piece(doc, ids[begin:end], scored_from))
+                prev_end = end
+                if end == n:
+                    break
+        return pieces
+
+    def _run(self, ids: torch.Tensor, mask: torch.Tensor, pieces: list[Piece]) -> list[Any]:
+        """(sum of the negative log-likelihoods, number of tokens) of the tokens each window scores."""
+        logits = self.model(input_ids=ids, attention_mask=mask).logits
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        start = torch.tensor([p.scored_from for p in pieces], device=ids.device)
+        scored = (positions >= start[:, None]) & mask.bool()
+        # The token at position t is predicted by the logits at t - 1.
+        target = scored[:, 1:]
+        rows = target.nonzero()[:, 0]
+        nll = F.cross_entropy(logits[:, :-1][target].float(), ids[:, 1:][target], reduction="none")
+        sums = torch.zeros(len(pieces), dtype=torch.float64, device=ids.device).index_add_(0, rows, nll.double())
+        return list(zip(sums.tolist(), target.sum(dim=1).tolist(), strict=True))
+
+    def _combine(self, n: int, pieces: list[Piece], outputs: list[Any]) -> list[Any]:
+        nll = [0.0] * n
+        count = [0] * n
+        for piece, (total, tokens) in zip(pieces, outputs, strict=True):
+            nll[piece.doc] += total
+            count[piece.doc] += tokens
+        return [math.exp(nll[d] / count[d]) if count[d] else None for d in range(n)]
