@@ -213,8 +213,8 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
 def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     # Per input stage, the sources the mix takes from it (a `dedup_global` stage holds several).
     taken: dict[str, list[str]] = {}
-    for s in recipe.sources:
-        taken.setdefault(providers[s.name], []).append(s.name)
+    for src in recipe.sources:
+        taken.setdefault(providers[src.name], []).append(src.name)
     inputs = tuple(taken)
     mix = recipe.mix
     shares = []
