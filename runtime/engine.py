@@ -312,7 +312,7 @@ class LocalEngine:
         if not todo:
             return out
         task = f"{stage.name}.{entry['name']}"
-        self.reporter.start(task, total=todo)
+        self.reporter.start(task, total=todo, event="task")
         scorer = self.load_scorer(stage, entry)
         cache = self.score_cache(entry)
         cache.mkdir(parents=True, exist_ok=True)
@@ -327,7 +327,7 @@ class LocalEngine:
             pq.write_table(part, tmp)
             tmp.rename(cache / f"part-{digest}.parquet")
         out["forward_passes"] = scorer.forward_passes
-        self.reporter.finish(task, rows=todo, forward_passes=scorer.forward_passes)
+        self.reporter.finish(task, event="task", rows=todo, forward_passes=scorer.forward_passes)
         return out
 
     @staticmethod
@@ -437,6 +437,7 @@ class LocalEngine:
             "totals": {"docs": sum(s.rows for s in shards), "text_bytes": text_bytes,
                        "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
             "funnel": self.funnel(),
+            "scores": self.score_summary(ordered),
             "ledger": {"path": "ledger.parquet", "rows": ledger.num_rows},
             "quarantine": {"path": "quarantine.parquet", "rows": quarantine.num_rows,
                            "by_source": dict(sorted(Counter(quarantine.column("source").to_pylist()).items()))},
@@ -444,6 +445,29 @@ class LocalEngine:
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 |
                                                          orjson.OPT_SORT_KEYS) + b"\n")
         return manifest
+
+    def score_summary(self, ordered: Path) -> dict[str, Any]:
+        """Per source and score: its scorer, cache key, and the count, nulls, min, mean and max of its values
+        in the output (embeddings: count and nulls)."""
+        out: dict[str, Any] = {}
+        for stage in self.plan.stages:
+            if stage.kind != "score":
+                continue
+            source = stage.params["source"]
+            names = [e["name"] for e in stage.params["scores"]]
+            table = pq.read_table(ordered, columns=["source", *names], filters=[("source", "=", source)])
+            out[source] = {}
+            for entry in stage.params["scores"]:
+                column = table.column(entry["name"])
+                summary: dict[str, Any] = {"op": entry["op"], "count": len(column) - column.null_count,
+                                           "nulls": column.null_count}
+                if "cache" in entry:
+                    summary["cache"] = entry["cache"]
+                if entry["returns"] == "number" and summary["count"]:
+                    bounds = pc.min_max(column).as_py()
+                    summary.update(min=bounds["min"], mean=pc.mean(column).as_py(), max=bounds["max"])
+                out[source][entry["name"]] = summary
+        return out
 
     def funnel(self) -> dict[str, Any]:
         """Per source: docs read, quarantined, dropped per rule, kept, left out by the mix, selected."""

@@ -58,9 +58,10 @@ class Reporter:
             sys.stdout.write(orjson.dumps(record, default=str).decode() + "\n")
             sys.stdout.flush()
 
-    def start(self, stage: str, total: int | None = None) -> None:
+    def start(self, stage: str, total: int | None = None, event: str = "stage") -> None:
+        """A stage, or a task inside one (`event="task"`: a scorer filling its cache), begins."""
         self.started[stage] = time.perf_counter()
-        self.emit("stage_start", stage=stage)
+        self.emit(f"{event}_start", stage=stage, **({"total": total} if total is not None else {}))
         if self.progress is not None:
             self.tasks[stage] = self.progress.add_task(stage, total=total)
 
@@ -68,9 +69,9 @@ class Reporter:
         if self.progress is not None and stage in self.tasks:
             self.progress.advance(self.tasks[stage], rows)
 
-    def finish(self, stage: str, cached: bool = False, **stats: Any) -> None:
+    def finish(self, stage: str, cached: bool = False, event: str = "stage", **stats: Any) -> None:
         seconds = round(time.perf_counter() - self.started.get(stage, time.perf_counter()), 3)
-        self.emit("stage_end", stage=stage, cached=cached, seconds=seconds, **stats)
+        self.emit(f"{event}_end", stage=stage, cached=cached, seconds=seconds, **stats)
         if self.progress is not None:
             if stage not in self.tasks:
                 self.tasks[stage] = self.progress.add_task(stage, total=None)
