@@ -204,6 +204,10 @@ class MixEntry:
     where: Expr | None
     max_epochs: Num | None
     span: Span
+    # How documents are chosen within the source: "" (uniform), "top" or "sample_by" `rank`.
+    select: str = ""
+    rank: Expr | None = None
+    temperature: Num | None = None
 
 
 @dataclass(frozen=True)

@@ -532,12 +532,20 @@ class _Checker:
             elif not 0 < entry.share.value <= 100:
                 self.error(entry.share.span, "a mix weight is between 0% and 100%", "weights are shares of the budget")
             total += entry.share.value if entry.share.kind == "percent" else 0
-            if entry.where is not None:
-                self.names = {sc.name: sc.returns for sc in self.scored if sc.source == entry.source}
-                try:
+            self.names = {sc.name: sc.returns for sc in self.scored if sc.source == entry.source}
+            try:
+                if entry.where is not None:
                     self.condition(entry.where)
-                finally:
-                    self.names = {}
+                if entry.rank is not None:
+                    self.expect(entry.rank, "number", f"`{entry.select}` ranks by a number, e.g. a score")
+            finally:
+                self.names = {}
+            temperature = 1.0
+            if entry.temperature is not None:
+                temperature = entry.temperature.scaled
+                if entry.temperature.kind != "plain" or temperature <= 0:
+                    self.error(entry.temperature.span, "the temperature is a number above 0",
+                               "lower samples closer to the top scores; e.g. `temperature 0.5`")
             epochs = 1.0
             if entry.max_epochs is not None:
                 epochs = entry.max_epochs.scaled
@@ -545,7 +553,8 @@ class _Checker:
                     self.error(entry.max_epochs.span, "`max_epochs` is a number of passes, at least 1",
                                "e.g. `max_epochs 2` lets each document appear twice")
             label = f"where {_text_of(self.recipe.text, entry.where.span)}" if entry.where else ""
-            shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, epochs))
+            shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, epochs,
+                                   entry.select, entry.rank, temperature))
         if not mix.entries:
             self.error(mix.span, "the mix is empty", "list sources with their weights, e.g. `web 100%`")
         elif abs(total - 100) > 1e-6 and all(e.share.kind == "percent" for e in mix.entries):

@@ -63,6 +63,9 @@ class MixShare:
     where: ast.Expr | None
     where_label: str
     max_epochs: float
+    select: str = ""  # "" (uniform) | top | sample_by
+    rank: ast.Expr | None = None
+    temperature: float = 1.0
 
 
 @dataclass(frozen=True)

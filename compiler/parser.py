@@ -137,13 +137,18 @@ class _ToAst(Transformer):
         return ast.Score(str(c[0]), tuple(c[1:]), _span(meta), _tok_span(c[0]))
 
     def mix_option(self, meta: Any, c: list) -> tuple[str, Any]:
+        if c[0].type == "SAMPLE_BY":
+            return ("select", ("sample_by", c[1], _number(c[3])))
+        if c[0].type == "TOP":
+            return ("select", ("top", c[1], None))
         value = _number(c[1]) if c[0].type == "MAX_EPOCHS" else c[1]
         return (str(c[0]), value)
 
     def mix_entry(self, meta: Any, c: list) -> ast.MixEntry:
         options = dict(c[2:])
+        select, rank, temperature = options.get("select", ("", None, None))
         return ast.MixEntry(str(c[0]), _number(c[1]), options.get("where"), options.get("max_epochs"),
-                            _span(meta))
+                            _span(meta), select, rank, temperature)
 
     def mix(self, meta: Any, c: list) -> ast.Mix:
         has_unit = len(c) > 1 and isinstance(c[1], Token) and c[1].type == "NAME"

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import minhash, transforms
 from .lower import expr_sql, literal, macros_sql, render, statements
-from .model import CheckedRecipe, RuleSpec, ScoreSpec, SourceSpec
+from .model import CheckedRecipe, MixShare, RuleSpec, ScoreSpec, SourceSpec
 from .operators import REGISTRY
 
 # Bump when the meaning of a stage's output changes, so old cache entries are not reused.
@@ -210,6 +210,21 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
     return Stage(name, "score", inputs, {"source": source, "scores": scores}, sql)
 
 
+def _selection_key(share: MixShare, seed: int) -> str:
+    """What orders a source's documents for the mix, smallest first (then the seeded hash, then doc_id):
+    uniform: nothing; `top X`: -X; `sample_by X temperature T`: -(X / T + Gumbel noise), the Gumbel-top-k
+    trick, so the documents taken are a sample without replacement with probability proportional to
+    exp(X / T). The noise is a hash of the seed and the content, like every random choice."""
+    if share.rank is None:
+        return "0"
+    rank = expr_sql(share.rank, "number")
+    if share.select == "top":
+        return f"coalesce(-({rank}), 'inf'::DOUBLE)"
+    uniform = f"((md5_number_lower({literal(str(seed))} || ':gumbel:' || CAST(content_hash AS VARCHAR)) + 0.5)" \
+              " / 18446744073709551616.0)"
+    return f"coalesce(-(({rank}) / {literal(share.temperature)} - ln(-ln({uniform}))), 'inf'::DOUBLE)"
+
+
 def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     # Per input stage, the sources the mix takes from it (a `dedup_global` stage holds several).
     taken: dict[str, list[str]] = {}
@@ -224,12 +239,13 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
             shares.append({"source": s.source, "target": target,
                            "max_epochs": literal(float(s.max_epochs)),
                            "where_sql": expr_sql(s.where, "bool") if s.where is not None else "true",
-                           "where_label": s.where_label})
+                           "where_label": s.where_label, "select": s.select,
+                           "key_sql": _selection_key(s, recipe.seed)})
     size = "strlen(text)" if mix is not None and mix.unit == "bytes" else "1"
     sql = render("mix.sql.j2", stage="mix", inputs=taken, shares=shares, seed=str(recipe.seed),
                  budget=mix.budget if mix else 0, unit=mix.unit if mix else "", size=size)
     params = {"unit": mix.unit if mix else "", "budget": mix.budget if mix else 0,
-              "shares": [{k: v for k, v in s.items() if k != "where_sql"} for s in shares]}
+              "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql")} for s in shares]}
     return Stage("mix", "sql", inputs, params, sql)
 
 

@@ -271,3 +271,37 @@ def test_explain_shows_the_score_stage_sql(tmp_path: Path) -> None:
     (tmp_path / "r.recipe").write_text(HEAD + "score web { n = expr(words(text)) }\n" + TAIL)
     result = ok(recipe(tmp_path, "explain", "r.recipe"))
     assert "score_web" in result.stdout and 'AS "n"' in result.stdout
+
+
+# ---- selection by score in the mix -----------------------------------------------------------------------
+
+
+def test_top_takes_the_highest_scores_first(tmp_path: Path) -> None:
+    sources(tmp_path)
+    ok(build(tmp_path, HEAD + '''score web { n = expr(length(text)) }
+mix 20 docs { web 50% top n  wiki 50% }
+''' + TAIL))
+    taken = sorted(r["n"] for r in shard_rows(tmp_path / "build/scored") if r["source"] == "web")
+    every = sorted((len(r["body"]) for r in corpus(60, seed=1, prefix="w")), reverse=True)
+    assert taken == sorted(every[:10])
+
+
+def test_sample_by_is_gumbel_top_k_with_probability_proportional_to_exp_score_over_t() -> None:
+    from datarecipe.compiler.model import MixShare
+    from datarecipe.compiler.plan import _selection_key
+
+    # three documents per trial scoring 0, ln 2 and ln 4 at temperature 1: each is taken first with
+    # probability 1/7, 2/7 and 4/7; at temperature 2, with probability 1 : sqrt 2 : 2
+    for temperature, weights in ((1.0, (1, 2, 4)), (2.0, (1, 2**0.5, 2))):
+        rank = check(parse(HEAD + 'score web { s = expr(1) }\nmix 1 docs { web 100% sample_by s temperature 1 }\n'
+                           + TAIL)).mix.shares[0].rank
+        share = MixShare("web", 1.0, None, "", 1.0, "sample_by", rank, temperature)
+        key = _selection_key(share, seed=5)
+        trials = 6000
+        firsts = duckdb.sql(f"""
+            WITH docs AS (SELECT t, i, CAST(t * 3 + i AS UBIGINT) AS content_hash, ln([1, 2, 4][i + 1]) AS s
+                          FROM range({trials}) a(t), range(3) b(i))
+            SELECT i, count(*) / {trials} FROM (SELECT t, arg_min(i, {key}) AS i FROM docs GROUP BY t)
+            GROUP BY i ORDER BY i""").fetchall()
+        for (_, share_taken), w in zip(firsts, weights, strict=True):
+            assert share_taken == pytest.approx(w / sum(weights), abs=0.02)
