@@ -1,10 +1,11 @@
 """Model-backed scorers of `score` blocks: `classifier`, `perplexity` and `embedding`, run with transformers.
 
 The engine picks a device, resolves each model path to a local directory (nothing is ever downloaded),
-fingerprints it for the score cache, loads a scorer and calls `score(texts)`. A scorer tokenizes a window of
-documents at once (WINDOW_BATCHES batches' worth), cuts what it feeds the model into pieces (a document, or one
-window of a long document for perplexity), sorts the pieces by token length, cuts batches from that order and
-pads each batch to its own longest piece, so little compute goes to padding. Values come back in input order.
+fingerprints it for the score cache, loads a scorer and calls `score(texts)`. A scorer tokenizes a group of
+documents at once (GROUP_BATCHES batches' worth), cuts what it feeds the model into pieces (a document, or one
+window of a long document for perplexity), sorts the group's pieces by token length, cuts batches from that
+order and pads each batch to its own longest piece, so little compute goes to padding. Values come back in input
+order.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from transformers import (
     PreTrainedModel,
 )
 
-# Batches per bucketing window: enough documents to find neighbours of similar length, few enough to stream.
-WINDOW_BATCHES = 32
+# Batches per group sorted by length: enough documents to find neighbours of similar length, few enough to stream.
+GROUP_BATCHES = 32
 KINDS = ("classifier", "perplexity", "embedding")
 
 
@@ -158,7 +159,7 @@ def _check_max_length(config: PretrainedConfig, max_length: int, local: Path) ->
 class Piece:
     """One row of a batch: a document's tokens, or one window of them."""
 
-    doc: int  # the document's index in its window of input
+    doc: int  # the document's index in its group
     ids: list[int]
     scored_from: int = 0  # perplexity: the first position of this window whose token it scores
 
@@ -177,7 +178,10 @@ class Scorer:
         self.batch: int = params["batch"]
         self.max_length: int = params["max_length"]
         self.bucketing = bucketing
+        # What it did: model calls, real tokens fed, and positions run (the tokens plus the padding).
         self.forward_passes = 0
+        self.tokens = 0
+        self.positions = 0
         # We pad ourselves (right side, with an attention mask); GPT-2 and Llama tokenizers have no pad token.
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.pad_id: int = pad if pad is not None else 0
@@ -185,12 +189,12 @@ class Scorer:
     def score(self, texts: Sequence[str | None], progress: Callable[[int], None] | None = None) -> pa.Array:
         """One value per text, in order; null for a null text. progress(n) is called as n documents finish."""
         values: list[Any] = []
-        step = self.batch * WINDOW_BATCHES
+        step = self.batch * GROUP_BATCHES
         for start in range(0, len(texts), step):
-            values += self._score_window(texts[start:start + step], progress)
+            values += self._score_group(texts[start:start + step], progress)
         return pa.array(values, type=self.output_type)
 
-    def _score_window(self, texts: Sequence[str | None], progress: Callable[[int], None] | None) -> list[Any]:
+    def _score_group(self, texts: Sequence[str | None], progress: Callable[[int], None] | None) -> list[Any]:
         pieces = self._pieces(texts)
         left = Counter(p.doc for p in pieces)
         if progress and len(texts) > len(left):
@@ -224,6 +228,8 @@ class Scorer:
             ids[row, :len(piece.ids)] = torch.tensor(piece.ids)
             mask[row, :len(piece.ids)] = 1
         self.forward_passes += 1
+        self.tokens += sum(len(p.ids) for p in pieces)
+        self.positions += ids.numel()
         # Right padding: the default positions 0.. are right for every real token, so no position_ids are passed.
         return self._run(ids.to(self.device), mask.to(self.device), pieces)
 

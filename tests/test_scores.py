@@ -305,3 +305,9 @@ def test_sample_by_is_gumbel_top_k_with_probability_proportional_to_exp_score_ov
             GROUP BY i ORDER BY i""").fetchall()
         for (_, share_taken), w in zip(firsts, weights, strict=True):
             assert share_taken == pytest.approx(w / sum(weights), abs=0.02)
+
+
+def test_every_recipe_in_recipes_checks() -> None:
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted((root / "recipes").glob("*.recipe")):
+        check(parse(path.read_text(encoding="utf-8")))
