@@ -43,8 +43,9 @@ def export_model() -> None:
 
 def run(recipe: Path, cache: Path) -> tuple[float, list[dict]]:
     started = time.perf_counter()
-    result = subprocess.run([str(RECIPE_BIN), "run", str(recipe), "--json", "--cache", str(cache), "--device", "cpu"],
-                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    command = [str(RECIPE_BIN), "run", str(recipe), "--json", "--cache", str(cache), "--device", "cpu"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
     seconds = time.perf_counter() - started
     if result.returncode:
         sys.exit(f"recipe run failed:\n{result.stdout}\n{result.stderr}")

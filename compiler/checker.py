@@ -25,6 +25,7 @@ from .operators import Operator, named
 
 DEFAULT_SHARD_BYTES = 128 * 10**6
 _MIX_UNITS = ("docs", "bytes", "tokens")
+TOKENS = "n_tokens"  # the column of token counts
 # Functions the `sql` escape hatch may not call: they reach files, the environment or the catalog.
 _SQL_DENY = re.compile(r"^(read_|glob|getenv|query|parquet_|sniff_|duckdb_|pragma_|current_setting|"
                        r"load|install|attach|copy|export|import|which_secret|iceberg_|delta_)", re.I)
@@ -40,6 +41,7 @@ class _Checker:
         self.declared: dict[str, int] = {}  # source name -> line declared
         self.score_sources: dict[str, list[str]] = {}  # score name -> the sources that define it
         self.scored: tuple[ScoreSpec, ...] = ()
+        self.tokenizer = ""  # the header's: with one, every source has `n_tokens` after its filters
 
     def error(self, span: Span, message: str, hint: str = "") -> None:
         self.errors.append(RecipeError(span, message, hint))
@@ -174,7 +176,12 @@ class _Checker:
                                "`line` names a line only inside `apply strip_lines(...)`; did you mean `lines()`?")
                     return "error"
                 name = ".".join(parts)
-                if name in self.score_sources:
+                if name == TOKENS:
+                    self.error(e.span, "`n_tokens` is not available here",
+                               "tokens are counted after the filters, with the header's `tokenizer`: use `n_tokens` in "
+                               "the mix (`where`, `top`) or in `sort`" if self.tokenizer else
+                               'set the tokenizer that counts them in the header: `tokenizer "tok/tokenizer.json"`')
+                elif name in self.score_sources:
                     self.error(e.span, f"`{name}` is a score of source {_names(self.score_sources[name])}, not "
                                "available here", "scores are computed after the filters: use them in the mix "
                                "entry of their source (`where`), in `sort`, or in a later `expr` of their block")
@@ -305,6 +312,9 @@ class _Checker:
         for decl in decls:  # a source with a broken reader is still declared: no cascade of errors
             declared.setdefault(decl.name, decl.span.line)
         self.declared = declared
+        self.tokenizer = settings["tokenizer"]
+        if self.tokenizer:
+            self.score_sources[TOKENS] = list(declared)
         for block in blocks:  # every score's name first, so a use where it is not available says so
             if isinstance(block, ast.Score):
                 for entry in block.entries:
@@ -461,7 +471,7 @@ class _Checker:
             self.source_ref(block.source, block.source_span, declared)
             local: dict[str, str] = {}
             for entry in block.entries:
-                if entry.name in CANONICAL or entry.name.startswith("_") or entry.name == "line":
+                if entry.name in CANONICAL or entry.name.startswith("_") or entry.name in ("line", TOKENS):
                     self.error(entry.name_span, f"`{entry.name}` cannot name a score",
                                "it is a column of every document (or reserved); choose another name")
                     continue
@@ -503,15 +513,20 @@ class _Checker:
                                      tuple(sorted(args.items())), value, inputs))
         return tuple(out)
 
+    def counted(self) -> dict[str, str]:
+        """`n_tokens`, where the recipe has a tokenizer: a column after the filters, like a score."""
+        return {TOKENS: "number"} if self.tokenizer else {}
+
     def mix(self, mix: ast.Mix, declared: dict[str, int]) -> MixSpec | None:
         unit = mix.unit or ("bytes" if mix.budget.kind == "size" else "")
         if not unit:
             self.error(mix.unit_span, "the budget needs a unit", "write e.g. `mix 10_000 docs` or `mix 1GB`")
         elif unit not in _MIX_UNITS:
             self.error(mix.unit_span, f"unknown budget unit `{unit}`", did_you_mean(unit, _MIX_UNITS))
-        elif unit == "tokens":
-            self.error(mix.unit_span, "token budgets are not supported yet",
-                       "use a `docs` or `bytes` budget for now")
+        elif unit == "tokens" and not self.tokenizer:
+            self.error(mix.unit_span, "a token budget needs the recipe's tokenizer",
+                       'set it in the header, e.g. `tokenizer "models/tok/tokenizer.json"` (a tokenizer.json, a local '
+                       "tokenizer directory, a hub id in the local cache, or `package:NAME`)")
         elif mix.budget.kind == "size" and unit != "bytes" or mix.budget.kind == "percent":
             self.error(mix.budget.span, f"`{mix.budget.text}` is not a number of {unit}",
                        "write e.g. `mix 10_000 docs` or `mix 1GB`")
@@ -532,7 +547,7 @@ class _Checker:
             elif not 0 < entry.share.value <= 100:
                 self.error(entry.share.span, "a mix weight is between 0% and 100%", "weights are shares of the budget")
             total += entry.share.value if entry.share.kind == "percent" else 0
-            self.names = {sc.name: sc.returns for sc in self.scored if sc.source == entry.source}
+            self.names = {sc.name: sc.returns for sc in self.scored if sc.source == entry.source} | self.counted()
             try:
                 if entry.where is not None:
                     self.condition(entry.where)
@@ -568,7 +583,7 @@ class _Checker:
     def order(self, order: ast.Order) -> OrderSpec:
         for step in order.steps:
             if step.key is not None:
-                self.names = {sc.name: sc.returns for sc in self.scored}
+                self.names = {sc.name: sc.returns for sc in self.scored} | self.counted()
                 try:
                     kind = self.infer(step.key)
                 finally:

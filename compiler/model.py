@@ -70,7 +70,7 @@ class MixShare:
 
 @dataclass(frozen=True)
 class MixSpec:
-    unit: str  # docs | bytes
+    unit: str  # docs | bytes | tokens
     budget: int
     shares: tuple[MixShare, ...]
 
@@ -109,5 +109,6 @@ class CheckedRecipe:
         return tuple(s for s in self.scores if s.source == source)
 
     def score_columns(self) -> dict[str, str]:
-        """Every score column of the build, in the order first defined, with its type."""
-        return {s.name: s.returns for s in self.scores}
+        """The columns a build adds to the canonical schema, with their types: `n_tokens` (with a tokenizer),
+        then every score, in the order first defined."""
+        return ({"n_tokens": "int"} if self.tokenizer else {}) | {s.name: s.returns for s in self.scores}

@@ -190,7 +190,13 @@ def _cache_key(score: ScoreSpec, precision: str, weights: str, fit: str) -> str:
 def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: dict[str, str],
            files: dict[str, tuple[InputFile, ...]], precision: str) -> Stage:
     """A source's score columns. `fitted` maps fit stage names to their fingerprints."""
-    scores = []
+    scores: list[dict[str, Any]] = []
+    if recipe.tokenizer:  # token counts are a cached score of every source
+        tok = files["tokenizer"][0]
+        key = hashlib.sha256(json.dumps({"v": SCORERS_VERSION, "op": "tokens", "tokenizer": tok.fingerprint},
+                                        sort_keys=True).encode()).hexdigest()[:16]
+        scores.append({"name": "n_tokens", "op": "tokens", "kind": "tokens", "returns": "int",
+                       "args": {"tokenizer": recipe.tokenizer}, "cache": key})
     for sc in recipe.scores_for(source):
         entry: dict[str, Any] = {"name": sc.name, "op": sc.op, "kind": sc.kind, "returns": sc.returns,
                                  "args": dict(sc.args)}
@@ -241,7 +247,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
                            "where_sql": expr_sql(s.where, "bool") if s.where is not None else "true",
                            "where_label": s.where_label, "select": s.select,
                            "key_sql": _selection_key(s, recipe.seed)})
-    size = "strlen(text)" if mix is not None and mix.unit == "bytes" else "1"
+    size = {"bytes": "strlen(text)", "tokens": "n_tokens"}.get(mix.unit if mix else "", "1")
     sql = render("mix.sql.j2", stage="mix", inputs=taken, shares=shares, seed=str(recipe.seed),
                  budget=mix.budget if mix else 0, unit=mix.unit if mix else "", size=size)
     params = {"unit": mix.unit if mix else "", "budget": mix.budget if mix else 0,
@@ -285,7 +291,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
     providers = dict(feeds)
     for src in recipe.sources:
         scores = recipe.scores_for(src.name)
-        if not scores:
+        if not scores and not recipe.tokenizer:
             continue
         for sc in scores:
             if sc.kind == "fitted":

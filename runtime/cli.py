@@ -90,6 +90,11 @@ def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto") -> P
     before = len(known)
     files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s, known) for s in recipe.sources}
     files.update(rule_files(recipe, known))
+    if recipe.tokenizer:
+        from . import tokens  # the tokenizers library, without torch
+
+        local = tokens.resolve_tokenizer(recipe.tokenizer)
+        files["tokenizer"] = (InputFile(str(local), local.stat().st_size, tokens.tokenizer_fingerprint(local, known)),)
     precision = "float32"
     models = sorted({dict(s.args)["path"] for s in recipe.scores if s.kind == "model"})
     if models:

@@ -254,11 +254,15 @@ class LocalEngine:
         if parts:
             con.register(name, ds.dataset(parts, format="parquet"))
         else:
-            value = pa.float64() if entry["returns"] == "number" else pa.list_(pa.float32())
+            value = {"number": pa.float64(), "int": pa.int64()}.get(entry["returns"], pa.list_(pa.float32()))
             con.register(name, pa.table({"content_hash": pa.array([], pa.uint64()), "value": pa.array([], value)}))
 
     def load_scorer(self, stage: Stage, entry: dict[str, Any]) -> Any:
         try:
+            if entry["kind"] == "tokens":
+                from . import tokens
+
+                return _TokenCounter(tokens.load(Path(self.plan.files["tokenizer"][0].path)))
             if entry["kind"] == "model":
                 from . import scoring
 
@@ -408,11 +412,21 @@ class LocalEngine:
         columns = [*OUTPUT_COLUMNS, *params["scores"]]
         schema = pa.schema([pf.schema_arrow.field(c) for c in columns])
         text_bytes = 0
+        per_source: dict[str, Counter[str]] = defaultdict(Counter)  # docs, bytes and tokens written, per source
+        counted = "n_tokens" in columns
 
         def rows() -> Iterator[pa.RecordBatch]:
             nonlocal text_bytes
             for batch in pf.iter_batches(batch_size=STREAM_ROWS, columns=columns):
-                text_bytes += pc.sum(pc.binary_length(batch.column("text"))).as_py() or 0
+                sizes = pc.binary_length(batch.column("text"))
+                text_bytes += pc.sum(sizes).as_py() or 0
+                parts = {"source": batch.column("source"), "bytes": sizes,
+                         **({"tokens": batch.column("n_tokens")} if counted else {})}
+                grouped = pa.table(parts).group_by("source").aggregate(
+                    [("bytes", "count"), ("bytes", "sum"), *([("tokens", "sum")] if counted else [])])
+                for row in grouped.to_pylist():
+                    per_source[row["source"]].update({"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
+                                                      **({"tokens": row["tokens_sum"] or 0} if counted else {})})
                 yield batch
 
         shards = write_shards(tmp, params["format"], schema, rows(), params["shard_rows"], params["shard_bytes"],
@@ -435,7 +449,9 @@ class LocalEngine:
             "inputs": {name: [{"path": f.path, "size": f.size, "fingerprint": f.fingerprint} for f in files]
                        for name, files in sorted(self.plan.files.items())},
             "shards": [s.__dict__ for s in shards],
+            "mixture": self.mixture(per_source),
             "totals": {"docs": sum(s.rows for s in shards), "text_bytes": text_bytes,
+                       **({"tokens": sum(c["tokens"] for c in per_source.values())} if counted else {}),
                        "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
             "funnel": self.funnel(),
             "scores": self.score_summary(ordered),
@@ -446,6 +462,20 @@ class LocalEngine:
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 |
                                                          orjson.OPT_SORT_KEYS) + b"\n")
         return manifest
+
+    def mixture(self, written: dict[str, Counter[str]]) -> dict[str, Any]:
+        """What the mix asked of each source and what was written: docs, bytes and tokens, and the share of the
+        budget's unit each source got against its target share."""
+        mix = self.recipe.mix
+        unit = mix.unit if mix else "docs"
+        total = sum(c[unit] for c in written.values())
+        targets = {s.source: s.share for s in mix.shares} if mix else {}
+        out: dict[str, Any] = {"unit": unit, "budget": mix.budget if mix else None, "by_source": {}}
+        for source in sorted(written.keys() | targets.keys()):
+            counts = dict(written.get(source, Counter()))
+            out["by_source"][source] = {**counts, "share": counts.get(unit, 0) / total if total else 0.0,
+                                        "target_share": targets.get(source)}
+        return out
 
     def score_summary(self, ordered: Path) -> dict[str, Any]:
         """Per source and score: its scorer, cache key, and the count, nulls, min, mean and max of its values
@@ -464,7 +494,7 @@ class LocalEngine:
                                            "nulls": column.null_count}
                 if "cache" in entry:
                     summary["cache"] = entry["cache"]
-                if entry["returns"] == "number" and summary["count"]:
+                if entry["returns"] in ("number", "int") and summary["count"]:
                     bounds = pc.min_max(column).as_py()
                     summary.update(min=bounds["min"], mean=pc.mean(column).as_py(), max=bounds["max"])
                 out[source][entry["name"]] = summary
@@ -508,6 +538,23 @@ class LocalEngine:
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
         con.execute(f'DROP TABLE "{table}"')
+
+
+class _TokenCounter:
+    """A tokenizer behind the scorer interface: `n_tokens` fills its cache like any score."""
+
+    def __init__(self, counter: Any):
+        self.counter = counter
+
+    @property
+    def forward_passes(self) -> int:
+        return int(self.counter.calls)
+
+    def score(self, texts: list[str], progress: Any = None) -> pa.Array:
+        counts = self.counter.count(texts)
+        if progress is not None:
+            progress(len(texts))
+        return counts
 
 
 def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatch]:

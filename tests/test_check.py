@@ -457,7 +457,7 @@ TYPE_ERRORS = {
     "max-epochs-below-1": ("docs 40%", "docs 40% max_epochs 0", 7, "0 }",
                            "`max_epochs` is a number of passes, at least 1"),
     "budget-without-unit": ("mix 1_000 docs", "mix 1_000", 7, "1_000", "the budget needs a unit"),
-    "token-budget": ("mix 1_000 docs", "mix 1_000 tokens", 7, "tokens", "token budgets are not supported yet"),
+    "token-budget": ("mix 1_000 docs", "mix 1_000 tokens", 7, "tokens", "a token budget needs the recipe's tokenizer"),
     "budget-unit-typo": ("mix 1_000 docs", "mix 1_000 dcos", 7, "dcos", "unknown budget unit `dcos`"),
     "size-budget-in-docs": ("mix 1_000 docs", "mix 1GB docs", 7, "1GB", "`1GB` is not a number of docs"),
     "fractional-budget": ("mix 1_000 docs", "mix 0.5 docs", 7, "0.5", "the budget must be a positive whole number"),
