@@ -15,7 +15,6 @@ from datarecipe.compiler.errors import RecipeErrors
 from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import InputFile, plan
 from helpers import build, corpus, digest_tree, json_events, ok, recipe, write_jsonl
-
 from models import tiny_classifier
 
 HEAD = '''recipe "scored" { seed 3 }
