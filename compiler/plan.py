@@ -68,6 +68,10 @@ class Plan:
                 "files": {k: [asdict(f) for f in v] for k, v in self.files.items()}}
 
 
+# A model or tokenizer the caller did not resolve (a plan made without I/O, as tests do).
+_UNRESOLVED = InputFile("", 0, "unresolved")
+
+
 def _fingerprint(stage: Stage, upstream: dict[str, str], macros: str) -> str:
     doc = {"v": PLAN_VERSION, "kind": stage.kind, "name": stage.name, "params": stage.params,
            "sql": stage.sql, "macros": macros if stage.kind == "sql" else "",
@@ -192,7 +196,7 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
     """A source's score columns. `fitted` maps fit stage names to their fingerprints."""
     scores: list[dict[str, Any]] = []
     if recipe.tokenizer:  # token counts are a cached score of every source
-        tok = files["tokenizer"][0]
+        tok = files.get("tokenizer", (_UNRESOLVED,))[0]
         key = hashlib.sha256(json.dumps({"v": SCORERS_VERSION, "op": "tokens", "tokenizer": tok.fingerprint},
                                         sort_keys=True).encode()).hexdigest()[:16]
         scores.append({"name": "n_tokens", "op": "tokens", "kind": "tokens", "returns": "int",
@@ -204,7 +208,7 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
             assert sc.value is not None
             entry["sql"] = expr_sql(sc.value, "number")
         elif sc.kind == "model":
-            model = files[f"model:{entry['args']['path']}"][0]
+            model = files.get(f"model:{entry['args']['path']}", (_UNRESOLVED,))[0]
             entry.update(precision=precision, cache=_cache_key(sc, precision, model.fingerprint, ""))
         else:
             fit = f"fit_{source}_{sc.name}"
