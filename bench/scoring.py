@@ -47,7 +47,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import torch
-from datarecipe.runtime import scoring
+from datarecipe.runtime import scoring, weights
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 BENCH = Path(__file__).resolve().parent
@@ -138,7 +138,7 @@ def measure(texts: list[str], variants: dict[str, Variant]) -> tuple[dict[str, l
 def run(n: int, device: str, max_length: int) -> dict[str, Any]:
     texts = documents(n)
     ensure_model()
-    precision = scoring.precision(device)
+    precision = weights.precision(device)
     tokenizer = AutoTokenizer.from_pretrained(MODEL)
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
     truncated = sum(n == max_length for n in lengths) / len(texts)
@@ -190,7 +190,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     n = args.docs if args.docs is not None else QUICK_DOCS if args.quick else DOCS
-    print(json.dumps(run(n, scoring.pick_device(args.device), QUICK_MAX_LENGTH if args.quick else MAX_LENGTH)))
+    print(json.dumps(run(n, weights.pick_device(args.device), QUICK_MAX_LENGTH if args.quick else MAX_LENGTH)))
 
 
 if __name__ == "__main__":

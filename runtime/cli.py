@@ -98,13 +98,13 @@ def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto") -> P
     precision = "float32"
     models = sorted({dict(s.args)["path"] for s in recipe.scores if s.kind == "model"})
     if models:
-        from . import scoring  # transformers and torch: only recipes with model scores pay for them
+        from . import weights  # torch only where a GPU driver is: planning reads the model's files, not the model
 
         for path in models:
-            local = scoring.resolve_model(path)
+            local = weights.resolve_model(path)
             size = sum(f.stat().st_size for f in local.rglob("*") if f.is_file())
-            files[f"model:{path}"] = (InputFile(str(local), size, scoring.model_fingerprint(local, known)),)
-        precision = scoring.precision(scoring.pick_device(device))
+            files[f"model:{path}"] = (InputFile(str(local), size, weights.model_fingerprint(local, known)),)
+        precision = weights.precision(weights.pick_device(device))
     if len(known) != before:
         hashes_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = hashes_file.with_suffix(f".tmp-{os.getpid()}")

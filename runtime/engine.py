@@ -264,10 +264,10 @@ class LocalEngine:
 
                 return _TokenCounter(tokens.load(Path(self.plan.files["tokenizer"][0].path)))
             if entry["kind"] == "model":
-                from . import scoring
+                from . import scoring, weights
 
                 local = Path(self.plan.files[f"model:{entry['args']['path']}"][0].path)
-                return scoring.load(entry["op"], local, entry["args"], scoring.pick_device(self.device))
+                return scoring.load(entry["op"], local, entry["args"], weights.pick_device(self.device))
             from . import fitted
 
             return fitted.load(entry["op"], entry["args"], self.stage_dir(self.plan.stage(entry["fit"])) / "model")

@@ -10,10 +10,7 @@ order.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,8 +21,7 @@ import pyarrow as pa
 import torch
 import torch.nn.functional as F
 from datarecipe.compiler.errors import RecipeError, did_you_mean
-from huggingface_hub import snapshot_download
-from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+from datarecipe.runtime.weights import precision
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -39,80 +35,6 @@ from transformers import (
 # Batches per group sorted by length: enough documents to find neighbours of similar length, few enough to stream.
 GROUP_BATCHES = 32
 KINDS = ("classifier", "perplexity", "embedding")
-
-
-def pick_device(requested: str) -> str:
-    """The torch device to score on: `auto` is `cuda` when a GPU is usable, else `cpu`."""
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cpu":
-        return requested
-    match = re.fullmatch(r"cuda(?::(\d+))?", requested)
-    if match is None:
-        raise RecipeError(None, f"unknown device `{requested}`", "use `auto`, `cpu`, `cuda` or `cuda:N`")
-    if not torch.cuda.is_available():
-        raise RecipeError(None, f"device `{requested}` was asked for, but CUDA is not available here",
-                          "use the device `auto` or `cpu`, or run on a machine with a GPU and a CUDA build of torch")
-    if match.group(1) is not None and int(match.group(1)) >= torch.cuda.device_count():
-        raise RecipeError(None, f"device `{requested}` was asked for, but this machine has "
-                                f"{torch.cuda.device_count()} GPU(s)", "use `cuda` or `auto`")
-    return requested
-
-
-def precision(device: str) -> str:
-    """The dtype models run in on device: float32 on CPU, bfloat16 (or float16 where unsupported) on a GPU."""
-    if device == "cpu":
-        return "float32"
-    with torch.cuda.device(device):
-        return "bfloat16" if torch.cuda.is_bf16_supported(including_emulation=False) else "float16"
-
-
-def resolve_model(path: str) -> Path:
-    """The local directory of model `path`: a directory (relative to the working directory), or a hub id
-    found in the local Hugging Face cache. Never touches the network."""
-    local = Path(path)
-    if not local.exists():
-        try:
-            local = Path(snapshot_download(path, local_files_only=True))
-        except (HFValidationError, LocalEntryNotFoundError) as exc:
-            name = path.rstrip("/").rsplit("/", 1)[-1]
-            raise RecipeError(
-                None, f"cannot find model `{path}`: no such directory in {Path.cwd()}, and no hub model of that "
-                      "name in the local Hugging Face cache",
-                f"models are never downloaded during a build; download it on a machine with network "
-                f"(`hf download {path} --local-dir models/{name}`), copy the directory here and give its path, "
-                f"e.g. `models/{name}`") from exc
-    if not (local / "config.json").is_file():
-        raise RecipeError(None, f"`{path}` is not a model directory: it has no config.json",
-                          "give a directory written by `save_pretrained`: config.json, the weights and the tokenizer")
-    return local.resolve()
-
-
-def model_fingerprint(local: Path, known: dict[str, str]) -> str:
-    """sha256 over the relative paths and contents of every file of a model directory.
-
-    Each file's hash is kept in `known` under its path, size and mtime, so planning again does not read the
-    weights again. Hidden directories are left out: `hf download --local-dir` keeps download metadata with
-    timestamps in `.cache/`, which says nothing about the model.
-    """
-    digest = hashlib.sha256()
-    for path in _model_files(local):
-        stat = path.stat()
-        key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-        if key not in known:
-            with open(path, "rb") as fh:
-                known[key] = "sha256:" + hashlib.file_digest(fh, "sha256").hexdigest()
-        digest.update(f"{path.relative_to(local).as_posix()}\0{known[key]}\n".encode())
-    return "sha256:" + digest.hexdigest()
-
-
-def _model_files(local: Path) -> list[Path]:
-    """Regular files under local (symlinks followed, as in the Hugging Face cache), sorted, hidden dirs left out."""
-    files = []
-    for root, dirs, names in os.walk(local):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        files += [Path(root) / n for n in names if os.path.isfile(os.path.join(root, n))]
-    return sorted(files, key=lambda p: p.relative_to(local).as_posix())
 
 
 def load(kind: str, local: Path, params: Mapping[str, Any], device: str, *, bucketing: bool = True) -> Scorer:

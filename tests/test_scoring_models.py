@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 import torch
 from datarecipe.compiler.errors import RecipeError
-from datarecipe.runtime import scoring
+from datarecipe.runtime import scoring, weights
 from helpers import sentence
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -224,13 +224,13 @@ def test_one_forward_pass_per_batch_and_progress_per_document(classifier: Path) 
 
 
 def test_devices_on_this_machine() -> None:
-    assert scoring.pick_device("cpu") == "cpu" and scoring.precision("cpu") == "float32"
-    assert scoring.pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert weights.pick_device("cpu") == "cpu" and weights.precision("cpu") == "float32"
+    assert weights.pick_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(RecipeError, match="unknown device `tpu`"):
-        scoring.pick_device("tpu")
+        weights.pick_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(RecipeError, match="CUDA is not available") as error:
-            scoring.pick_device("cuda:1")
+            weights.pick_device("cuda:1")
         assert "cpu" in error.value.hint
 
 
@@ -240,11 +240,11 @@ def test_missing_model_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     for path in ["models/edu", "HuggingFaceFW/fineweb-edu-classifier"]:
         with pytest.raises(RecipeError, match=f"cannot find model `{path}`") as error:
-            scoring.resolve_model(path)
+            weights.resolve_model(path)
         assert "hf download" in error.value.hint and "--local-dir models/" in error.value.hint
     (tmp_path / "models" / "empty").mkdir(parents=True)
     with pytest.raises(RecipeError, match="`models/empty` is not a model directory"):
-        scoring.resolve_model("models/empty")
+        weights.resolve_model("models/empty")
 
 
 def test_hub_id_from_the_local_cache(regressor: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -255,9 +255,9 @@ def test_hub_id_from_the_local_cache(regressor: Path, tmp_path: Path, monkeypatc
     shutil.copytree(regressor, repo / "snapshots" / commit)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(commit)
-    local = scoring.resolve_model("acme/tiny-edu")
+    local = weights.resolve_model("acme/tiny-edu")
     assert local == (repo / "snapshots" / commit).resolve()
-    assert scoring.model_fingerprint(local, {}) == scoring.model_fingerprint(regressor, {})
+    assert weights.model_fingerprint(local, {}) == weights.model_fingerprint(regressor, {})
 
 
 def test_classifier_label_mistakes(classifier: Path, regressor: Path, tmp_path: Path) -> None:
@@ -279,19 +279,19 @@ def test_classifier_label_mistakes(classifier: Path, regressor: Path, tmp_path: 
 def test_fingerprint_follows_the_weights_and_is_memoized(regressor: Path, tmp_path: Path) -> None:
     model = shutil.copytree(regressor, tmp_path / "m")
     known: dict[str, str] = {}
-    before = scoring.model_fingerprint(model, known)
+    before = weights.model_fingerprint(model, known)
     assert before.startswith("sha256:") and len(known) == len(list(model.iterdir()))
     # Download metadata in hidden directories is not part of the model.
     (model / ".cache").mkdir()
     (model / ".cache" / "download.metadata").write_text("2026-01-01")
-    assert scoring.model_fingerprint(model, known) == before
+    assert weights.model_fingerprint(model, known) == before
     # A file seen before (same path, size and mtime) is not read again: its hash comes from `known`.
-    weights = model / "model.safetensors"
-    key = next(k for k in known if k.startswith(f"{weights.resolve()}:"))
-    assert scoring.model_fingerprint(model, {**known, key: "sha256:remembered"}) != before
+    tensors = model / "model.safetensors"
+    key = next(k for k in known if k.startswith(f"{tensors.resolve()}:"))
+    assert weights.model_fingerprint(model, {**known, key: "sha256:remembered"}) != before
     # Changed weights change the fingerprint.
-    data = bytearray(weights.read_bytes())
+    data = bytearray(tensors.read_bytes())
     data[-1] ^= 1
-    weights.write_bytes(bytes(data))
-    os.utime(weights, ns=(1, 1))
-    assert scoring.model_fingerprint(model, known) not in (before, scoring.model_fingerprint(regressor, {}))
+    tensors.write_bytes(bytes(data))
+    os.utime(tensors, ns=(1, 1))
+    assert weights.model_fingerprint(model, known) not in (before, weights.model_fingerprint(regressor, {}))
