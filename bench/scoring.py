@@ -17,8 +17,10 @@
    includes loading) and after an untimed warm-up on 8 documents:
      pipeline         `transformers.pipeline("text-classification")` called on one document at a time
      forward_loop     the tokenizer and one forward pass per document (so no padding at all)
-     ours_unbucketed  datarecipe.runtime.scoring with batches of 32 cut in input order
-     ours             datarecipe.runtime.scoring as a build runs it: batches of 32 cut by token length
+     ours_unbucketed  datarecipe.runtime.scoring with its batches cut in input order
+     ours             datarecipe.runtime.scoring as a build runs it: batches cut in order of token length
+   Both `ours` cut a batch at 32 documents, and on a CPU also at scoring.CPU_BATCH_POSITIONS (1,024) padded
+   positions, where bigger batches get slower per token.
    The documents go by in chunks of 1,024 (one group that `ours` sorts by length, so it batches a chunk exactly
    as it would the whole list); on each chunk every variant runs in turn, a different one first each time, so that
    a change in the machine's load falls on all of them alike. On a GPU every variant runs in the dtype

@@ -219,6 +219,17 @@ def test_one_forward_pass_per_batch_and_progress_per_document(classifier: Path) 
     assert values[:15] == values[15:30]
 
 
+def test_long_documents_go_a_few_at_a_time_on_a_cpu(classifier: Path) -> None:
+    texts = [t for t in mixed_texts() if t.count(".") >= 6] * 3  # 12 documents of 150 to 212 tokens, cut at 128
+    params = {"label": "good", "output": "logit", "max_length": 128, "batch": 32}
+    scorer = scoring.load("classifier", classifier, params, "cpu")
+    values = scorer.score(texts).to_pylist()
+    per_pass = scoring.CPU_BATCH_POSITIONS // 128
+    assert per_pass < len(texts) and scorer.forward_passes == math.ceil(len(texts) / per_pass)
+    assert scorer.positions == scorer.tokens == 128 * len(texts)
+    assert values == pytest.approx(values[:4] * 3, rel=1e-5)
+
+
 # ---------------------------------------------------------------------------------------------
 # finding and fingerprinting models
 
