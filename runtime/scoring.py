@@ -31,6 +31,7 @@ from transformers import (
     PretrainedConfig,
     PreTrainedModel,
 )
+from transformers.utils import logging as hf_logging
 
 # Batches per group sorted by length: enough documents to find neighbours of similar length, few enough to stream.
 GROUP_BATCHES = 32
@@ -39,6 +40,8 @@ GROUP_BATCHES = 32
 # 32, took 49.5 s uncapped, 48.0 s at 4,096, 45.3 s at 2,048 and 44.7 s at 1,024 positions (one thread).
 CPU_BATCH_POSITIONS = 1024
 KINDS = ("classifier", "perplexity", "embedding")
+
+hf_logging.disable_progress_bar()  # the build's own progress bars say what is happening; no tqdm from loading
 
 
 def load(kind: str, local: Path, params: Mapping[str, Any], device: str, *, bucketing: bool = True) -> Scorer:
