@@ -9,7 +9,7 @@ import math
 import os
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,11 @@ class LocalEngine:
     def stage_dir(self, stage: Stage) -> Path:
         return self.cache_dir / stage.name / stage.fingerprint
 
+    def register_outputs(self, con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
+        """The documents of finished stages, as tables named after them, read straight from their Parquet."""
+        for name in names:
+            con.register(name, ds.dataset(self.stage_dir(self.plan.stage(name)) / "data.parquet", format="parquet"))
+
     # ---- running ---------------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
@@ -167,9 +172,7 @@ class LocalEngine:
         return {"rows": rows, "by_source": {src.name: rows}, "quarantined": dict(counts)}
 
     def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        for name in stage.inputs:
-            upstream = self.plan.stage(name)
-            con.register(name, ds.dataset(self.stage_dir(upstream) / "data.parquet", format="parquet"))
+        self.register_outputs(con, stage.inputs)
         stats: dict[str, Any] = {}
         tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
         try:
@@ -211,8 +214,7 @@ class LocalEngine:
         """Train a fitted scorer: its inputs are written out first, so it can read them more than once."""
         from . import fitted
 
-        for name in stage.inputs:
-            con.register(name, ds.dataset(self.stage_dir(self.plan.stage(name)) / "data.parquet", format="parquet"))
+        self.register_outputs(con, stage.inputs)
         docs: dict[str, int] = {}
         try:
             for target, sql in stage.statements():
@@ -279,8 +281,7 @@ class LocalEngine:
         """Look every document's scores up in the score cache; run the scorers on the texts it lacks."""
         entries = {e["name"]: e for e in stage.params["scores"]}
         data_inputs = [n for n in stage.inputs if self.plan.stage(n).kind != "fit"]
-        for name in data_inputs:
-            con.register(name, ds.dataset(self.stage_dir(self.plan.stage(name)) / "data.parquet", format="parquet"))
+        self.register_outputs(con, data_inputs)
         work: dict[str, dict[str, Any]] = {}
         try:
             for entry in entries.values():
