@@ -1,11 +1,10 @@
 """Model-backed scorers of `score` blocks: `classifier`, `perplexity` and `embedding`, run with transformers.
 
-The engine picks a device, resolves each model path to a local directory (nothing is ever downloaded),
-fingerprints it for the score cache, loads a scorer and calls `score(texts)`. A scorer tokenizes a group of
-documents at once (GROUP_BATCHES batches' worth), cuts what it feeds the model into pieces (a document, or one
-window of a long document for perplexity), sorts the group's pieces by token length, cuts batches from that
-order and pads each batch to its own longest piece, so little compute goes to padding. Values come back in input
-order.
+The engine picks a device, resolves each model path to a local directory and fingerprints it (runtime/weights.py),
+then loads a scorer here and calls `score(texts)`. A scorer tokenizes a group of documents at once (GROUP_BATCHES
+batches' worth), cuts what it feeds the model into pieces (a document, or one window of a long document for
+perplexity), sorts the group's pieces by token length, cuts batches from that order and pads each batch to its
+own longest piece, so little compute goes to padding. Values come back in input order.
 """
 
 from __future__ import annotations
