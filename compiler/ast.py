@@ -211,25 +211,58 @@ class MixEntry:
 
 
 @dataclass(frozen=True)
+class MixSetting:
+    """`on_short: renormalize` inside a mix block."""
+
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
 class Mix:
     budget: Num
     unit: str  # "" when the budget's suffix says it (128MB), else docs | bytes | tokens
     entries: tuple[MixEntry, ...]
     span: Span
     unit_span: Span
+    settings: tuple[MixSetting, ...] = ()
 
 
 @dataclass(frozen=True)
 class OrderStep:
-    kind: str  # shuffle | sort
+    kind: str  # shuffle | sort | call (`length_buckets(...)`, `prefix_metadata(...)`)
     key: Expr | None
     descending: bool
+    span: Span
+    call: Call | None = None
+
+
+@dataclass(frozen=True)
+class PhaseMix:
+    """`mix { SOURCE P% ... }` inside a phase: the phase's own weights; its budget is the phase's share."""
+
+    entries: tuple[MixEntry, ...]
     span: Span
 
 
 @dataclass(frozen=True)
+class Phase:
+    """`phase NAME first X% | last X% | from A% to B%: STEP, ...`."""
+
+    name: str
+    at: str  # first | last | from
+    start: Num | None  # `from A%`
+    end: Num | None  # `first X%`, `last X%` (the width), `to B%`
+    steps: tuple[OrderStep | PhaseMix, ...]
+    span: Span
+    name_span: Span
+    at_span: Span
+
+
+@dataclass(frozen=True)
 class Order:
-    steps: tuple[OrderStep, ...]
+    items: tuple[OrderStep | Phase, ...]
     span: Span
 
 

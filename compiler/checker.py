@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from . import ast
@@ -17,9 +18,12 @@ from .model import (
     MixSpec,
     OrderSpec,
     OutputSpec,
+    PhaseSpec,
+    PrefixSpec,
     RuleSpec,
     ScoreSpec,
     SourceSpec,
+    StepSpec,
 )
 from .operators import Operator, named
 
@@ -42,6 +46,7 @@ class _Checker:
         self.score_sources: dict[str, list[str]] = {}  # score name -> the sources that define it
         self.scored: tuple[ScoreSpec, ...] = ()
         self.tokenizer = ""  # the header's: with one, every source has `n_tokens` after its filters
+        self.caps: dict[str, tuple[float, Span]] = {}  # `max_epochs` per source, where it was given
 
     def error(self, span: Span, message: str, hint: str = "") -> None:
         self.errors.append(RecipeError(span, message, hint))
@@ -133,6 +138,11 @@ class _Checker:
                 self.error(expr.span, f"{what} must be `true` or `false`", "booleans are written without quotes")
                 return None
             return expr.value
+        if param.type == "share":
+            if not isinstance(expr, ast.Num) or expr.kind != "percent" or not 0 <= expr.value <= 100:
+                self.error(expr.span, f"{what} is a percentage, 0% to 100%", f"e.g. `{param.name}: 90%`")
+                return None
+            return expr.scaled
         if param.type in ("int", "float", "size"):
             negative = isinstance(expr, ast.Unary) and expr.op == "-" and isinstance(expr.operand, ast.Num)
             if negative:
@@ -331,7 +341,10 @@ class _Checker:
         orders = [b for b in blocks if isinstance(b, ast.Order)]
         for extra_order in orders[1:]:
             self.error(extra_order.span, "a recipe has one `order` block", "merge the steps into the first")
-        order = self.order(orders[0]) if orders else OrderSpec(())
+        order = self.order(orders[0] if orders else None, mix, declared)
+        if mix is not None:  # every source some phase takes from, with its cap over the whole build
+            used = sorted({s.source for p in order.phases for s in p.shares})
+            mix = replace(mix, caps=tuple((source, self.caps.get(source, (1.0, NOWHERE))[0]) for source in used))
         outputs = [b for b in blocks if isinstance(b, ast.Output)]
         for extra_output in outputs[1:]:
             self.error(extra_output.span, "a recipe has one `output`", "remove the extra one")
@@ -533,10 +546,38 @@ class _Checker:
         budget = mix.budget.scaled
         if budget < 1 or not float(budget).is_integer():
             self.error(mix.budget.span, "the budget must be a positive whole number", "e.g. `mix 10_000 docs`")
+        on_short = "fail"
+        settings = named("mix_setting")
+        seen: set[str] = set()
+        for setting in mix.settings:
+            op = settings.get(setting.name)
+            if op is None:
+                self.error(setting.span, f"unknown mix setting `{setting.name}`", did_you_mean(setting.name, settings))
+                continue
+            if setting.name in seen:
+                self.error(setting.span, f"`{setting.name}` is set twice", "remove one of them")
+            seen.add(setting.name)
+            value = setting.value
+            word = value.parts[0] if isinstance(value, ast.Ref) and len(value.parts) == 1 else \
+                value.value if isinstance(value, ast.Str) else None
+            choices = op.params[0].choices
+            if word not in choices:
+                self.error(value.span, f"`{setting.name}` is one of {', '.join(choices)}",
+                           did_you_mean(str(word or ""), choices) or f"e.g. `{setting.name}: {choices[-1]}`")
+            else:
+                on_short = word
+        shares = self.mix_entries(mix.entries, mix.span, declared)
+        if self.errors:
+            return None
+        return MixSpec(unit, int(budget), shares, on_short)
+
+    def mix_entries(self, entries: tuple[ast.MixEntry, ...], span: Span, declared: dict[str, int]) \
+            -> tuple[MixShare, ...]:
+        """The entries of the mix or of a phase's mix. `max_epochs` goes to self.caps: one cap per source."""
         shares: list[MixShare] = []
         seen: set[str] = set()
         total = 0.0
-        for entry in mix.entries:
+        for entry in entries:
             entry_span = Span(entry.span.line, entry.span.col, entry.span.line, entry.span.col + len(entry.source))
             if entry.source in seen:
                 self.error(entry_span, f"source `{entry.source}` appears twice in the mix", "merge the two entries")
@@ -561,39 +602,161 @@ class _Checker:
                 if entry.temperature.kind != "plain" or temperature <= 0:
                     self.error(entry.temperature.span, "the temperature is a number above 0",
                                "lower samples closer to the top scores; e.g. `temperature 0.5`")
-            epochs = 1.0
             if entry.max_epochs is not None:
                 epochs = entry.max_epochs.scaled
-                if entry.max_epochs.kind != "plain" or epochs < 1:
+                if entry.max_epochs.kind != "plain" or epochs < 1 or not float(epochs).is_integer():
                     self.error(entry.max_epochs.span, "`max_epochs` is a number of passes, at least 1",
-                               "e.g. `max_epochs 2` lets each document appear twice")
+                               "a whole number: `max_epochs 2` lets each document appear twice")
+                elif entry.source in self.caps and self.caps[entry.source][0] != epochs:
+                    first = self.caps[entry.source][1]
+                    self.error(entry.max_epochs.span, f"`max_epochs` of `{entry.source}` is already "
+                               f"{self.caps[entry.source][0]:g} (line {first.line})",
+                               "it caps the source over the whole build: give it once")
+                else:
+                    self.caps[entry.source] = (float(epochs), entry.max_epochs.span)
             label = f"where {_text_of(self.recipe.text, entry.where.span)}" if entry.where else ""
-            shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, epochs,
-                                   entry.select, entry.rank, temperature))
-        if not mix.entries:
-            self.error(mix.span, "the mix is empty", "list sources with their weights, e.g. `web 100%`")
-        elif abs(total - 100) > 1e-6 and all(e.share.kind == "percent" for e in mix.entries):
-            self.error(mix.span if len(mix.entries) > 1 else mix.entries[0].share.span,
+            shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label,
+                                   self.caps.get(entry.source, (1.0, span))[0], entry.select, entry.rank, temperature))
+        if not entries:
+            self.error(span, "the mix is empty", "list sources with their weights, e.g. `web 100%`")
+        elif abs(total - 100) > 1e-6 and all(e.share.kind == "percent" for e in entries):
+            self.error(span if len(entries) > 1 else entries[0].share.span,
                        f"mix weights add up to {total:g}%, not 100%",
                        "make the percentages sum to 100")
-        if self.errors:
-            return None
-        return MixSpec(unit, int(budget), tuple(shares))
+        return tuple(shares)
 
-    def order(self, order: ast.Order) -> OrderSpec:
-        for step in order.steps:
-            if step.key is not None:
-                self.names = {sc.name: sc.returns for sc in self.scored} | self.counted()
-                try:
-                    kind = self.infer(step.key)
-                finally:
-                    self.names = {}
-                if kind == "bool":
-                    self.error(step.key.span, "sort by a number or a string, not a condition",
-                               "e.g. `sort length(text) desc`")
-                elif kind == "vector":
-                    self.error(step.key.span, "cannot sort by an embedding", "sort by a number, e.g. a score")
-        return OrderSpec(order.steps)
+    def order(self, order: ast.Order | None, mix: MixSpec | None, declared: dict[str, int]) -> OrderSpec:
+        """The phases in training order, each with its shares and steps resolved, and the metadata prefix."""
+        defaults: list[StepSpec] = []
+        phases: list[ast.Phase] = []
+        prefix: PrefixSpec | None = None
+        for item in order.items if order else ():
+            if isinstance(item, ast.Phase):
+                phases.append(item)
+            elif item.kind == "call" and item.call is not None and item.call.name == "prefix_metadata":
+                if prefix is not None:
+                    self.error(item.span, "`prefix_metadata` is given twice", "keep one")
+                prefix = self.prefix(item.call)
+            elif phases:
+                self.error(item.span, "an ordering step after a phase belongs to no phase",
+                           "join it to the phase with a comma (`phase x last 10%: shuffle, sort edu desc`), or "
+                           "move it above the phases, where it is the default order of every phase")
+            else:
+                step = self.step(item)
+                if step is not None:
+                    defaults.append(step)
+        self.check_steps(defaults, order.span if order else NOWHERE)
+        shares = mix.shares if mix else ()
+        if not phases:
+            spec = OrderSpec((PhaseSpec("all", 0.0, 1.0, shares, tuple(defaults)),), prefix)
+        else:
+            if mix is None:
+                self.error(phases[0].span, "phases split the mix's budget, and there is no `mix` block",
+                           "add a budget, e.g. `mix 1B tokens { web 100% }`")
+            spec = OrderSpec(tuple(self.phases(phases, shares, tuple(defaults), declared)), prefix)
+        return spec
+
+    def phases(self, phases: list[ast.Phase], shares: tuple[MixShare, ...], defaults: tuple[StepSpec, ...],
+               declared: dict[str, int]) -> list[PhaseSpec]:
+        out: list[tuple[PhaseSpec, ast.Phase]] = []
+        names: set[str] = set()
+        for phase in phases:
+            if phase.name in names:
+                self.error(phase.name_span, f"phase `{phase.name}` is declared twice", "give each phase its own name")
+            names.add(phase.name)
+            bounds = self.phase_bounds(phase)
+            own: tuple[MixShare, ...] | None = None
+            steps: list[StepSpec] = []
+            for item in phase.steps:
+                if isinstance(item, ast.PhaseMix):
+                    if own is not None:
+                        self.error(item.span, f"phase `{phase.name}` has two mixes", "merge them into one")
+                    own = self.mix_entries(item.entries, item.span, declared)
+                elif item.kind == "call" and item.call is not None and item.call.name == "prefix_metadata":
+                    self.error(item.span, "`prefix_metadata` applies to the whole order, not to one phase",
+                               "write it at the top level of `order`, with `until:` where it stops")
+                else:
+                    step = self.step(item)
+                    if step is not None:
+                        steps.append(step)
+            self.check_steps(steps, phase.span)
+            if bounds is not None:
+                out.append((PhaseSpec(phase.name, bounds[0], bounds[1], shares if own is None else own,
+                                      tuple(steps) or defaults, own is not None), phase))
+        out.sort(key=lambda pair: (pair[0].start, pair[0].end))
+        at = 0.0
+        for spec, phase in out:
+            if spec.start > at + 1e-9:
+                self.error(phase.at_span, f"no phase covers {_pct(at)} to {_pct(spec.start)} of the training order",
+                           "phases must tile the order from 0% to 100%")
+            elif spec.start < at - 1e-9:
+                prev = next(p for p, _ in out if p.end > spec.start and p is not spec)
+                self.error(phase.at_span, f"phases `{prev.name}` and `{spec.name}` overlap from {_pct(spec.start)} "
+                           f"to {_pct(min(at, spec.end))}", "phases must tile the order without overlapping")
+            at = max(at, spec.end)
+        if out and at < 1 - 1e-9:
+            self.error(out[-1][1].at_span, f"no phase covers {_pct(at)} to 100% of the training order",
+                       "phases must tile the order from 0% to 100%")
+        return [spec for spec, _ in out]
+
+    def phase_bounds(self, phase: ast.Phase) -> tuple[float, float] | None:
+        numbers = [n for n in (phase.start, phase.end) if n is not None]
+        for n in numbers:
+            if n.kind != "percent" or not 0 <= n.value <= 100:
+                self.error(n.span, "a phase's position is a percentage of the training order, 0% to 100%",
+                           "e.g. `first 90%`, `last 10%` or `from 40% to 60%`")
+                return None
+        end = phase.end.scaled if phase.end is not None else 0.0
+        if phase.at == "first":
+            bounds = (0.0, end)
+        elif phase.at == "last":
+            bounds = (1.0 - end, 1.0)
+        else:
+            bounds = (phase.start.scaled if phase.start is not None else 0.0, end)
+        if bounds[1] - bounds[0] <= 1e-9:
+            self.error(phase.at_span, f"phase `{phase.name}` is empty", "give it a width above 0%")
+            return None
+        return bounds
+
+    def step(self, item: ast.OrderStep) -> StepSpec | None:
+        if item.kind == "shuffle":
+            return StepSpec("shuffle")
+        if item.kind == "sort":
+            assert item.key is not None
+            self.names = {sc.name: sc.returns for sc in self.scored} | self.counted()
+            try:
+                kind = self.infer(item.key)
+            finally:
+                self.names = {}
+            if kind == "bool":
+                self.error(item.key.span, "sort by a number or a string, not a condition",
+                           "e.g. `sort length(text) desc`")
+            elif kind == "vector":
+                self.error(item.key.span, "cannot sort by an embedding", "sort by a number, e.g. a score")
+            return StepSpec("sort", item.key, item.descending)
+        call = item.call
+        assert call is not None
+        steps = named("step")
+        op = steps.get(call.name)
+        if op is None:
+            self.error(call.name_span, f"unknown ordering step `{call.name}`",
+                       did_you_mean(call.name, [*steps, "shuffle", "sort"]))
+            return None
+        args = self.bind(op, call)
+        return StepSpec(call.name, args=tuple(sorted(args.items())))
+
+    def check_steps(self, steps: list[StepSpec], span: Span) -> None:
+        if any(s.kind == "length_buckets" for s in steps) and len(steps) > 1:
+            self.error(span, "`length_buckets` orders a phase by itself; it does not combine with other steps",
+                       "keep `length_buckets(...)` alone, or use `shuffle`/`sort` instead")
+
+    def prefix(self, call: ast.Call) -> PrefixSpec | None:
+        op = named("step")["prefix_metadata"]
+        errors = len(self.errors)
+        args = self.bind(op, call)
+        if len(self.errors) > errors:
+            return None
+        return PrefixSpec(args["value"], args["until"], args["label"], args["separator"])
 
     def output(self, out: ast.Output, name: str) -> OutputSpec | None:
         if out.format not in ("parquet", "jsonl"):
@@ -619,6 +782,10 @@ class _Checker:
                 self.error(limit.span, f"cannot read shard limit `{amount.text} {limit.unit}`".rstrip("` ") + "`",
                            "write a size like `128MB` or a row count like `10_000 rows`")
         return OutputSpec(out.path.value, out.format, shard_bytes, shard_rows)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.4g}%"
 
 
 def _names(names: list[str]) -> str:

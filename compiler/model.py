@@ -73,11 +73,49 @@ class MixSpec:
     unit: str  # docs | bytes | tokens
     budget: int
     shares: tuple[MixShare, ...]
+    on_short: str = "fail"  # fail | renormalize
+    # Per source, how many times one document may appear in the whole build (`max_epochs`, default 1).
+    caps: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """An ordering step: `shuffle`, `sort` (by `key`) or `length_buckets` (with `args`)."""
+
+    kind: str
+    key: ast.Expr | None = None
+    descending: bool = False
+    args: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """A stretch [start, end) of the training order (fractions of the budget), its mix and its order."""
+
+    name: str
+    start: float
+    end: float
+    shares: tuple[MixShare, ...]  # the phase's own mix, else the recipe's
+    steps: tuple[StepSpec, ...]  # the phase's own order steps, else the order block's top-level ones
+    own_mix: bool = False
+
+
+@dataclass(frozen=True)
+class PrefixSpec:
+    """`prefix_metadata(value, until: X%)`: MeCo's metadata prefix over the first `until` of the order."""
+
+    value: ast.Expr
+    until: float
+    label: str
+    separator: str
 
 
 @dataclass(frozen=True)
 class OrderSpec:
-    steps: tuple[ast.OrderStep, ...]
+    """The phases in training order; a recipe without phases has one, `all`, spanning the whole build."""
+
+    phases: tuple[PhaseSpec, ...]
+    prefix: PrefixSpec | None = None
 
 
 @dataclass(frozen=True)

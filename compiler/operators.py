@@ -20,7 +20,8 @@ class Param:
     Types: `text` (an expression of string type, such as the `text` column), `str`, `int`,
     `float`, `bool`, `choice` (one of `choices`), `size` (bytes, `128MB`), `path`, `file` (a local
     file the stage reads; an input of its fingerprint), `line_condition` (a condition over `line`),
-    `source` (the name of a declared source, unquoted), `number_expr` (an expression of number type).
+    `source` (the name of a declared source, unquoted), `number_expr` (an expression of number type), `share`
+    (a percentage, `90%`, held as a fraction).
     """
 
     name: str
@@ -43,7 +44,8 @@ class Operator:
     kind: `function` (usable in any expression; lowered to the DuckDB macro `dr_<name>`),
     `pack` (an `apply` step of a filter: a rule pack or a transform, computed by a kernel that
     returns the reason for dropping a document and its rewritten text), `dedup` (a `dedup` step
-    of a filter), `scorer` (an entry of a `score` block), `source` (a reader), `setting` (a header
+    of a filter), `scorer` (an entry of a `score` block), `step` (a step of the `order` block or of a
+    phase), `mix_setting` (`NAME: value` inside the mix block), `source` (a reader), `setting` (a header
     setting).
     """
 
@@ -112,6 +114,10 @@ FUNCTIONS = (
              r" lambda l: regexp_matches(l, '(\.\.\.|…)\s*$')))"
              " / length(string_split(rtrim(text, chr(10)), chr(10))) END"),
     Operator("lower", "function", (TEXT,), "The text in lowercase.", "string", "lower(text)"),
+    Operator("url_host", "function", (Param("text", "text", "text", "a URL, e.g. `meta.url`"),),
+             "The host of a URL, lowercased (`https://en.Wikipedia.org/wiki/X` gives `en.wikipedia.org`); an empty "
+             "string when the value is not a URL. MeCo prefixes documents with it.", "string",
+             "lower(regexp_extract(text, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)', 1))"),
     Operator("lang", "function", (TEXT,),
              "The most likely language, as an ISO 639-1 code (`en`, `de`, `pt`, `zh`, `ja`; Norwegian is `no`; "
              "a language without one gets its ISO 639-3 code, such as `ceb`). The model is fastText's "
@@ -362,6 +368,40 @@ SCORERS = (
         "not cached: it is recomputed whenever the stage runs.", returns="number", scorer="sql"),
 )
 
+STEPS = (
+    Operator("length_buckets", "step", (
+        Param("block", "int", 1_000_000, "the size of a block, in tokens with the recipe's tokenizer, else in "
+              "bytes of text; a block ends at the first document that reaches it", min=1),
+        Param("order", "choice", "shuffle", "the order of the blocks: `shuffle` (seeded), `asc` (short "
+              "documents first: a length curriculum) or `desc` (long first); blocks of one bucket are shuffled "
+              "among themselves", choices=("shuffle", "asc", "desc")),
+    ), "A length curriculum (Dataset Decomposition, Pouransari et al. 2024): documents go into power-of-two "
+       "length buckets (bucket k holds lengths 2^k to 2^(k+1) - 1), each bucket is shuffled with the seed and "
+       "cut into blocks of about `block` tokens, and the phase emits whole blocks, so each stretch of training "
+       "reads documents of one length class. An ordering step of its own: it does not combine with `shuffle` "
+       "or `sort` in the same phase."),
+    Operator("prefix_metadata", "step", (
+        Param("value", "text", REQUIRED, "the metadata to prepend, any string expression, e.g. `meta.url` or "
+              "`url_host(meta.url)`; a document where it is null or empty is left as it is"),
+        Param("until", "share", 0.9, "where in the training order to stop prefixing, as a share of the output "
+              "in the mix's unit (MeCo prefixes the first 90% and cools down on plain text for the last 10%)"),
+        Param("label", "str", "", "written before the value, e.g. `\"URL: \"`"),
+        Param("separator", "str", "\n\n", "written between the value and the document"),
+    ), "Metadata conditioning then cool-down (MeCo, Gao et al. 2025): at emit time, documents in the first "
+       "`until` of the training order are written as `label + value + separator + text`; the rest as they are. "
+       "The `text` column of the output carries the prefix; `content_hash` and `n_tokens` stay those of the "
+       "document, so budgets count the document's own tokens. Written at the top level of `order`, once."),
+)
+
+MIX_SETTINGS = (
+    Operator("on_short", "mix_setting", (Param("value", "choice", "fail", "`fail` or `renormalize`",
+                                               choices=("fail", "renormalize")),),
+             "What happens when a source cannot fill its share, even repeated `max_epochs` times: `fail` stops the "
+             "build with the source, what it has, what the mix asks and the largest budget that fits; "
+             "`renormalize` takes all the short source has and gives the rest of its share to the other sources "
+             "of the mix (or phase) in proportion to their weights. The manifest records every such change."),
+)
+
 _ON_ERROR = Param("on_error", "choice", "fail",
                   "what a bad row or file does: `fail` the run, or go to `quarantine` with a count",
                   choices=("fail", "quarantine"))
@@ -390,7 +430,7 @@ SETTINGS = (
 )
 
 REGISTRY: dict[tuple[str, str], Operator] = {
-    (op.kind, op.name): op for op in FUNCTIONS + PACKS + DEDUPS + SCORERS + SOURCES + SETTINGS
+    (op.kind, op.name): op for op in FUNCTIONS + PACKS + DEDUPS + SCORERS + STEPS + MIX_SETTINGS + SOURCES + SETTINGS
 }
 
 

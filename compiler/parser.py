@@ -150,17 +150,36 @@ class _ToAst(Transformer):
         return ast.MixEntry(str(c[0]), _number(c[1]), options.get("where"), options.get("max_epochs"),
                             _span(meta), select, rank, temperature)
 
+    def mix_setting(self, meta: Any, c: list) -> ast.MixSetting:
+        return ast.MixSetting(str(c[0]), c[1], _span(meta))
+
     def mix(self, meta: Any, c: list) -> ast.Mix:
         has_unit = len(c) > 1 and isinstance(c[1], Token) and c[1].type == "NAME"
         unit_tok = c[1] if has_unit else c[0]
-        entries = tuple(c[2:] if has_unit else c[1:])
+        items = c[2:] if has_unit else c[1:]
+        entries = tuple(i for i in items if isinstance(i, ast.MixEntry))
+        settings = tuple(i for i in items if isinstance(i, ast.MixSetting))
         return ast.Mix(_number(c[0]), str(c[1]) if has_unit else "", entries, _span(meta),
-                       _tok_span(unit_tok))
+                       _tok_span(unit_tok), settings)
 
     def order_step(self, meta: Any, c: list) -> ast.OrderStep:
+        if isinstance(c[0], ast.Call):
+            return ast.OrderStep("call", None, False, _span(meta), c[0])
         if c[0].type == "SHUFFLE":
             return ast.OrderStep("shuffle", None, False, _span(meta))
         return ast.OrderStep("sort", c[1], len(c) == 3 and c[2] == "desc", _span(meta))
+
+    def phase_mix(self, meta: Any, c: list) -> ast.PhaseMix:
+        return ast.PhaseMix(tuple(c), _span(meta))
+
+    def phase_at(self, meta: Any, c: list) -> tuple[str, ast.Num | None, ast.Num, Any]:
+        if c[0].type == "FROM":
+            return ("from", _number(c[1]), _number(c[3]), _span(meta))
+        return (str(c[0]), None, _number(c[1]), _span(meta))
+
+    def phase(self, meta: Any, c: list) -> ast.Phase:
+        at, start, end, at_span = c[2]
+        return ast.Phase(str(c[1]), at, start, end, tuple(c[3:]), _span(meta), _tok_span(c[1]), at_span)
 
     def order(self, meta: Any, c: list) -> ast.Order:
         return ast.Order(tuple(c), _span(meta))

@@ -130,7 +130,7 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
                  {"rules": [r.label for r in rules], **({"tables": tables} if tables else {})}, sql)
 
 
-def _apportion(budget: int, shares: list[float]) -> list[int]:
+def apportion(budget: int, shares: list[float]) -> list[int]:
     """Whole targets that sum to the budget exactly (largest remainder; ties go to the first source)."""
     exact = [budget * s for s in shares]
     targets = [int(x) for x in exact]
@@ -235,43 +235,75 @@ def _selection_key(share: MixShare, seed: int) -> str:
     return f"coalesce(-(({rank}) / {literal(share.temperature)} - ln(-ln({uniform}))), 'inf'::DOUBLE)"
 
 
+def _pct(x: float) -> str:
+    return f"{x * 100:.4g}%"
+
+
 def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
+    """The documents each phase takes from each source. The engine sets each phase's targets from what the
+    sources have left (runtime/mixing.py), so `max_epochs` holds over the whole build."""
     # Per input stage, the sources the mix takes from it (a `dedup_global` stage holds several).
     taken: dict[str, list[str]] = {}
     for src in recipe.sources:
         taken.setdefault(providers[src.name], []).append(src.name)
-    inputs = tuple(taken)
     mix = recipe.mix
-    shares = []
-    if mix is not None:
-        targets = _apportion(mix.budget, [s.share for s in mix.shares])
-        for s, target in zip(mix.shares, targets, strict=True):
-            shares.append({"source": s.source, "target": target,
-                           "max_epochs": literal(float(s.max_epochs)),
-                           "where_sql": expr_sql(s.where, "bool") if s.where is not None else "true",
-                           "where_label": s.where_label, "select": s.select,
-                           "key_sql": _selection_key(s, recipe.seed)})
+    budget = mix.budget if mix else 0
+    phases = recipe.order.phases
+    budgets = apportion(budget, [p.end - p.start for p in phases]) if mix else [0] * len(phases)
+    rendered: list[dict[str, Any]] = []
+    labels: dict[str, str] = {}  # per source, the first `where` that can leave its documents out
+    for phase, phase_budget in zip(phases, budgets, strict=True):
+        shares: list[dict[str, Any]] = [
+            {"source": s.source, "share": s.share, "where_sql": expr_sql(s.where, "bool") if s.where else "true",
+             "where_label": s.where_label, "select": s.select, "key_sql": _selection_key(s, recipe.seed)}
+            for s in phase.shares]
+        if not mix:  # every document of every source, once
+            shares = [{"source": s.name, "share": None, "where_sql": "true", "where_label": "", "select": "",
+                       "key_sql": "0"} for s in recipe.sources]
+        for s in shares:
+            if s["where_label"]:
+                labels.setdefault(s["source"], s["where_label"])
+        label = f"{_pct(phase.start)} to {_pct(phase.end)} of the order"
+        rendered.append({"name": phase.name, "start": phase.start, "end": phase.end, "budget": phase_budget,
+                         "label": label, "shares": shares})
+    caps = [(source, float(cap)) for source, cap in mix.caps] if mix else [(s.name, 1.0) for s in recipe.sources]
     size = {"bytes": "strlen(text)", "tokens": "n_tokens"}.get(mix.unit if mix else "", "1")
-    sql = render("mix.sql.j2", stage="mix", inputs=taken, shares=shares, seed=str(recipe.seed),
-                 budget=mix.budget if mix else 0, unit=mix.unit if mix else "", size=size)
-    params = {"unit": mix.unit if mix else "", "budget": mix.budget if mix else 0,
-              "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql")} for s in shares]}
-    return Stage("mix", "sql", inputs, params, sql)
+    sql = render("mix.sql.j2", stage="mix", inputs=taken, phases=rendered, caps=caps, labels=sorted(labels.items()),
+                 seed=str(recipe.seed), budget=budget, unit=mix.unit if mix else "", size=size)
+    params = {"unit": mix.unit if mix else "", "budget": budget, "on_short": mix.on_short if mix else "fail",
+              "caps": dict(caps),
+              "phases": [{**{k: v for k, v in p.items() if k not in ("shares", "label")},
+                          "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql")}
+                                     for s in p["shares"]]} for p in rendered]}
+    return Stage("mix", "mix", tuple(taken), params, sql)
 
 
 def _order(recipe: CheckedRecipe) -> Stage:
-    keys = []
-    for step in recipe.order.steps:
-        if step.kind == "shuffle":
-            keys.append(f"md5_number_lower({literal(str(recipe.seed))} || ':order:' || doc_id"
-                        " || ':' || CAST(_epoch AS VARCHAR))")
-        else:
-            assert step.key is not None
-            keys.append(expr_sql(step.key) + (" DESC" if step.descending else " ASC"))
-    if not keys:
-        keys.append("source")
-    sql = render("order.sql.j2", stage="order", input="mix", keys=keys)
-    return Stage("order", "sql", ("mix",), {"steps": [s.kind for s in recipe.order.steps]}, sql)
+    seed = literal(str(recipe.seed))
+    phases = []
+    for phase in recipe.order.phases:
+        keys, buckets = [], None
+        for step in phase.steps:
+            if step.kind == "shuffle":
+                keys.append(f"md5_number_lower({seed} || ':order:' || doc_id || ':' || CAST(_epoch AS VARCHAR))")
+            elif step.kind == "sort":
+                assert step.key is not None
+                keys.append(expr_sql(step.key) + (" DESC" if step.descending else " ASC"))
+            else:
+                buckets = dict(step.args)
+        phases.append({"name": phase.name, "sort_keys": keys or ["source"], "buckets": buckets})
+    prefix = recipe.order.prefix
+    rendered_prefix = None
+    if prefix is not None:
+        rendered_prefix = {"value_sql": expr_sql(prefix.value, "string"), "until": literal(prefix.until),
+                           "label": prefix.label, "separator": prefix.separator}
+    length = "n_tokens" if recipe.tokenizer else "strlen(text)"
+    sql = render("order.sql.j2", stage="order", input="mix", phases=phases, prefix=rendered_prefix,
+                 seed=str(recipe.seed), length=length)
+    params = {"phases": [{"name": p["name"], "steps": [s.kind for s in ph.steps]}
+                         for p, ph in zip(phases, recipe.order.phases, strict=True)],
+              "prefix": {"until": prefix.until, "label": prefix.label} if prefix else None}
+    return Stage("order", "sql", ("mix",), params, sql)
 
 
 def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precision: str = "float32") -> Plan:
@@ -309,6 +341,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
     add(Stage("output", "write", inputs,
               {"path": out.path, "format": out.format, "shard_bytes": out.shard_bytes,
                "shard_rows": out.shard_rows, "recipe": recipe.name, "license": recipe.license,
-               "seed": recipe.seed, "scores": list(recipe.score_columns())}, ""))
+               "seed": recipe.seed, "scores": list(recipe.score_columns()),
+               "phases": [p.name for p in recipe.order.phases]}, ""))
     sha = hashlib.sha256(recipe.text.encode()).hexdigest()
     return Plan(recipe.name, sha, macros, tuple(stages), files)

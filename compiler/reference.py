@@ -23,6 +23,9 @@ _KINDS = (
      "cached by `(content_hash, scorer fingerprint)`: the fingerprint covers the model's weights (sha256 of "
      "its files) or the fitted model's inputs, the scorer's code version, its parameters and the numeric "
      "precision (float32 on CPU, bfloat16 on CUDA)."),
+    ("mix_setting", "Mix settings", "Written inside the mix block as `NAME: value`, e.g. `on_short: renormalize`."),
+    ("step", "Order steps", "Besides `shuffle` and `sort EXPR [asc|desc]`, written in `order { ... }` or in a "
+     "phase (`phase NAME last 10%: STEP, STEP`)."),
 )
 
 
@@ -31,6 +34,8 @@ def _default(p: Param) -> str:
         return "required"
     if p.type == "text":
         return f"`{p.default}` column"
+    if p.type == "share":
+        return f"`{p.default * 100:g}%`"
     if isinstance(p.default, bool):
         return f"`{str(p.default).lower()}`"
     if isinstance(p.default, str):
@@ -43,6 +48,8 @@ def _num(x: float | None) -> str:
 
 
 def _type(p: Param) -> str:
+    if p.type == "share":
+        return "percentage"
     if p.type == "choice":
         return " \\| ".join(f'`"{c}"`' for c in p.choices)
     bounds = ""
@@ -53,15 +60,15 @@ def _type(p: Param) -> str:
 
 def _operator(op: Operator) -> list[str]:
     sig = ", ".join(p.name for p in op.params)
-    head = f"### `{op.name}`" if op.kind == "setting" else f"### `{op.name}({sig})`"
+    head = f"### `{op.name}`" if op.kind in ("setting", "mix_setting") else f"### `{op.name}({sig})`"
     if op.kind == "pack":
         head = f"### `apply {op.name}(...)`"
     lines = [head, "", op.doc + (f" Returns a {op.returns}." if op.returns else ""), ""]
-    if op.params and op.kind != "setting":
+    if op.params and op.kind not in ("setting", "mix_setting"):
         lines += ["| parameter | type | default | meaning |", "| --- | --- | --- | --- |"]
         lines += [f"| `{p.name}` | {_type(p)} | {_default(p)} | {p.doc} |" for p in op.params]
         lines.append("")
-    elif op.kind == "setting":
+    elif op.kind in ("setting", "mix_setting"):
         p = op.params[0]
         lines += [f"Type: {_type(p)}. Default: {_default(p)}.", ""]
     return lines

@@ -4,12 +4,12 @@ batches from cached Parquet, and caches every stage's output by its fingerprint.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-import math
 import os
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,10 @@ from datarecipe.compiler.model import CheckedRecipe
 from datarecipe.compiler.operators import FUNCTIONS, PACKS
 from datarecipe.compiler.plan import Plan, Stage
 
+from .mixing import Mixer
 from .progress import Reporter
 from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, read_blocklist
-from .writer import write_parquet, write_shards
+from .writer import Shard, write_parquet, write_shards
 
 STREAM_ROWS = 8192
 SCORE_CHUNK = 4096  # texts scored between two writes of the score cache: a killed run loses at most this much
@@ -115,7 +116,7 @@ class LocalEngine:
                 self.reporter.start(stage.name)
                 try:
                     run = {"ingest": self.run_ingest, "sql": self.run_sql, "fit": self.run_fit,
-                           "score": self.run_score}[stage.kind]
+                           "score": self.run_score, "mix": self.run_mix}[stage.kind]
                     stats = run(con, stage, tmp)
                 except BaseException:
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -171,7 +172,35 @@ class LocalEngine:
         counts = Counter(r["source"] for r in quarantine.rows)
         return {"rows": rows, "by_source": {src.name: rows}, "quarantined": dict(counts)}
 
-    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        """The mix's SQL, with runtime/mixing.py setting each phase's targets between its statements."""
+        mixer = Mixer(stage.name, stage.params)
+
+        def query(sql: str) -> list[dict[str, Any]]:
+            result = con.execute(sql)
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+        def hook(target: str, sql: str) -> bool:
+            kind, _, index = target.partition("_")
+            if kind == "supply":
+                mixer.on_supply(query(sql))
+            elif kind == "remaining":
+                con.execute(f"DELETE FROM {stage.name}__targets")
+                con.executemany(f"INSERT INTO {stage.name}__targets VALUES (?, ?, ?, ?)",
+                                mixer.targets(int(index), query(sql)))
+            elif kind == "taken":
+                mixer.on_taken(int(index), query(sql))
+            else:
+                return False
+            return True
+
+        return self.run_sql(con, stage, tmp, hook) | mixer.stats()
+
+    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path,
+                hook: Callable[[str, str], bool] | None = None) -> dict[str, Any]:
+        """A stage's statements in order: `@data` and `@ledger` are written to Parquet; `hook` takes the others
+        it knows."""
         self.register_outputs(con, stage.inputs)
         stats: dict[str, Any] = {}
         tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
@@ -182,8 +211,8 @@ class LocalEngine:
                 try:
                     if target == "":
                         con.execute(sql)
-                    elif target == "check":
-                        self.check_budget(stage, con.execute(sql).fetchall())
+                    elif hook is not None and hook(target, sql):
+                        pass
                     else:
                         result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
                         on_rows = (lambda n: self.reporter.advance(stage.name, n)) if target == "data" else None
@@ -350,34 +379,6 @@ class LocalEngine:
         for doc_id, file, line, text in rows:
             reader.quarantine.add(reader.src.name, file, line, f"duplicate id `{doc_id}`", text)
 
-    def check_budget(self, stage: Stage, rows: list[tuple]) -> None:
-        """Fail with the source that runs short of its share, by how much, and a budget that fits."""
-        mix = self.recipe.mix
-        if mix is None:
-            return
-        shares = {s.source: s for s in mix.shares}
-        short, feasible = [], []
-        for source, target, max_epochs, available, eligible in rows:
-            if math.isinf(target):
-                continue
-            share = shares[source]
-            feasible.append(available * max_epochs / share.share if share.share else math.inf)
-            if available * max_epochs < target:
-                short.append((source, target, max_epochs, available, eligible))
-        if not short:
-            return
-        unit = mix.unit
-        best = int(min(feasible)) if feasible else 0
-        lines = []
-        for source, target, max_epochs, available, _ in short:
-            cap = "" if max_epochs == 1 else f" x {max_epochs:g} epochs = {available * max_epochs:,.0f}"
-            lines.append(f"source `{source}` is short: it has {available:,.0f} {unit} after filters{cap}, "
-                         f"the mix asks for {target:,.0f} ({shares[source].share * 100:g}% of {mix.budget:,} {unit}), "
-                         f"short by {target - available * max_epochs:,.0f}")
-        raise _fail(stage.name, "; ".join(lines),
-                    f"the largest budget these sources can fill is {best:,} {unit}; lower the budget, "
-                    "raise `max_epochs`, or change the weights")
-
     # ---- output -----------------------------------------------------------------------------------
 
     def write_output(self, stage: Stage) -> dict[str, Any]:
@@ -413,25 +414,41 @@ class LocalEngine:
         columns = [*OUTPUT_COLUMNS, *params["scores"]]
         schema = pa.schema([pf.schema_arrow.field(c) for c in columns])
         text_bytes = 0
-        per_source: dict[str, Counter[str]] = defaultdict(Counter)  # docs, bytes and tokens written, per source
+        phases = params["phases"]
+        # docs, bytes and tokens written, per phase and source
+        per_phase: list[dict[str, Counter[str]]] = [defaultdict(Counter) for _ in phases]
         counted = "n_tokens" in columns
 
-        def rows() -> Iterator[pa.RecordBatch]:
+        def runs() -> Iterator[tuple[int, pa.RecordBatch]]:
+            """The ordered rows as runs of one phase each (phases are contiguous, in order)."""
             nonlocal text_bytes
-            for batch in pf.iter_batches(batch_size=STREAM_ROWS, columns=columns):
+            for batch in pf.iter_batches(batch_size=STREAM_ROWS, columns=[*columns, "_phase"]):
                 sizes = pc.binary_length(batch.column("text"))
                 text_bytes += pc.sum(sizes).as_py() or 0
-                parts = {"source": batch.column("source"), "bytes": sizes,
+                parts = {"phase": batch.column("_phase"), "source": batch.column("source"), "bytes": sizes,
                          **({"tokens": batch.column("n_tokens")} if counted else {})}
-                grouped = pa.table(parts).group_by("source").aggregate(
+                grouped = pa.table(parts).group_by(["phase", "source"]).aggregate(
                     [("bytes", "count"), ("bytes", "sum"), *([("tokens", "sum")] if counted else [])])
                 for row in grouped.to_pylist():
-                    per_source[row["source"]].update({"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
-                                                      **({"tokens": row["tokens_sum"] or 0} if counted else {})})
-                yield batch
+                    per_phase[row["phase"]][row["source"]].update(
+                        {"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
+                         **({"tokens": row["tokens_sum"] or 0} if counted else {})})
+                phase = batch.column("_phase").to_numpy()
+                cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
+                data = batch.drop_columns(["_phase"])
+                for a, b in itertools.pairwise(cuts):
+                    if b > a:
+                        yield int(phase[a]), data.slice(a, b - a)
 
-        shards = write_shards(tmp, params["format"], schema, rows(), params["shard_rows"], params["shard_bytes"],
-                              lambda n: self.reporter.advance(stage.name, n))
+        shards: list[Shard] = []
+        for index, run in itertools.groupby(runs(), key=lambda pair: pair[0]):
+            shards += write_shards(tmp, params["format"], schema, (batch for _, batch in run), params["shard_rows"],
+                                   params["shard_bytes"], lambda n: self.reporter.advance(stage.name, n),
+                                   first=len(shards), phase=phases[index])
+        per_source: dict[str, Counter[str]] = defaultdict(Counter)
+        for counts in per_phase:
+            for source, c in counts.items():
+                per_source[source].update(c)
         ledgers = [self.stage_dir(s) / "ledger.parquet" for s in self.plan.stages
                    if (self.stage_dir(s) / "ledger.parquet").exists()]
         ledger = pa.concat_tables([pq.read_table(p, schema=LEDGER_SCHEMA) for p in ledgers]) if ledgers \
@@ -450,7 +467,7 @@ class LocalEngine:
             "inputs": {name: [{"path": f.path, "size": f.size, "fingerprint": f.fingerprint} for f in files]
                        for name, files in sorted(self.plan.files.items())},
             "shards": [s.__dict__ for s in shards],
-            "mixture": self.mixture(per_source),
+            "mixture": self.mixture(per_source, per_phase),
             "totals": {"docs": sum(s.rows for s in shards), "text_bytes": text_bytes,
                        **({"tokens": sum(c["tokens"] for c in per_source.values())} if counted else {}),
                        "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
@@ -464,19 +481,34 @@ class LocalEngine:
                                                          orjson.OPT_SORT_KEYS) + b"\n")
         return manifest
 
-    def mixture(self, written: dict[str, Counter[str]]) -> dict[str, Any]:
+    def mixture(self, written: dict[str, Counter[str]], per_phase: list[dict[str, Counter[str]]]) -> dict[str, Any]:
         """What the mix asked of each source and what was written: docs, bytes and tokens, and the share of the
-        budget's unit each source got against its target share."""
+        budget's unit each source got against its target share, over the build and per phase."""
         mix = self.recipe.mix
         unit = mix.unit if mix else "docs"
-        total = sum(c[unit] for c in written.values())
-        targets = {s.source: s.share for s in mix.shares} if mix else {}
-        out: dict[str, Any] = {"unit": unit, "budget": mix.budget if mix else None, "by_source": {}}
-        for source in sorted(written.keys() | targets.keys()):
-            counts = dict(written.get(source, Counter()))
-            out["by_source"][source] = {**counts, "share": counts.get(unit, 0) / total if total else 0.0,
-                                        "target_share": targets.get(source)}
-        return out
+        recorded = self.stats["mix"]
+
+        def shares(counts: dict[str, Counter[str]], targets: dict[str, float]) -> dict[str, Any]:
+            total = sum(c[unit] for c in counts.values())
+            return {source: {**dict(counts.get(source, Counter())),
+                             "share": counts.get(source, Counter())[unit] / total if total else 0.0,
+                             "target_share": targets.get(source)}
+                    for source in sorted(counts.keys() | targets.keys())}
+
+        overall: Counter[str] = Counter()
+        phases = []
+        for spec, record, counts in zip(self.recipe.order.phases, recorded["phases"], per_phase, strict=True):
+            width = spec.end - spec.start
+            targets = {s.source: s.share for s in spec.shares} if mix else {}
+            for source, share in targets.items():
+                overall[source] += width * share
+            entry = {"name": spec.name, "start": spec.start, "end": spec.end, "budget": record["budget"],
+                     "by_source": shares(counts, targets)}
+            if record.get("renormalized"):
+                entry["renormalized"] = record["renormalized"]
+            phases.append(entry)
+        return {"unit": unit, "budget": mix.budget if mix else None, "on_short": recorded["on_short"],
+                "by_source": shares(written, {s: round(v, 12) for s, v in overall.items()}), "phases": phases}
 
     def score_summary(self, ordered: Path) -> dict[str, Any]:
         """Per source and score: its scorer, cache key, and the count, nulls, min, mean and max of its values

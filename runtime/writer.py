@@ -69,6 +69,7 @@ class Shard:
     rows: int
     bytes: int
     sha256: str
+    phase: str = ""
 
 
 def sha256_file(path: Path) -> str:
@@ -80,10 +81,12 @@ def sha256_file(path: Path) -> str:
 
 
 def write_shards(directory: Path, fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch],
-                 shard_rows: int, shard_bytes: int, on_rows: Callable[[int], None] | None = None) -> list[Shard]:
-    """Cut the row stream into shards of at most shard_rows rows and about shard_bytes bytes."""
+                 shard_rows: int, shard_bytes: int, on_rows: Callable[[int], None] | None = None,
+                 first: int = 0, phase: str = "") -> list[Shard]:
+    """Cut the row stream into shards of at most shard_rows rows and about shard_bytes bytes, numbered from
+    `first` and labelled with the training phase they hold."""
     shards: list[Shard] = []
-    for i, table in enumerate(chunks(batches, shard_rows or 2**62, shard_bytes)):
+    for i, table in enumerate(chunks(batches, shard_rows or 2**62, shard_bytes), start=first):
         name = f"part-{i:05d}.{fmt}"
         path = directory / name
         if fmt == "parquet":
@@ -95,7 +98,7 @@ def write_shards(directory: Path, fmt: str, schema: pa.Schema, batches: Iterable
                     if meta is not None:
                         row["meta"] = orjson.Fragment(meta.encode())
                     fh.write(orjson.dumps(row) + b"\n")
-        shards.append(Shard(name, table.num_rows, os.path.getsize(path), sha256_file(path)))
+        shards.append(Shard(name, table.num_rows, os.path.getsize(path), sha256_file(path), phase))
         if on_rows:
             on_rows(table.num_rows)
     return shards

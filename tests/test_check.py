@@ -709,7 +709,7 @@ def test_reference_documents_every_operator_and_parameter() -> None:
     text = reference()
     headings = [line for line in text.splitlines() if line.startswith("### ")]
     for (kind, name), op in REGISTRY.items():
-        if kind == "setting":
+        if kind in ("setting", "mix_setting"):
             assert f"### `{name}`" in headings, name
         elif kind == "pack":
             assert f"### `apply {name}(...)`" in headings, name

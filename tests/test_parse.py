@@ -161,7 +161,7 @@ def test_comments_are_ignored_everywhere() -> None:
     assert [(m.source, m.share, m.where_label) for m in with_comments.mix.shares] == [
         (m.source, m.share, m.where_label) for m in plain.mix.shares]
     assert with_comments.output == plain.output
-    assert [s.kind for s in with_comments.order.steps] == ["shuffle"]
+    assert [s.kind for s in with_comments.order.phases[0].steps] == ["shuffle"]
 
 
 def test_keywords_are_reserved_only_where_a_statement_starts() -> None:
@@ -197,7 +197,7 @@ def test_demo_recipe_parses_into_plain_dataclasses() -> None:
     ]
     assert isinstance(mix, ast.Mix) and (mix.budget.scaled, mix.unit) == (1000, "docs")
     assert [(e.source, e.share.text) for e in mix.entries] == [("web", "60%"), ("docs", "40%")]
-    assert isinstance(order, ast.Order) and [s.kind for s in order.steps] == ["shuffle"]
+    assert isinstance(order, ast.Order) and [s.kind for s in order.items if isinstance(s, ast.OrderStep)] == ["shuffle"]
     assert isinstance(output, ast.Output)
     assert (output.path.value, output.format) == ("build/demo", "parquet")
     assert [(lim.amount.text, lim.unit) for lim in output.shard] == [("128MB", ""), ("10_000", "rows")]

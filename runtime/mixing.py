@@ -1,0 +1,142 @@
+"""The mix's arithmetic, between the statements of its SQL: how much each phase takes from each source.
+
+The mix stage's SQL reports what the sources have (`@supply`), then for each phase what they have left after
+earlier phases (`@remaining_N`); this module turns that into the phase's targets, which the engine writes into
+`mix__targets` before the phase's selection runs, and reads back what the phase took (`@taken_N`).
+
+A phase's targets are its budget apportioned by its weights (largest remainder, so they sum to the budget
+exactly), less what earlier phases took beyond their own targets: a source's running total stays within one
+document of its running target. A source that cannot meet its target stops the build with the numbers (the
+default) or, with `on_short: renormalize`, gives up what it lacks to the other sources of the phase in
+proportion to their weights; the manifest records each such change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.plan import apportion
+
+
+class Mixer:
+    def __init__(self, stage: str, params: dict[str, Any]):
+        self.stage = stage
+        self.params = params
+        self.unit = params["unit"] or "docs"
+        self.caps: dict[str, float] = params["caps"]
+        self.supply: dict[str, dict[str, Any]] = {}
+        self.planned: Counter[str] = Counter()  # the targets set so far, per source
+        self.taken: Counter[str] = Counter()  # what the phases took so far, per source
+        self.phases: list[dict[str, Any]] = []
+
+    def on_supply(self, rows: list[dict[str, Any]]) -> None:
+        self.supply = {row["source"]: row for row in rows}
+
+    def targets(self, i: int, rows: list[dict[str, Any]]) -> list[tuple[int, str, float, int]]:
+        """Rows of `mix__targets` for phase i: (phase, source, target, upto), given what each source has left."""
+        phase = self.params["phases"][i]
+        left = {row["source"]: int(row["remaining"] + 1e-6) for row in rows}
+        max_used = {row["source"]: int(row["max_used"]) for row in rows}
+        record: dict[str, Any] = {"name": phase["name"], "start": phase["start"], "end": phase["end"],
+                                  "budget": phase["budget"]}
+        self.phases.append(record)
+        sources = [s["source"] for s in phase["shares"]]
+        if not self.params["budget"]:  # no mix block: every document once
+            record["targets"] = {}
+            return [(i, s, math.inf, 1) for s in sources]
+        base = apportion(phase["budget"], [s["share"] for s in phase["shares"]])
+        want = {s: max(0, b - (self.taken[s] - self.planned[s])) for s, b in zip(sources, base, strict=True)}
+        short = [s for s in sources if left.get(s, 0) < want[s]]
+        if short and self.params["on_short"] == "renormalize":
+            fixed = self.renormalize(i, want, left)
+            record["renormalized"] = {s: {"asked": want[s], "got": fixed[s]} for s in sources if fixed[s] != want[s]}
+            want = fixed
+        elif short:
+            raise self.short_error(i, short, want, left)
+        record["targets"] = want
+        out = []
+        for s in sources:
+            self.planned[s] += want[s]
+            once = self.supply[s][f"once_{i}"]
+            passes = math.ceil(want[s] / once) + 1 if once else 0
+            out.append((i, s, float(want[s]), int(min(self.caps[s], max_used.get(s, 0) + passes))))
+        return out
+
+    def renormalize(self, i: int, want: dict[str, int], left: dict[str, int]) -> dict[str, int]:
+        """Water-filling: a source short of its target gives all it has; the rest of the phase's total goes to
+        the others by their weights, and again while one of them runs short."""
+        weights = {s["source"]: s["share"] for s in self.params["phases"][i]["shares"]}
+        total = sum(want.values())
+        fixed: dict[str, int] = {}
+        while True:
+            active = [s for s in weights if s not in fixed]
+            rest = total - sum(fixed.values())
+            if not active:
+                has = sum(fixed.values())
+                raise RecipeError(None, f"even renormalized, the sources of the mix{self._phase_words(i)} have "
+                                  f"{has:,} {self.unit} between them and it asks for {total:,}",
+                                  f"the largest budget they can fill is {self.best_budget():,} {self.unit}; lower "
+                                  "the budget or raise `max_epochs`", stage=self.stage)
+            weight = sum(weights[s] for s in active)
+            alloc = dict(zip(active, apportion(rest, [weights[s] / weight for s in active]), strict=True))
+            over = [s for s in active if alloc[s] > left.get(s, 0)]
+            if not over:
+                return {s: fixed.get(s, alloc.get(s, 0)) for s in weights}
+            for s in over:
+                fixed[s] = left.get(s, 0)
+
+    def on_taken(self, i: int, rows: list[dict[str, Any]]) -> None:
+        got = {row["source"]: {"size": int(row["size"] or 0), "docs": int(row["docs"])} for row in rows}
+        for source, counts in got.items():
+            self.taken[source] += counts["size"]
+        self.phases[i]["taken"] = got
+
+    def stats(self) -> dict[str, Any]:
+        return {"phases": self.phases, "on_short": self.params["on_short"],
+                "supply": {s: {"once": row["once_any"], "max_epochs": row["cap"]} for s, row in self.supply.items()}}
+
+    # ---- when a source runs short ----------------------------------------------------------------
+
+    def best_budget(self) -> int:
+        """The largest budget the sources can fill with these weights and caps: per source, what any phase may
+        take over what all phases ask of it per unit of budget, and per phase, what that phase may take."""
+        budget = self.params["budget"]
+        asks: Counter[str] = Counter()
+        bounds = []
+        for i, phase in enumerate(self.params["phases"]):
+            width = phase["budget"] / budget if budget else 0
+            for s in phase["shares"]:
+                ask = width * s["share"]
+                asks[s["source"]] += ask
+                if ask:
+                    bounds.append(self.supply[s["source"]][f"once_{i}"] * self.caps[s["source"]] / ask)
+        bounds += [self.supply[s]["once_any"] * self.caps[s] / ask for s, ask in asks.items() if ask]
+        return int(min(bounds, default=0))
+
+    def _phase_words(self, i: int) -> str:
+        phases = self.params["phases"]
+        return "" if len(phases) == 1 else f" in phase `{phases[i]['name']}`"
+
+    def short_error(self, i: int, short: list[str], want: dict[str, int], left: dict[str, int]) -> RecipeError:
+        phase = self.params["phases"][i]
+        shares = {s["source"]: s["share"] for s in phase["shares"]}
+        unit = self.unit
+        lines = []
+        for s in short:
+            once, cap = self.supply[s][f"once_{i}"], self.caps[s]
+            have = f"{once:,.0f} {unit} after filters"
+            if cap != 1:
+                have += f" x {cap:g} epochs = {once * cap:,.0f}"
+            if left.get(s, 0) < once * cap:
+                have += f", {left.get(s, 0):,} left after earlier phases"
+            whose = "the mix" if len(self.params["phases"]) == 1 else f"phase `{phase['name']}`"
+            lines.append(f"source `{s}` is short{self._phase_words(i)}: it has {have}, {whose} asks for "
+                         f"{want[s]:,} ({shares[s] * 100:g}% of {phase['budget']:,} {unit}), short by "
+                         f"{want[s] - left.get(s, 0):,}")
+        return RecipeError(None, "; ".join(lines),
+                           f"the largest budget these sources can fill is {self.best_budget():,} {unit}; lower the "
+                           "budget, raise `max_epochs`, change the weights, or set `on_short: renormalize` in the mix",
+                           stage=self.stage)
