@@ -371,7 +371,8 @@ SCORERS = (
 STEPS = (
     Operator("length_buckets", "step", (
         Param("block", "int", 1_000_000, "the size of a block, in tokens with the recipe's tokenizer, else in "
-              "bytes of text; a block ends at the first document that reaches it", min=1),
+              "bytes of text: a block holds the documents that start within one such stretch of its bucket, so "
+              "it is this size give or take one document", min=1),
         Param("order", "choice", "shuffle", "the order of the blocks: `shuffle` (seeded), `asc` (short "
               "documents first: a length curriculum) or `desc` (long first); blocks of one bucket are shuffled "
               "among themselves", choices=("shuffle", "asc", "desc")),
