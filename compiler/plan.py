@@ -271,7 +271,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     sql = render("mix.sql.j2", stage="mix", inputs=taken, phases=rendered, caps=caps, labels=sorted(labels.items()),
                  seed=str(recipe.seed), budget=budget, unit=mix.unit if mix else "", size=size)
     params = {"unit": mix.unit if mix else "", "budget": budget, "on_short": mix.on_short if mix else "fail",
-              "caps": dict(caps),
+              "caps": dict(caps), "feeds": {s.name: providers[s.name] for s in recipe.sources},
               "phases": [{**{k: v for k, v in p.items() if k not in ("shares", "label")},
                           "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql")}
                                      for s in p["shares"]]} for p in rendered]}

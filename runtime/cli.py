@@ -13,6 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from datarecipe.compiler import ast
 from datarecipe.compiler.checker import check
 from datarecipe.compiler.errors import RecipeError, RecipeErrors, Span, render
 from datarecipe.compiler.model import CheckedRecipe
@@ -122,6 +123,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     for path in args.files:
         try:
             recipe = load(path, err, args.json)
+            known_budget(recipe, path, args.cache, err, args.json)
             results.append({"file": path, "ok": True, "errors": []})
             if not args.json and not args.quiet:
                 out.print(f"{path}: ok ({_count(len(recipe.sources), 'source')})", highlight=False)
@@ -131,6 +133,40 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=1))
     return status
+
+
+def known_budget(recipe: CheckedRecipe, path: str, cache: str, err: Console, as_json: bool) -> None:
+    """Where the recipe's output holds a previous build whose sources are unchanged, check the mix against what
+    they had then: a share they cannot fill is an error now, not after the scoring. Silent when nothing is known."""
+    if recipe.mix is None or not (Path(recipe.output.path) / "manifest.json").is_file():
+        return
+    from .mixing import Mixer
+
+    try:
+        previous = json.loads((Path(recipe.output.path) / "manifest.json").read_text())
+        mixture = previous["mixture"]
+        if mixture["unit"] != recipe.mix.unit:
+            return
+        the_plan = build_plan(recipe, cache)
+    except (RecipeError, OSError, ValueError, KeyError, TypeError):
+        return  # no usable previous build: `recipe run` checks the budget when it gets there
+    stage = the_plan.stage("mix")
+    supply = mixture.get("supply", {})
+    feeds = {s: feed for s, feed in stage.params["feeds"].items() if s in stage.params["caps"]}
+    if any(supply.get(s, {}).get("input") != the_plan.stage(feed).fingerprint for s, feed in feeds.items()):
+        return
+    found = Mixer(stage.name, stage.params).known_shortfalls(supply)
+    if not found:
+        return
+    text = recipe.text
+    spans = {}
+    for block in parse(text).blocks:
+        if isinstance(block, ast.Mix):
+            spans = {e.source: e.span for e in block.entries} | {"": block.span}
+    errors = [RecipeError(spans.get(source, spans.get("")), f"{message} ({recipe.output.path}/manifest.json)", hint)
+              for source, message, hint in found]
+    _report(errors, path, text, err, as_json)
+    raise Failed(EXIT_RECIPE, [_error_json(e, path) for e in errors])
 
 
 def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -272,6 +308,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="check recipes and report every error (exit 2 on errors)")
     c.add_argument("files", nargs="+", metavar="FILE", help="the .recipe files")
+    c.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
+                   help="input file hashes, to tell whether a previous build's counts still hold (default: "
+                        ".datarecipe/cache)")
     common(c)
     c = sub.add_parser("compile", help="write plan.json and one .sql file per SQL stage")
     c.add_argument("file", metavar="FILE", help="the .recipe file")

@@ -195,7 +195,10 @@ class LocalEngine:
                 return False
             return True
 
-        return self.run_sql(con, stage, tmp, hook) | mixer.stats()
+        stats = self.run_sql(con, stage, tmp, hook) | mixer.stats()
+        for source, supply in stats["supply"].items():  # what the supply was measured on
+            supply["input"] = self.plan.stage(stage.params["feeds"][source]).fingerprint
+        return stats
 
     def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path,
                 hook: Callable[[str, str], bool] | None = None) -> dict[str, Any]:
@@ -508,7 +511,8 @@ class LocalEngine:
                 entry["renormalized"] = record["renormalized"]
             phases.append(entry)
         return {"unit": unit, "budget": mix.budget if mix else None, "on_short": recorded["on_short"],
-                "by_source": shares(written, {s: round(v, 12) for s, v in overall.items()}), "phases": phases}
+                "by_source": shares(written, {s: round(v, 12) for s, v in overall.items()}), "phases": phases,
+                "supply": recorded["supply"]}
 
     def score_summary(self, ordered: Path) -> dict[str, Any]:
         """Per source and score: its scorer, cache key, and the count, nulls, min, mean and max of its values

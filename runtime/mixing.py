@@ -95,8 +95,57 @@ class Mixer:
         self.phases[i]["taken"] = got
 
     def stats(self) -> dict[str, Any]:
-        return {"phases": self.phases, "on_short": self.params["on_short"],
-                "supply": {s: {"once": row["once_any"], "max_epochs": row["cap"]} for s, row in self.supply.items()}}
+        """What the phases asked and took, and what each source offered: one pass over its documents, per
+        `where` (by its text), so `recipe check` can tell a budget that cannot be met before a build."""
+        supply: dict[str, dict[str, Any]] = {s: {"once": row["once_any"], "by_where": {}}
+                                             for s, row in self.supply.items()}
+        for i, phase in enumerate(self.params["phases"]):
+            for share in phase["shares"]:
+                supply[share["source"]]["by_where"][share["where_label"]] = self.supply[share["source"]][f"once_{i}"]
+        return {"phases": self.phases, "on_short": self.params["on_short"], "supply": supply}
+
+    def known_shortfalls(self, supply: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]] | None:
+        """Before a build: (source, message, hint) for each share a previous build's supply proves cannot be
+        met, or None when that supply does not cover this mix (a `where` it did not measure)."""
+        if self.params["on_short"] == "renormalize":
+            return []
+        rows: dict[str, dict[str, Any]] = {}
+        for i, phase in enumerate(self.params["phases"]):
+            for share in phase["shares"]:
+                known = supply.get(share["source"], {}).get("by_where", {})
+                if share["where_label"] not in known:
+                    return None
+                row = rows.setdefault(share["source"], {"source": share["source"], "cap": self.caps[share["source"]]})
+                row[f"once_{i}"] = known[share["where_label"]]
+        for source, row in rows.items():  # the documents any phase may take: known when all ask the same
+            wheres = {s["where_label"] for p in self.params["phases"] for s in p["shares"] if s["source"] == source}
+            row["once_any"] = supply[source]["by_where"][wheres.pop()] if len(wheres) == 1 else math.inf
+        self.supply = rows
+        asked: Counter[str] = Counter()
+        out = []
+        for i, phase in enumerate(self.params["phases"]):
+            for share, target in zip(phase["shares"], apportion(phase["budget"], [s["share"] for s in phase["shares"]]),
+                                     strict=True):
+                source = share["source"]
+                asked[source] += target
+                have = rows[source][f"once_{i}"] * self.caps[source]
+                if target > have:
+                    out.append((source, self._short(source, rows[source][f"once_{i}"], target, i), ""))
+        for source, total in asked.items():
+            once = rows[source]["once_any"]
+            if total > once * self.caps[source] and not any(s == source for s, _, _ in out):
+                out.append((source, self._short(source, once, total, None), ""))
+        hint = (f"the largest budget these sources can fill is {self.best_budget():,} {self.unit}; lower the budget, "
+                "raise `max_epochs`, change the weights, or set `on_short: renormalize` in the mix")
+        return [(s, message, hint) for s, message, _ in out]
+
+    def _short(self, source: str, once: float, asked: int, i: int | None) -> str:
+        cap = self.caps[source]
+        epochs = f" (x {cap:g} epochs = {once * cap:,.0f})" if cap != 1 else ""
+        phases = self.params["phases"]
+        whose = "the mix" if i is None or len(phases) == 1 else f"phase `{phases[i]['name']}`"
+        return (f"source `{source}` is short: the last build had {once:,.0f} {self.unit} of it after filters{epochs}, "
+                f"and {whose} asks for {asked:,} {self.unit}, short by {asked - once * cap:,.0f}")
 
     # ---- when a source runs short ----------------------------------------------------------------
 
