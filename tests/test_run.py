@@ -27,6 +27,7 @@ from helpers import (
     manifest,
     normalized,
     ok,
+    recipe,
     sha256_file,
     write_jsonl,
     write_lines,
@@ -543,3 +544,20 @@ def test_budget_that_cannot_be_met_names_the_short_source(tmp_path: Path) -> Non
     assert "60 docs" in message  # the largest budget that 30 docs at 50% can fill
     assert digest_tree(tmp_path / "build/mix") == before
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["mix"]
+
+
+def test_check_reports_a_budget_the_last_build_proves_short(tmp_path: Path) -> None:
+    mix_sources(tmp_path)
+    ok(build(tmp_path, MIX.format(budget=50, entries="long 50%  short 50%"), "--quiet"))
+    (tmp_path / "r.recipe").write_text(MIX.format(budget=200, entries="long 50%  short 50%"))
+    result = recipe(tmp_path, "check", "r.recipe")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "r.recipe:4:" in result.stderr  # at the mix entry of `short`
+    message = " ".join(result.stderr.split())
+    assert "source `short` is short: the last build had 30 docs of it after filters" in message
+    assert "asks for 100 docs, short by 70" in message and "60 docs" in message and "`long`" not in message
+    # a filter changes what the source offers: the last build's counts no longer say anything
+    changed = MIX.format(budget=200, entries="long 50%  short 50%").replace(
+        "mix ", "filter short { keep words(text) > 1 }\nmix ")
+    (tmp_path / "r.recipe").write_text(changed)
+    ok(recipe(tmp_path, "check", "r.recipe"))
