@@ -7,9 +7,12 @@
    content_hash, `n_tokens` drawn from a log-normal around 1,000 tokens, and a score `q`. The text is empty:
    the mix reads only metadata.
 2. The recipe: `mix 1B tokens { web 60% where q > -2  wiki 25% max_epochs 2  code 15% max_epochs 2 sample_by q
-   temperature 0.5 }`: a predicate, repetition (wiki and code are short of their shares and repeat) and a
-   Gumbel top-k sample. It is checked and planned by the compiler; the mix stage's SQL runs in DuckDB (all
-   cores) on the registered Arrow tables, exactly as the engine runs it, streaming its outputs.
+   temperature 0.5 }` over two phases, the last 10% with a mix of its own (`code 40%, wiki 40%, web 20% where
+   q > 1`): a predicate, repetition (wiki and code are short of their shares and repeat, capped over both
+   phases), a Gumbel top-k sample, and targets set phase by phase from what the sources have left. It is
+   checked and planned by the compiler; the mix stage's SQL runs in DuckDB (all cores) on the registered Arrow
+   tables, with runtime/mixing.py setting each phase's targets, exactly as the engine runs it, streaming its
+   outputs.
 3. Measured: the seconds the stage's statements take (plan_seconds), the process's peak RSS, and the achieved
    token share of each source against its target.
 
@@ -31,6 +34,7 @@ from datarecipe.compiler.checker import check
 from datarecipe.compiler.lower import statements
 from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import InputFile, plan
+from datarecipe.runtime.mixing import Mixer
 
 RECIPE = '''recipe "mixing" { seed 1  tokenizer "tok.json" }
 source web  = parquet("web/*.parquet")
@@ -42,6 +46,10 @@ mix BUDGET tokens {
   web  60%  where q > -2
   wiki 25%  max_epochs 2
   code 15%  max_epochs 2  sample_by q temperature 0.5
+}
+order {
+  phase main   first 90%
+  phase anneal last 10%: mix { code 40%, wiki 40%, web 20% where q > 1 }
 }
 output "build/mixing"
 '''
@@ -76,14 +84,15 @@ def main() -> None:
     for i, (source, part) in enumerate(SOURCES.items()):
         con.register(f"score_{source}" if f"score_{source}" in stage.inputs else f"filter_{source}",
                      synthetic(source, int(docs * part), seed=i))
+    mixer = Mixer(stage.name, stage.params)
     achieved: dict[str, int] = {}
     rows = 0
     started = time.perf_counter()
     for target, sql in statements(stage.sql):
         if target == "":
             con.execute(sql)
-        elif target == "check":
-            con.execute(sql).fetchall()
+        elif mixer.statement(con, target, sql):
+            pass
         else:
             reader = con.sql(sql).to_arrow_reader(65_536)
             for batch in reader:
@@ -95,7 +104,10 @@ def main() -> None:
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = sum(achieved.values())
-    targets = {s.source: s.share for s in recipe.mix.shares}
+    targets: dict[str, float] = {}
+    for phase in recipe.order.phases:
+        for share in phase.shares:
+            targets[share.source] = targets.get(share.source, 0) + (phase.end - phase.start) * share.share
     error = max(abs(achieved[s] / total - targets[s]) for s in targets)
     print(f"{docs:,} docs, {budget:,}-token mix: {seconds:.1f}s, peak RSS {peak:,.0f} MB; "
           f"{rows:,} rows chosen; tokens {achieved}", flush=True)

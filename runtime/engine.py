@@ -175,27 +175,7 @@ class LocalEngine:
     def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
         """The mix's SQL, with runtime/mixing.py setting each phase's targets between its statements."""
         mixer = Mixer(stage.name, stage.params)
-
-        def query(sql: str) -> list[dict[str, Any]]:
-            result = con.execute(sql)
-            names = [d[0] for d in result.description]
-            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-        def hook(target: str, sql: str) -> bool:
-            kind, _, index = target.partition("_")
-            if kind == "supply":
-                mixer.on_supply(query(sql))
-            elif kind == "remaining":
-                con.execute(f"DELETE FROM {stage.name}__targets")
-                con.executemany(f"INSERT INTO {stage.name}__targets VALUES (?, ?, ?, ?)",
-                                mixer.targets(int(index), query(sql)))
-            elif kind == "taken":
-                mixer.on_taken(int(index), query(sql))
-            else:
-                return False
-            return True
-
-        stats = self.run_sql(con, stage, tmp, hook) | mixer.stats()
+        stats = self.run_sql(con, stage, tmp, lambda target, sql: mixer.statement(con, target, sql)) | mixer.stats()
         for source, supply in stats["supply"].items():  # what the supply was measured on
             supply["input"] = self.plan.stage(stage.params["feeds"][source]).fingerprint
         return stats

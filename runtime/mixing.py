@@ -32,6 +32,24 @@ class Mixer:
         self.taken: Counter[str] = Counter()  # what the phases took so far, per source
         self.phases: list[dict[str, Any]] = []
 
+    def statement(self, con: Any, target: str, sql: str) -> bool:
+        """Run one of the mix's own statements on a DuckDB connection (`@supply`, `@remaining_N`, which fills
+        `mix__targets`, and `@taken_N`); False for any other."""
+        kind, _, index = target.partition("_")
+        if kind not in ("supply", "remaining", "taken"):
+            return False
+        result = con.execute(sql)
+        names = [d[0] for d in result.description]
+        rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        if kind == "supply":
+            self.on_supply(rows)
+        elif kind == "remaining":
+            con.execute(f"DELETE FROM {self.stage}__targets")
+            con.executemany(f"INSERT INTO {self.stage}__targets VALUES (?, ?, ?, ?)", self.targets(int(index), rows))
+        else:
+            self.on_taken(int(index), rows)
+        return True
+
     def on_supply(self, rows: list[dict[str, Any]]) -> None:
         self.supply = {row["source"]: row for row in rows}
 
