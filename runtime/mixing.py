@@ -5,7 +5,7 @@ earlier phases (`@remaining_N`); this module turns that into the phase's targets
 `mix__targets` before the phase's selection runs, and reads back what the phase took (`@taken_N`).
 
 A phase's targets are its budget apportioned by its weights (largest remainder, so they sum to the budget
-exactly), less what earlier phases took beyond their own targets: a source's running total stays within one
+exactly), less what earlier phases took beyond their own: each source's running total stays within one
 document of its running target. A source that cannot meet its target stops the build with the numbers (the
 default) or, with `on_short: renormalize`, gives up what it lacks to the other sources of the phase in
 proportion to their weights; the manifest records each such change.
@@ -28,7 +28,7 @@ class Mixer:
         self.unit = params["unit"] or "docs"
         self.caps: dict[str, float] = params["caps"]
         self.supply: dict[str, dict[str, Any]] = {}
-        self.planned: Counter[str] = Counter()  # the targets set so far, per source
+        self.asked: Counter[str] = Counter()  # the running target per source: what the phases so far asked
         self.taken: Counter[str] = Counter()  # what the phases took so far, per source
         self.phases: list[dict[str, Any]] = []
 
@@ -66,18 +66,22 @@ class Mixer:
             record["targets"] = {}
             return [(i, s, math.inf, 1) for s in sources]
         base = apportion(phase["budget"], [s["share"] for s in phase["shares"]])
-        want = {s: max(0, b - (self.taken[s] - self.planned[s])) for s, b in zip(sources, base, strict=True)}
+        base_of = dict(zip(sources, base, strict=True))
+        # what keeps the source's running total on its running target
+        want = {s: max(0, self.asked[s] + base_of[s] - self.taken[s]) for s in sources}
         short = [s for s in sources if left.get(s, 0) < want[s]]
         if short and self.params["on_short"] == "renormalize":
             fixed = self.renormalize(i, want, left)
             record["renormalized"] = {s: {"asked": want[s], "got": fixed[s]} for s in sources if fixed[s] != want[s]}
+            for s in sources:  # the running target now follows what was asked after renormalizing
+                self.asked[s] = self.taken[s] + fixed[s] - base_of[s]
             want = fixed
         elif short:
             raise self.short_error(i, short, want, left)
         record["targets"] = want
         out = []
         for s in sources:
-            self.planned[s] += want[s]
+            self.asked[s] += base_of[s]
             once = self.supply[s][f"once_{i}"]
             passes = math.ceil(want[s] / once) + 1 if once else 0
             out.append((i, s, float(want[s]), int(min(self.caps[s], max_used.get(s, 0) + passes))))
