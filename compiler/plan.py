@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from . import minhash, transforms
@@ -131,8 +132,9 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
 
 
 def apportion(budget: int, shares: list[float]) -> list[int]:
-    """Whole targets that sum to the budget exactly (largest remainder; ties go to the first source)."""
-    exact = [budget * s for s in shares]
+    """Whole targets that sum to the budget exactly (largest remainder; ties go to the first source). Shares are
+    taken as the decimals they were written as, so 45 x 70% is 31.5, not 31.4999..."""
+    exact = [budget * Fraction(s).limit_denominator(10**12) for s in shares]
     targets = [int(x) for x in exact]
     by_remainder = sorted(range(len(shares)), key=lambda i: (-(exact[i] - targets[i]), i))
     for i in by_remainder[: budget - sum(targets)]:

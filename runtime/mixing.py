@@ -173,7 +173,8 @@ class Mixer:
 
     def best_budget(self) -> int:
         """The largest budget the sources can fill with these weights and caps: per source, what any phase may
-        take over what all phases ask of it per unit of budget, and per phase, what that phase may take."""
+        take over what all phases ask of it per unit of budget, and per phase, what that phase may take; then
+        lowered until the whole targets, as rounded, fit too."""
         budget = self.params["budget"]
         asks: Counter[str] = Counter()
         bounds = []
@@ -185,7 +186,26 @@ class Mixer:
                 if ask:
                     bounds.append(self.supply[s["source"]][f"once_{i}"] * self.caps[s["source"]] / ask)
         bounds += [self.supply[s]["once_any"] * self.caps[s] / ask for s, ask in asks.items() if ask]
-        return int(min(bounds, default=0))
+        best = int(min(bounds, default=0))
+        for _ in range(10_000):  # rounding moves a target by one unit per phase: a few steps at most
+            if best <= 0 or not self._short_at(best):
+                break
+            best -= 1
+        return max(best, 0)
+
+    def _short_at(self, budget: int) -> bool:
+        """Whether the whole targets of this budget ask a source for more than it has (per phase, or in all)."""
+        phases = self.params["phases"]
+        asked: Counter[str] = Counter()
+        for i, (phase, phase_budget) in enumerate(zip(phases, apportion(budget, [p["end"] - p["start"]
+                                                                                  for p in phases]), strict=True)):
+            targets = apportion(phase_budget, [s["share"] for s in phase["shares"]])
+            for share, target in zip(phase["shares"], targets, strict=True):
+                source = share["source"]
+                asked[source] += target
+                if target > self.supply[source][f"once_{i}"] * self.caps[source]:
+                    return True
+        return any(total > self.supply[s]["once_any"] * self.caps[s] for s, total in asked.items())
 
     def _phase_words(self, i: int) -> str:
         phases = self.params["phases"]
