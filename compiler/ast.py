@@ -211,22 +211,13 @@ class MixEntry:
 
 
 @dataclass(frozen=True)
-class MixSetting:
-    """`on_short: renormalize` inside a mix block."""
-
-    name: str
-    value: Expr
-    span: Span
-
-
-@dataclass(frozen=True)
 class Mix:
     budget: Num
     unit: str  # "" when the budget's suffix says it (128MB), else docs | bytes | tokens
     entries: tuple[MixEntry, ...]
     span: Span
     unit_span: Span
-    settings: tuple[MixSetting, ...] = ()
+    settings: tuple[Setting, ...] = ()  # `on_short: renormalize`
 
 
 @dataclass(frozen=True)

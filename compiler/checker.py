@@ -374,19 +374,27 @@ class _Checker:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", header.name):
             self.error(header.span, f"recipe name {header.name!r} is not a simple name",
                        "use letters, digits, `.`, `_` and `-`")
-        settings = named("setting")
-        seen: set[str] = set()
-        for s in header.settings:
-            op = settings.get(s.name)
-            if op is None:
-                self.error(s.span, f"unknown setting `{s.name}`", did_you_mean(s.name, settings))
-                continue
-            if s.name in seen:
-                self.error(s.span, f"`{s.name}` is set twice", "remove one of them")
-            seen.add(s.name)
+        for op, s in self.settings("setting", header.settings):
             value = self.value(op.params[0], s.value, op)
             if value is not None:
                 out[s.name] = value
+        return out
+
+    def settings(self, kind: str, items: tuple[ast.Setting, ...]) -> list[tuple[Operator, ast.Setting]]:
+        """The settings of a header or a mix with their operators; an unknown or repeated one is an error."""
+        known = named(kind)
+        seen: set[str] = set()
+        out = []
+        for item in items:
+            op = known.get(item.name)
+            if op is None:
+                what = "mix setting" if kind == "mix_setting" else "setting"
+                self.error(item.span, f"unknown {what} `{item.name}`", did_you_mean(item.name, known))
+                continue
+            if item.name in seen:
+                self.error(item.span, f"`{item.name}` is set twice", "remove one of them")
+            seen.add(item.name)
+            out.append((op, item))
         return out
 
     def sources(self, decls: list[ast.Source]) -> list[tuple[SourceSpec, int]]:
@@ -547,16 +555,7 @@ class _Checker:
         if budget < 1 or not float(budget).is_integer():
             self.error(mix.budget.span, "the budget must be a positive whole number", "e.g. `mix 10_000 docs`")
         on_short = "fail"
-        settings = named("mix_setting")
-        seen: set[str] = set()
-        for setting in mix.settings:
-            op = settings.get(setting.name)
-            if op is None:
-                self.error(setting.span, f"unknown mix setting `{setting.name}`", did_you_mean(setting.name, settings))
-                continue
-            if setting.name in seen:
-                self.error(setting.span, f"`{setting.name}` is set twice", "remove one of them")
-            seen.add(setting.name)
+        for op, setting in self.settings("mix_setting", mix.settings):
             value = setting.value
             word = value.parts[0] if isinstance(value, ast.Ref) and len(value.parts) == 1 else \
                 value.value if isinstance(value, ast.Str) else None

@@ -150,15 +150,15 @@ class _ToAst(Transformer):
         return ast.MixEntry(str(c[0]), _number(c[1]), options.get("where"), options.get("max_epochs"),
                             _span(meta), select, rank, temperature)
 
-    def mix_setting(self, meta: Any, c: list) -> ast.MixSetting:
-        return ast.MixSetting(str(c[0]), c[1], _span(meta))
+    def mix_setting(self, meta: Any, c: list) -> ast.Setting:
+        return ast.Setting(str(c[0]), c[1], _span(meta))
 
     def mix(self, meta: Any, c: list) -> ast.Mix:
         has_unit = len(c) > 1 and isinstance(c[1], Token) and c[1].type == "NAME"
         unit_tok = c[1] if has_unit else c[0]
         items = c[2:] if has_unit else c[1:]
         entries = tuple(i for i in items if isinstance(i, ast.MixEntry))
-        settings = tuple(i for i in items if isinstance(i, ast.MixSetting))
+        settings = tuple(i for i in items if isinstance(i, ast.Setting))
         return ast.Mix(_number(c[0]), str(c[1]) if has_unit else "", entries, _span(meta),
                        _tok_span(unit_tok), settings)
 
