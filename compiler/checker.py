@@ -614,8 +614,8 @@ class _Checker:
                 else:
                     self.caps[entry.source] = (float(epochs), entry.max_epochs.span)
             label = f"where {_text_of(self.recipe.text, entry.where.span)}" if entry.where else ""
-            shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label,
-                                   self.caps.get(entry.source, (1.0, span))[0], entry.select, entry.rank, temperature))
+            shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, entry.select, entry.rank,
+                                   temperature))
         if not entries:
             self.error(span, "the mix is empty", "list sources with their weights, e.g. `web 100%`")
         elif abs(total - 100) > 1e-6 and all(e.share.kind == "percent" for e in entries):

@@ -62,7 +62,6 @@ class MixShare:
     share: float  # a fraction of the budget, in the budget's unit
     where: ast.Expr | None
     where_label: str
-    max_epochs: float
     select: str = ""  # "" (uniform) | top | sample_by
     rank: ast.Expr | None = None
     temperature: float = 1.0

@@ -104,8 +104,7 @@ def test_numbers_reach_the_checked_recipe_with_units_applied() -> None:
     shares = {s.source: s for s in recipe.mix.shares}
     assert shares["web"].share == pytest.approx(0.6)
     assert shares["docs"].share == pytest.approx(0.4)
-    assert shares["web"].max_epochs == 2
-    assert shares["docs"].max_epochs == 1
+    assert dict(recipe.mix.caps) == {"web": 2, "docs": 1}
 
 
 @pytest.mark.parametrize(

@@ -295,7 +295,7 @@ def test_sample_by_is_gumbel_top_k_with_probability_proportional_to_exp_score_ov
     for temperature, weights in ((1.0, (1, 2, 4)), (2.0, (1, 2**0.5, 2))):
         rank = check(parse(HEAD + 'score web { s = expr(1) }\nmix 1 docs { web 100% sample_by s temperature 1 }\n'
                            + TAIL)).mix.shares[0].rank
-        share = MixShare("web", 1.0, None, "", 1.0, "sample_by", rank, temperature)
+        share = MixShare("web", 1.0, None, "", "sample_by", rank, temperature)
         key = _selection_key(share, seed=5)
         trials = 6000
         firsts = duckdb.sql(f"""
