@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit docs clean models
+.PHONY: install run test lint typecheck unit docs dvc clean models
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,18 @@ lint: install
 typecheck: install
 	$(BIN)/mypy compiler
 
-unit: install
+# models: tests/test_dvc.py checks dvc.yaml against recipes/scored.recipe, whose model DVC hashes.
+unit: install models
 	$(BIN)/pytest
 
 test: lint typecheck unit
 
 docs: install
 	$(BIN)/recipe docs -o docs/reference.md
+
+# dvc.yaml and recipes/*.params.yaml: the compiled stages of every recipe (`make test` checks they are current).
+dvc: install models
+	for r in recipes/*.recipe; do $(BIN)/recipe compile $$r -o build/compiled --quiet || exit 1; done
 
 clean:
 	rm -rf build .datarecipe .pytest_cache .mypy_cache .ruff_cache

@@ -79,15 +79,28 @@ def _report(errors: list[RecipeError], path: str, text: str, err: Console, as_js
         err.print(f"{len(errors)} errors", markup=False, highlight=False)
 
 
+def file_hashes(cache_dir: str) -> dict[str, str]:
+    """The sha256 of local input files already hashed, by (path, size, mtime)."""
+    try:
+        known: dict[str, str] = json.loads((Path(cache_dir) / "file-hashes.json").read_text())
+        return known
+    except (OSError, ValueError):
+        return {}
+
+
+def save_hashes(cache_dir: str, known: dict[str, str]) -> None:
+    hashes_file = Path(cache_dir) / "file-hashes.json"
+    hashes_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = hashes_file.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(known, sort_keys=True))
+    tmp.replace(hashes_file)
+
+
 def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto") -> Plan:
     """Resolve the sources and models (the I/O the compiler does not do) and plan the recipe."""
     from .sources import resolve, rule_files  # fsspec; `recipe check` does not need it
 
-    hashes_file = Path(cache_dir) / "file-hashes.json"
-    try:
-        known: dict[str, str] = json.loads(hashes_file.read_text())
-    except (OSError, ValueError):
-        known = {}
+    known = file_hashes(cache_dir)
     before = len(known)
     files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s, known) for s in recipe.sources}
     files.update(rule_files(recipe, known))
@@ -107,11 +120,47 @@ def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto") -> P
             files[f"model:{path}"] = (InputFile(str(local), size, weights.model_fingerprint(local, known)),)
         precision = weights.precision(weights.pick_device(device))
     if len(known) != before:
-        hashes_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = hashes_file.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(known, sort_keys=True))
-        tmp.replace(hashes_file)
+        save_hashes(cache_dir, known)
     return plan(recipe, files, precision)
+
+
+def dvc_project(args: argparse.Namespace) -> Path | None:
+    """The DVC project a command works in: the working directory, when it is a DVC project's root and the
+    command was not given `--no-dvc`."""
+    from . import dvc
+
+    if getattr(args, "no_dvc", False):
+        return None
+    root = dvc.project_root()
+    if root is not None and root != Path.cwd().resolve():
+        raise RecipeError(None, f"this is inside the DVC project {root}, whose dvc.yaml paths are relative to it",
+                          f"run `recipe` from {root}, or build without DVC: `--no-dvc`")
+    return root
+
+
+def project_path(recipe_path: str, root: Path) -> str:
+    """The recipe's path as dvc.yaml names it: relative to the project root, with forward slashes."""
+    rel = os.path.relpath(Path(recipe_path).resolve(), root)
+    if rel.startswith(".."):
+        raise RecipeError(None, f"{recipe_path} is outside the DVC project {root}",
+                          "keep recipes inside the project, e.g. in recipes/")
+    return Path(rel).as_posix()
+
+
+def compile_dvc(recipe: CheckedRecipe, recipe_path: str, root: Path, cache_dir: str) -> list[str]:
+    """Write the recipe's stages into dvc.yaml and its params file; returns the files that changed."""
+    from . import dvc
+
+    known = file_hashes(cache_dir)
+    light = dvc.light_plan(recipe, known)
+    save_hashes(cache_dir, known)
+    changed = []
+    text = dvc.updated_dvc_yaml(root / "dvc.yaml", recipe_path, dvc.dvc_stages(recipe_path, recipe, light))
+    if dvc.write_if_changed(root / "dvc.yaml", text):
+        changed.append("dvc.yaml")
+    if dvc.write_if_changed(root / dvc.params_path(recipe_path), dvc.params_text(light)):
+        changed.append(dvc.params_path(recipe_path).as_posix())
+    return changed
 
 
 # ---- subcommands -------------------------------------------------------------------------------------
@@ -171,6 +220,9 @@ def known_budget(recipe: CheckedRecipe, path: str, cache: str, err: Console, as_
 
 def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
+    root = dvc_project(args)
+    if args.check:
+        return check_dvc(recipe, args, root, out)
     the_plan = build_plan(recipe, args.cache, args.device)
     target = Path(args.output)
     target.mkdir(parents=True, exist_ok=True)
@@ -182,11 +234,36 @@ def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
             name = f"{i:02d}_{stage.name}.sql"
             (target / name).write_text(f"-- fingerprint {stage.fingerprint}\n{stage.sql}")
             written.append(name)
+    changed = compile_dvc(recipe, project_path(args.file, root), root, args.cache) if root is not None else []
     if args.json:
-        print(json.dumps({"dir": str(target), "files": written}))
+        print(json.dumps({"dir": str(target), "files": written, "dvc": changed if root is not None else None}))
     elif not args.quiet:
         out.print(f"wrote {len(written)} files to {target}", highlight=False)
+        if root is not None:
+            out.print(f"updated {' and '.join(changed)}" if changed else "dvc.yaml and the params are up to date",
+                      highlight=False)
     return 0
+
+
+def check_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path | None, out: Console) -> int:
+    """`recipe compile --check`: exit 1 when dvc.yaml or the params file is not what the recipe compiles to."""
+    from . import dvc
+
+    if root is None:
+        raise RecipeError(None, "`--check` compares dvc.yaml with the recipe, and this is not a DVC project",
+                          "run it from the root of a DVC project (`dvc init` makes one)")
+    rel = project_path(args.file, root)
+    known = file_hashes(args.cache)
+    problems = dvc.drift(root, rel, recipe, dvc.light_plan(recipe, known))
+    if args.json:
+        print(json.dumps({"file": args.file, "in_sync": not problems, "problems": problems}))
+    elif problems:
+        for problem in problems:
+            out.print(f"{rel}: {problem}", highlight=False, markup=False)
+        out.print(f"run `recipe compile {rel}` to update them", highlight=False, markup=False)
+    elif not args.quiet:
+        out.print(f"{rel}: dvc.yaml and {dvc.params_path(rel).as_posix()} are in sync", highlight=False)
+    return 1 if problems else 0
 
 
 def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -217,19 +294,24 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     started = time.perf_counter()
     recipe = load(args.file, err, args.json)
     mode = "json" if args.json else "quiet" if args.quiet else "human"
-    the_plan = build_plan(recipe, args.cache, args.device)
-    from .engine import LocalEngine
-    from .progress import Reporter
+    root = dvc_project(args)
+    if root is not None:
+        manifest = run_dvc(recipe, args, root, mode)
+    else:
+        the_plan = build_plan(recipe, args.cache, args.device)
+        from .engine import LocalEngine
+        from .progress import Reporter
 
-    with Reporter(mode, err) as reporter:
-        engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
-                             memory_limit=args.memory, reporter=reporter, recipe_path=args.file,
-                             device=args.device)
-        manifest = engine.run()
+        with Reporter(mode, err) as reporter:
+            engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
+                                 memory_limit=args.memory, reporter=reporter, recipe_path=args.file,
+                                 device=args.device)
+            manifest = engine.run()
     seconds = time.perf_counter() - started
     if mode == "json":
-        reporter.emit("done", output=recipe.output.path, seconds=round(seconds, 3), totals=manifest["totals"],
-                      funnel=manifest["funnel"], quarantine=manifest["quarantine"])
+        print(json.dumps({"event": "done", "output": recipe.output.path, "seconds": round(seconds, 3),
+                          "totals": manifest["totals"], "funnel": manifest["funnel"],
+                          "quarantine": manifest["quarantine"]}, separators=(",", ":")))
     elif mode == "human":
         out.print(funnel_table(manifest))
         t = manifest["totals"]
@@ -239,6 +321,106 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"quarantined {manifest['quarantine']['rows']:,} bad rows: "
                       f"{recipe.output.path}/quarantine.parquet", highlight=False)
     return 0
+
+
+def run_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path, mode: str) -> dict[str, Any]:
+    """`recipe run` in a DVC project: update the recipe's stages in dvc.yaml, then `dvc repro` them, so the
+    build and dvc.lock agree. Each stage runs as `recipe stage`, with this run's settings."""
+    from . import dvc
+
+    rel = project_path(args.file, root)
+    compile_dvc(recipe, rel, root, args.cache)
+    env = dvc.environment(threads=str(args.threads), memory=args.memory, cache=args.cache, device=args.device,
+                          progress=mode)
+    status = dvc.repro(f"{dvc.stem(rel)}-output", env, quiet=mode != "human")
+    if status != 0:
+        raise RecipeError(None, f"`dvc repro` failed (exit {status}); the stage's error is above",
+                          f"fix it and run `recipe run {rel}` again, or `dvc repro`; finished stages are kept",
+                          stage="dvc repro", input="dvc.yaml")
+    manifest: dict[str, Any] = json.loads((Path(recipe.output.path) / "manifest.json").read_text())
+    return manifest
+
+
+def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """One stage of a recipe's DVC pipeline: `compile` writes the params file; any other name runs that stage
+    of the plan, from the outputs of the stages before it."""
+    from . import dvc
+    from .engine import LocalEngine
+    from .progress import Reporter
+
+    recipe = load(args.file, err, args.json)
+    root = dvc_project(args)
+    if root is None:
+        raise RecipeError(None, "`recipe stage` runs a stage of dvc.yaml, and this is not a DVC project",
+                          f"build with `recipe run {args.file}`")
+    rel = project_path(args.file, root)
+    if args.name == "compile":
+        known = file_hashes(args.cache)
+        light = dvc.light_plan(recipe, known)
+        save_hashes(args.cache, known)
+        stale = dvc.drift(root, rel, recipe, light, params=False)
+        if stale:
+            raise RecipeError(None, f"dvc.yaml is out of date with {rel}: {stale[0]}",
+                              f"run `recipe compile {rel}` (or `recipe run {rel}`), then `dvc repro`",
+                              stage="compile", input="dvc.yaml")
+        dvc.write_if_changed(root / dvc.params_path(rel), dvc.params_text(light))
+        return 0
+    the_plan = build_plan(recipe, args.cache, args.device)
+    names = [s.name for s in the_plan.stages]
+    if args.name not in names:
+        raise RecipeError(None, f"{rel} has no stage `{args.name}`", f"its stages: compile, {', '.join(names)}",
+                          stage=args.name, input=rel)
+    stage = the_plan.stage(args.name)
+    written = dvc.read_params(root / dvc.params_path(rel)).get(args.name)
+    if written != dvc.params_slice(the_plan, stage):
+        raise RecipeError(None, f"{dvc.params_path(rel).as_posix()} is out of date for stage `{args.name}`",
+                          "run `dvc repro`, whose compile stage updates it, or `recipe compile "
+                          f"{rel}`", stage=args.name, input=dvc.params_path(rel).as_posix())
+    mode = "json" if args.json else "quiet" if args.quiet else os.environ.get("DATARECIPE_PROGRESS", "human")
+    with Reporter(mode, err) as reporter:
+        engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
+                             memory_limit=args.memory, reporter=reporter, recipe_path=rel, device=args.device,
+                             stage_root=root / dvc.stage_root(rel))
+        engine.run(only=args.name)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Re-hash a build's files against its manifest; exit 1 on any difference."""
+    from .writer import sha256_file
+
+    directory = Path(args.dir)
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+        shards = manifest["shards"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        reason = "it has no manifest.json" if isinstance(exc, FileNotFoundError) else "its manifest.json is unreadable"
+        raise RecipeError(None, f"{directory} is not a datarecipe build: {reason}",
+                          "give the output directory of a build, e.g. build/example", input=str(directory)) from None
+    problems: list[str] = []
+    files = [(s["path"], s["bytes"], s["sha256"]) for s in shards]
+    files += [(manifest[k]["path"], None, manifest[k].get("sha256")) for k in ("ledger", "quarantine")]
+    for name, size, digest in files:
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif size is not None and path.stat().st_size != size:
+            problems.append(f"{name}: {path.stat().st_size:,} bytes, the manifest says {size:,}")
+        elif digest is not None and sha256_file(path) != digest:
+            problems.append(f"{name}: sha256 differs from the manifest's")
+    listed = {name for name, _, _ in files}
+    for path in sorted(directory.glob("part-*")):
+        if path.name not in listed:
+            problems.append(f"{path.name}: not in the manifest")
+    if args.json:
+        print(json.dumps({"dir": str(directory), "ok": not problems, "shards": len(shards), "problems": problems}))
+    else:
+        for problem in problems:
+            out.print(f"{directory}/{problem}", highlight=False, markup=False)
+        if not args.quiet or problems:
+            verdict = f"{len(problems)} problem(s)" if problems else "every file matches the manifest"
+            out.print(f"{directory}: {_count(len(shards), 'shard')} checked, {verdict}", highlight=False)
+    return 1 if problems else 0
 
 
 def _count(n: int, noun: str) -> str:
@@ -312,22 +494,56 @@ def parser() -> argparse.ArgumentParser:
                    help="input file hashes, to tell whether a previous build's counts still hold (default: "
                         ".datarecipe/cache)")
     common(c)
-    c = sub.add_parser("compile", help="write plan.json and one .sql file per SQL stage")
+    def dvc_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--no-dvc", action="store_true",
+                        help="in a DVC project, leave dvc.yaml alone and build directly (default: use DVC in the "
+                             "root of a DVC project)")
+
+    c = sub.add_parser("compile", help="write plan.json and one .sql file per SQL stage; in a DVC project, the "
+                                       "recipe's stages in dvc.yaml and its params file")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     c.add_argument("-o", "--output", default="build/compiled", metavar="DIR",
                    help="where plan.json and the .sql files go (default: build/compiled)")
+    c.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when dvc.yaml or the params file differs from what the recipe "
+                        "compiles to")
     cache_option(c)
+    dvc_option(c)
     common(c)
     c = sub.add_parser("explain", help="print the plan as a tree, with each stage's SQL")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     cache_option(c)
     common(c)
-    c = sub.add_parser("run", help="compile and build a recipe on the local engine")
+
+    def run_options(sp: argparse.ArgumentParser, env: bool) -> None:
+        def default(name: str, value: str) -> str:
+            return os.environ.get(f"DATARECIPE_{name.upper()}", value) if env else value
+
+        sp.add_argument("--threads", type=_threads, default=_threads(default("threads", "0")), metavar="N",
+                        help="DuckDB threads (default: all cores)")
+        sp.add_argument("--memory", type=_memory, default=_memory(default("memory", "4GB")), metavar="SIZE",
+                        help="DuckDB memory limit, e.g. 4GB or 512MB; past it, DuckDB spills to the cache "
+                             "(default: 4GB)")
+        sp.add_argument("--cache", default=default("cache", ".datarecipe/cache"), metavar="DIR",
+                        help="stage outputs by fingerprint, input file hashes, and the score cache "
+                             "(default: .datarecipe/cache)")
+        sp.add_argument("--device", default=default("device", "auto"), metavar="DEVICE",
+                        help="where model scorers run: auto (cuda when present, else cpu), cpu, cuda, cuda:N "
+                             "(default: auto)")
+
+    c = sub.add_parser("run", help="compile and build a recipe: with `dvc repro` in a DVC project, else directly")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
-    c.add_argument("--threads", type=_threads, default=0, metavar="N", help="DuckDB threads (default: all cores)")
-    c.add_argument("--memory", type=_memory, default="4GB", metavar="SIZE",
-                   help="DuckDB memory limit, e.g. 4GB or 512MB; past it, DuckDB spills to the cache (default: 4GB)")
-    cache_option(c)
+    run_options(c, env=False)
+    dvc_option(c)
+    common(c)
+    c = sub.add_parser("stage", help="run one stage of a recipe's DVC pipeline (the command of its dvc.yaml "
+                                     "stages; settings default to DATARECIPE_THREADS, _MEMORY, _CACHE, _DEVICE)")
+    c.add_argument("file", metavar="FILE", help="the .recipe file")
+    c.add_argument("name", metavar="STAGE", help="`compile`, or a stage of the plan (see `recipe explain`)")
+    run_options(c, env=True)
+    common(c)
+    c = sub.add_parser("verify", help="re-hash a build's shards against its manifest; exit 1 on any mismatch")
+    c.add_argument("dir", metavar="DIR", help="a build's output directory")
     common(c)
     c = sub.add_parser("docs", help="write the language reference generated from the operator library")
     c.add_argument("-o", "--output", default="docs/reference.md", metavar="FILE",
@@ -351,7 +567,8 @@ def _fail_build(args: argparse.Namespace, err: Console, exc: RecipeError) -> int
     return EXIT_BUILD
 
 
-COMMANDS = {"check": cmd_check, "compile": cmd_compile, "explain": cmd_explain, "run": cmd_run, "docs": cmd_docs}
+COMMANDS = {"check": cmd_check, "compile": cmd_compile, "explain": cmd_explain, "run": cmd_run, "stage": cmd_stage,
+            "verify": cmd_verify, "docs": cmd_docs}
 
 
 def main(argv: list[str] | None = None) -> int:

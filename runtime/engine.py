@@ -29,7 +29,7 @@ from datarecipe.compiler.plan import Plan, Stage
 from .mixing import Mixer
 from .progress import Reporter
 from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, read_blocklist
-from .writer import Shard, write_parquet, write_shards
+from .writer import Shard, sha256_file, write_parquet, write_shards
 
 STREAM_ROWS = 8192
 SCORE_CHUNK = 4096  # texts scored between two writes of the score cache: a killed run loses at most this much
@@ -47,7 +47,7 @@ class LocalEngine:
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, cache_dir: Path, threads: int = 0,
                  memory_limit: str = "4GB", reporter: Reporter | None = None, recipe_path: str = "",
-                 device: str = "auto"):
+                 device: str = "auto", stage_root: Path | None = None):
         self.plan = plan
         self.recipe = recipe
         self.cache_dir = Path(cache_dir)
@@ -56,6 +56,7 @@ class LocalEngine:
         self.reporter = reporter or Reporter("quiet")
         self.recipe_path = recipe_path
         self.device = device
+        self.stage_root = stage_root  # under DVC: one fixed directory per stage, which DVC versions
         self.stats: dict[str, dict[str, Any]] = {}
 
     # ---- DuckDB ---------------------------------------------------------------------------------
@@ -89,7 +90,14 @@ class LocalEngine:
         return con
 
     def stage_dir(self, stage: Stage) -> Path:
+        if self.stage_root is not None:
+            return self.stage_root / stage.name
         return self.cache_dir / stage.name / stage.fingerprint
+
+    def done(self, stage: Stage) -> bool:
+        """Whether the stage's output is there, complete, and of this fingerprint."""
+        marker = self.stage_dir(stage) / "_SUCCESS"
+        return marker.exists() and marker.read_text() == stage.fingerprint
 
     def register_outputs(self, con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
         """The documents of finished stages, as tables named after them, read straight from their Parquet."""
@@ -98,38 +106,56 @@ class LocalEngine:
 
     # ---- running ---------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def run(self, only: str | None = None) -> dict[str, Any]:
+        """Run the plan, skipping stages whose output is there; with `only`, that stage alone (`recipe stage`,
+        under DVC), whose inputs must be there already. Returns the manifest, or the stage's stats."""
         con = self.connect()
         try:
             for stage in self.plan.stages:
+                if only is not None and stage.name != only:
+                    if self.done(stage):
+                        self.stats[stage.name] = json.loads((self.stage_dir(stage) / "stats.json").read_text())
+                    elif stage.name in self.plan.stage(only).inputs:
+                        raise _fail(only, f"stage `{stage.name}`, an input of `{only}`, has not run (or ran for "
+                                          "another version of the recipe)", "run `dvc repro`, which runs the "
+                                          "stages in order", str(self.stage_dir(stage)))
+                    continue
                 if stage.kind == "write":
                     return self.write_output(stage)
-                done = self.stage_dir(stage)
-                if (done / "_SUCCESS").exists():
-                    self.stats[stage.name] = json.loads((done / "stats.json").read_text())
-                    self.reporter.start(stage.name)
-                    self.reporter.finish(stage.name, cached=True, rows=self.stats[stage.name].get("rows", 0))
-                    continue
-                tmp = done.parent / f".tmp-{stage.fingerprint}-{os.getpid()}"
-                shutil.rmtree(tmp, ignore_errors=True)
-                tmp.mkdir(parents=True)
-                self.reporter.start(stage.name)
-                try:
-                    run = {"ingest": self.run_ingest, "sql": self.run_sql, "fit": self.run_fit,
-                           "score": self.run_score, "mix": self.run_mix}[stage.kind]
-                    stats = run(con, stage, tmp)
-                except BaseException:
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    raise
-                (tmp / "stats.json").write_text(json.dumps(stats, sort_keys=True, indent=1))
-                (tmp / "_SUCCESS").write_text("")
-                shutil.rmtree(done, ignore_errors=True)
-                tmp.rename(done)
-                self.stats[stage.name] = stats
-                self.reporter.finish(stage.name, **_summary(stats))
+                self.run_stage(con, stage)
+                if only is not None:
+                    return self.stats[stage.name]
         finally:
             con.close()
         raise AssertionError("a plan ends with its output stage")  # pragma: no cover
+
+    def run_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
+        done = self.stage_dir(stage)
+        if self.done(stage):
+            self.stats[stage.name] = json.loads((done / "stats.json").read_text())
+            self.reporter.start(stage.name)
+            self.reporter.finish(stage.name, cached=True, rows=self.stats[stage.name].get("rows", 0))
+            return
+        tmp = done.parent / f".tmp-{stage.name}-{stage.fingerprint}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.reporter.start(stage.name)
+        try:
+            run = {"ingest": self.run_ingest, "sql": self.run_sql, "fit": self.run_fit,
+                   "score": self.run_score, "mix": self.run_mix}[stage.kind]
+            stats = run(con, stage, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        # What this run did (texts scored, model passes) is reported, not kept: a stage's output is the same
+        # bytes however much of the score cache was warm.
+        kept = {k: v for k, v in stats.items() if k != "scores"}
+        (tmp / "stats.json").write_text(json.dumps(kept, sort_keys=True, indent=1))
+        (tmp / "_SUCCESS").write_text(stage.fingerprint)
+        shutil.rmtree(done, ignore_errors=True)
+        tmp.rename(done)
+        self.stats[stage.name] = stats
+        self.reporter.finish(stage.name, **_summary(stats))
 
     def run_ingest(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
         src = next(s for s in self.recipe.sources if f"ingest_{s.name}" == stage.name)
@@ -456,8 +482,10 @@ class LocalEngine:
                        "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
             "funnel": self.funnel(),
             "scores": self.score_summary(ordered),
-            "ledger": {"path": "ledger.parquet", "rows": ledger.num_rows},
+            "ledger": {"path": "ledger.parquet", "rows": ledger.num_rows,
+                       "sha256": sha256_file(tmp / "ledger.parquet")},
             "quarantine": {"path": "quarantine.parquet", "rows": quarantine.num_rows,
+                           "sha256": sha256_file(tmp / "quarantine.parquet"),
                            "by_source": dict(sorted(Counter(quarantine.column("source").to_pylist()).items()))},
         }
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 |
