@@ -147,13 +147,23 @@ def project_path(recipe_path: str, root: Path) -> str:
     return Path(rel).as_posix()
 
 
+def light_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
+    """The plan as dvc.yaml and the params file need it (runtime/dvc.py), with the file-hash cache."""
+    from . import dvc
+
+    known = file_hashes(cache_dir)
+    before = len(known)
+    the_plan = dvc.light_plan(recipe, known)
+    if len(known) != before:
+        save_hashes(cache_dir, known)
+    return the_plan
+
+
 def compile_dvc(recipe: CheckedRecipe, recipe_path: str, root: Path, cache_dir: str) -> list[str]:
     """Write the recipe's stages into dvc.yaml and its params file; returns the files that changed."""
     from . import dvc
 
-    known = file_hashes(cache_dir)
-    light = dvc.light_plan(recipe, known)
-    save_hashes(cache_dir, known)
+    light = light_plan(recipe, cache_dir)
     changed = []
     text = dvc.updated_dvc_yaml(root / "dvc.yaml", recipe_path, dvc.dvc_stages(recipe_path, recipe, light))
     if dvc.write_if_changed(root / "dvc.yaml", text):
@@ -253,8 +263,7 @@ def check_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path | None
         raise RecipeError(None, "`--check` compares dvc.yaml with the recipe, and this is not a DVC project",
                           "run it from the root of a DVC project (`dvc init` makes one)")
     rel = project_path(args.file, root)
-    known = file_hashes(args.cache)
-    problems = dvc.drift(root, rel, recipe, dvc.light_plan(recipe, known))
+    problems = dvc.drift(root, rel, recipe, light_plan(recipe, args.cache))
     if args.json:
         print(json.dumps({"file": args.file, "in_sync": not problems, "problems": problems}))
     elif problems:
@@ -355,9 +364,7 @@ def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
                           f"build with `recipe run {args.file}`")
     rel = project_path(args.file, root)
     if args.name == "compile":
-        known = file_hashes(args.cache)
-        light = dvc.light_plan(recipe, known)
-        save_hashes(args.cache, known)
+        light = light_plan(recipe, args.cache)
         stale = dvc.drift(root, rel, recipe, light, params=False)
         if stale:
             raise RecipeError(None, f"dvc.yaml is out of date with {rel}: {stale[0]}",
@@ -471,16 +478,22 @@ def _memory(value: str) -> str:
     return value.strip()
 
 
+def _setting(name: str, default: str, env: bool) -> str:
+    """An option's default; for `recipe stage`, which `dvc repro` runs, the run's setting from the environment."""
+    return os.environ.get(f"DATARECIPE_{name.upper()}", default) if env else default
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="recipe", description="Check, compile and build dataset recipes.")
     p.add_argument("--version", action="version", version=f"recipe (datarecipe) {version('datarecipe')}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def cache_option(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
+    def cache_option(sp: argparse.ArgumentParser, env: bool = False) -> None:
+        """--cache and --device; with `env`, their defaults come from DATARECIPE_CACHE and DATARECIPE_DEVICE."""
+        sp.add_argument("--cache", default=_setting("cache", ".datarecipe/cache", env), metavar="DIR",
                         help="stage outputs by fingerprint, input file hashes, and the score cache "
                              "(default: .datarecipe/cache)")
-        sp.add_argument("--device", default="auto", metavar="DEVICE",
+        sp.add_argument("--device", default=_setting("device", "auto", env), metavar="DEVICE",
                         help="where model scorers run: auto (cuda when present, else cpu), cpu, cuda, cuda:N "
                              "(default: auto)")
 
@@ -516,20 +529,12 @@ def parser() -> argparse.ArgumentParser:
     common(c)
 
     def run_options(sp: argparse.ArgumentParser, env: bool) -> None:
-        def default(name: str, value: str) -> str:
-            return os.environ.get(f"DATARECIPE_{name.upper()}", value) if env else value
-
-        sp.add_argument("--threads", type=_threads, default=_threads(default("threads", "0")), metavar="N",
+        sp.add_argument("--threads", type=_threads, default=_setting("threads", "0", env), metavar="N",
                         help="DuckDB threads (default: all cores)")
-        sp.add_argument("--memory", type=_memory, default=_memory(default("memory", "4GB")), metavar="SIZE",
+        sp.add_argument("--memory", type=_memory, default=_setting("memory", "4GB", env), metavar="SIZE",
                         help="DuckDB memory limit, e.g. 4GB or 512MB; past it, DuckDB spills to the cache "
                              "(default: 4GB)")
-        sp.add_argument("--cache", default=default("cache", ".datarecipe/cache"), metavar="DIR",
-                        help="stage outputs by fingerprint, input file hashes, and the score cache "
-                             "(default: .datarecipe/cache)")
-        sp.add_argument("--device", default=default("device", "auto"), metavar="DEVICE",
-                        help="where model scorers run: auto (cuda when present, else cpu), cpu, cuda, cuda:N "
-                             "(default: auto)")
+        cache_option(sp, env)
 
     c = sub.add_parser("run", help="compile and build a recipe: with `dvc repro` in a DVC project, else directly")
     c.add_argument("file", metavar="FILE", help="the .recipe file")

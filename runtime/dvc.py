@@ -61,17 +61,12 @@ def is_remote(path: str) -> bool:
     return "://" in path and not path.startswith(("file://", "local://"))
 
 
-def _local(path: str) -> str:
-    return path.removeprefix("file://").removeprefix("local://")
+def _dependency(path: str) -> str:
+    """A local source as a DVC dependency: the file itself, or the directory its glob starts in."""
+    from .sources import glob_base
 
-
-def _glob_base(path: str) -> str:
-    """A local path as a DVC dependency: the file itself, or the directory a glob starts in."""
-    parts = path.split("/")
-    for i, part in enumerate(parts):
-        if set("*?[") & set(part):
-            return "/".join(parts[:i]) or "."
-    return path
+    path = path.removeprefix("file://").removeprefix("local://")
+    return (glob_base(path) or ".") if set("*?[") & set(path) else path
 
 
 # ---- planning without reading the corpus ------------------------------------------------------------------
@@ -179,7 +174,7 @@ def dvc_stages(recipe_path: str, recipe: CheckedRecipe, the_plan: Plan) -> dict[
         if stage.kind == "ingest":
             path = sources[stage.name.removeprefix("ingest_")].path
             if not is_remote(path):
-                deps.append(_glob_base(_local(path)))
+                deps.append(_dependency(path))
         deps += [t["path"] for t in stage.params.get("tables", [])]
         if stage.kind == "score":  # models and tokenizers in the project
             for entry in stage.params["scores"]:

@@ -40,7 +40,7 @@ def _protocol(fs: Any) -> str:
     return proto[0] if isinstance(proto, tuple | list) else proto
 
 
-def _base(path: str) -> str:
+def glob_base(path: str) -> str:
     """The part of a glob before its first wildcard, up to a directory boundary."""
     parts = path.split("/")
     fixed = []
@@ -186,7 +186,7 @@ class SourceReader:
         self.quarantine = quarantine
         self.count = 0
         base_fs, base_path = _fs(src.path)
-        self.base = _base(base_path) if _GLOB & set(base_path) else (
+        self.base = glob_base(base_path) if _GLOB & set(base_path) else (
             base_path if base_fs.isdir(base_path) else posixpath.dirname(base_path))
 
     def relative(self, url: str) -> str:
