@@ -360,14 +360,15 @@ class _Checker:
         if self.errors or output is None:
             raise RecipeErrors(self.errors)
         return CheckedRecipe(settings["name"], settings["seed"], settings["tokenizer"], settings["license"],
-                             tuple(s for s, _ in sources), filters, scores, mix, order, output, self.recipe.text)
+                             tuple(s for s, _ in sources), filters, scores, mix, order, output, self.recipe.text,
+                             settings["language"])
 
     def end_span(self) -> Span:
         lines = self.recipe.text.rstrip("\n").split("\n") or [""]
         return Span(len(lines), 1, len(lines), 2)
 
     def header(self, headers: list[ast.Header]) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": "", "seed": 0, "tokenizer": "", "license": ""}
+        out: dict[str, Any] = {"name": "", "seed": 0, "tokenizer": "", "license": "", "language": ()}
         for extra in headers[1:]:
             self.error(extra.span, "a recipe has one `recipe` header", "merge the settings into the first")
         if not headers:
@@ -379,6 +380,12 @@ class _Checker:
                        "use letters, digits, `.`, `_` and `-`")
         for op, s in self.settings("setting", header.settings):
             value = self.value(op.params[0], s.value, op)
+            if value is not None and s.name == "language":
+                value = tuple(code.strip() for code in value.split(",") if code.strip())
+                bad = [c for c in value if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", c)]
+                if bad or not value:
+                    self.error(s.value.span, f"`{bad[0]}` is not a language code" if bad else "no language given",
+                               'ISO 639 codes, comma-separated: `language "en, de, pt-br"`')
             if value is not None:
                 out[s.name] = value
         return out

@@ -138,6 +138,7 @@ class CheckedRecipe:
     order: OrderSpec
     output: OutputSpec
     text: str
+    language: tuple[str, ...] = ()  # ISO 639 codes, for the dataset card
 
     def filter_for(self, source: str) -> FilterSpec:
         return next((f for f in self.filters if f.source == source), FilterSpec(source, ()))

@@ -427,7 +427,9 @@ SETTINGS = (
     Operator("tokenizer", "setting", (Param("value", "str", "", "tokenizer name or path"),),
              "Tokenizer for token budgets and the `n_tokens` column."),
     Operator("license", "setting", (Param("value", "str", "", "SPDX id for the dataset card"),),
-             "License of the built dataset, recorded in the manifest."),
+             "License of the built dataset, recorded in the manifest and the dataset card."),
+    Operator("language", "setting", (Param("value", "str", "", "ISO 639 codes, comma-separated: \"en, de\""),),
+             "Languages of the built dataset, for the dataset card's `language` field."),
 )
 
 REGISTRY: dict[tuple[str, str], Operator] = {

@@ -16,6 +16,9 @@ from .operators import REGISTRY
 
 # Bump when the meaning of a stage's output changes, so old cache entries are not reused.
 PLAN_VERSION = "1"
+# What a build directory holds (shards, manifest, card): bump it when the writer's output changes, so the output
+# stage (and its DVC stage) runs again.
+OUTPUT_VERSION = "2"
 # Part of every score-cache key: bump it when a scorer's values change (runtime/scoring.py, runtime/fitted.py).
 SCORERS_VERSION = "1"
 # Parameters that change how fast a scorer runs, not what it computes: left out of its cache key.
@@ -341,7 +344,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
     out = recipe.output
     inputs = ("order",) + tuple(s.name for s in stages if s.name != "order")
     add(Stage("output", "write", inputs,
-              {"path": out.path, "format": out.format, "shard_bytes": out.shard_bytes,
+              {"version": OUTPUT_VERSION, "path": out.path, "format": out.format, "shard_bytes": out.shard_bytes,
                "shard_rows": out.shard_rows, "recipe": recipe.name, "license": recipe.license,
                "seed": recipe.seed, "scores": list(recipe.score_columns()),
                "phases": [p.name for p in recipe.order.phases]}, ""))

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from datarecipe.compiler import minhash
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.lower import statements
-from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.model import CheckedRecipe, SourceSpec
 from datarecipe.compiler.operators import FUNCTIONS, PACKS
 from datarecipe.compiler.plan import Plan, Stage
 
@@ -160,7 +160,7 @@ class LocalEngine:
     def run_ingest(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
         src = next(s for s in self.recipe.sources if f"ingest_{s.name}" == stage.name)
         quarantine = Quarantine()
-        reader = SourceReader(src, self.plan.files[src.name], quarantine)
+        reader = self.reader(src, quarantine)
         failure: list[BaseException] = []
 
         def batches() -> Iterator[pa.RecordBatch]:
@@ -197,6 +197,10 @@ class LocalEngine:
         pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
         counts = Counter(r["source"] for r in quarantine.rows)
         return {"rows": rows, "by_source": {src.name: rows}, "quarantined": dict(counts)}
+
+    def reader(self, src: SourceSpec, quarantine: Quarantine) -> SourceReader:
+        """The reader of a source's files (runtime/estimate.py's engine reads a sample of them)."""
+        return SourceReader(src, self.plan.files[src.name], quarantine)
 
     def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
         """The mix's SQL, with runtime/mixing.py setting each phase's targets between its statements."""
@@ -467,8 +471,11 @@ class LocalEngine:
                        if s.kind == "ingest"]
         quarantine = pa.concat_tables(quarantines) if quarantines else QUARANTINE_SCHEMA.empty_table()
         write_parquet(tmp / "quarantine.parquet", QUARANTINE_SCHEMA, quarantine.to_batches())
+        # The recipe as it was, beside what it built: `recipe diff` compares two builds' recipes from it.
+        (tmp / "recipe.recipe").write_text(self.recipe.text, encoding="utf-8")
         manifest = {
-            "recipe": {"name": self.recipe.name, "path": self.recipe_path, "sha256": self.plan.recipe_sha256},
+            "recipe": {"name": self.recipe.name, "path": self.recipe_path, "sha256": self.plan.recipe_sha256,
+                       "copy": "recipe.recipe"},
             "format": params["format"],
             "seed": params["seed"],
             "license": params["license"],
@@ -490,7 +497,26 @@ class LocalEngine:
         }
         (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 |
                                                          orjson.OPT_SORT_KEYS) + b"\n")
+        from .card import write_card  # matplotlib, only when a build is written
+
+        write_card(tmp, manifest, self.recipe, self.dropped_examples(tmp / "ledger.parquet"))
         return manifest
+
+    def dropped_examples(self, ledger: Path, per_rule: int = 3) -> list[dict[str, Any]]:
+        """The first documents (by doc_id) each rule left out, with their text as read, for the dataset card."""
+        con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit})
+        try:
+            con.register("ledger", ds.dataset(ledger, format="parquet"))
+            con.register("docs", ds.dataset([str(self.stage_dir(s) / "data.parquet") for s in self.plan.stages
+                                             if s.kind == "ingest"], format="parquet"))
+            result = con.sql(f"""
+                WITH picked AS (SELECT source, rule, doc_id FROM ledger
+                                QUALIFY row_number() OVER (PARTITION BY source, rule ORDER BY doc_id) <= {per_rule})
+                SELECT p.source, p.rule, p.doc_id, left(d.text, 1000) AS text
+                FROM picked p JOIN docs d USING (doc_id) ORDER BY p.source, p.rule, p.doc_id""")
+            return [dict(zip(("source", "rule", "doc_id", "text"), row, strict=True)) for row in result.fetchall()]
+        finally:
+            con.close()
 
     def mixture(self, written: dict[str, Counter[str]], per_phase: list[dict[str, Counter[str]]]) -> dict[str, Any]:
         """What the mix asked of each source and what was written: docs, bytes and tokens, and the share of the

@@ -112,9 +112,9 @@ def test_numbers_reach_the_checked_recipe_with_units_applied() -> None:
     [
         ("shard 1KiB", 1024, 0),
         ("shard 2GB", 2_000_000_000, 0),
-        ("shard 5K rows", 128_000_000, 5000),
+        ("shard 5K rows", 500_000_000, 5000),
         ("shard 1_000 docs, 64MiB", 64 * 2**20, 1000),
-        ("", 128_000_000, 0),
+        ("", 500_000_000, 0),
     ],
 )
 def test_output_shard_limits(shard: str, shard_bytes: int, shard_rows: int) -> None:
