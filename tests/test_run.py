@@ -124,7 +124,9 @@ def test_build_writes_shards_manifest_ledger_and_quarantine(tmp_path: Path) -> N
     assert pq.read_schema(shards[0]).names == OUTPUT_COLUMNS
     names = {p.name for p in out.iterdir()}
     assert {"manifest.json", "ledger.parquet", "quarantine.parquet"} <= names
-    assert names - {"manifest.json", "ledger.parquet", "quarantine.parquet", "README.md"} == {p.name for p in shards}
+    card = {"README.md", "funnel.png", "funnel.json", "mixture.png", "mixture.json"}  # tests/test_card.py
+    assert names - {"manifest.json", "ledger.parquet", "quarantine.parquet", "recipe.recipe", *card} == \
+        {p.name for p in shards}
 
     # The output holds exactly the documents the filters keep.
     got = {r[0] for r in q(f"SELECT doc_id FROM '{out}/part-*.parquet'")}
