@@ -277,7 +277,18 @@ def check_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path | None
 
 def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
+    started = time.perf_counter()
     the_plan = build_plan(recipe, args.cache, args.device)
+    if args.estimate or args.sample is not None:
+        from .estimate import estimate, render
+
+        result = estimate(recipe, the_plan, args.sample or 1000, plan_seconds=time.perf_counter() - started,
+                          threads=args.threads, memory_limit=args.memory, device=args.device)
+        if args.json:
+            print(json.dumps(result, indent=1))
+        else:
+            out.print(render(result, recipe.name or args.file))
+        return 0
     if args.json:
         print(json.dumps(the_plan.to_json(), indent=1, sort_keys=True))
         return 0
@@ -430,6 +441,31 @@ def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
     return 1 if problems else 0
 
 
+def cmd_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """What changed between two builds: the recipe, the documents per source and by content hash, the mixture,
+    the funnel and the input files. Exit 0 whether or not they differ."""
+    from . import report
+
+    changes = report.diff(args.a, args.b)
+    if args.json:
+        print(json.dumps(changes, indent=1))
+    elif not args.quiet:
+        report.print_diff(changes, out)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """What a build's manifest says: header, funnel, mixture per phase, scores, shards, ledger and quarantine."""
+    from . import report
+
+    sections = report.report(args.dir)
+    if args.json:
+        print(json.dumps(sections, indent=1))
+    elif not args.quiet:
+        report.print_report(sections, out)
+    return 0
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
@@ -523,11 +559,6 @@ def parser() -> argparse.ArgumentParser:
     cache_option(c)
     dvc_option(c)
     common(c)
-    c = sub.add_parser("explain", help="print the plan as a tree, with each stage's SQL")
-    c.add_argument("file", metavar="FILE", help="the .recipe file")
-    cache_option(c)
-    common(c)
-
     def run_options(sp: argparse.ArgumentParser, env: bool) -> None:
         sp.add_argument("--threads", type=_threads, default=_setting("threads", "0", env), metavar="N",
                         help="DuckDB threads (default: all cores)")
@@ -535,6 +566,24 @@ def parser() -> argparse.ArgumentParser:
                         help="DuckDB memory limit, e.g. 4GB or 512MB; past it, DuckDB spills to the cache "
                              "(default: 4GB)")
         cache_option(sp, env)
+
+    def sample_size(value: str) -> int:
+        if not value.isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError("a number of documents per source, at least 1")
+        return int(value)
+
+    c = sub.add_parser("explain", help="print the plan as a tree, with each stage's SQL; with --estimate, the "
+                                       "size and time of a full run, estimated from a sample")
+    c.add_argument("file", metavar="FILE", help="the .recipe file")
+    c.add_argument("--estimate", action="store_true",
+                   help="run the plan on a sample of each source, in a temporary directory (no stage output goes "
+                        "to the cache, no output is written), and print each stage's documents, the output's size "
+                        "and the time of a full run")
+    c.add_argument("--sample", type=sample_size, default=None, metavar="N",
+                   help="documents per source in the estimate's sample, chosen by a hash of each row (implies "
+                        "--estimate; default: 1000)")
+    run_options(c, env=False)  # --threads and --memory apply to --estimate
+    common(c)
 
     c = sub.add_parser("run", help="compile and build a recipe: with `dvc repro` in a DVC project, else directly")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
@@ -548,6 +597,14 @@ def parser() -> argparse.ArgumentParser:
     run_options(c, env=True)
     common(c)
     c = sub.add_parser("verify", help="re-hash a build's shards against its manifest; exit 1 on any mismatch")
+    c.add_argument("dir", metavar="DIR", help="a build's output directory")
+    common(c)
+    c = sub.add_parser("diff", help="what changed between two builds: recipe, documents by content hash, mixture, "
+                                    "funnel and inputs (exit 0 whether or not they differ)")
+    c.add_argument("a", metavar="BUILD_A", help="the first build's output directory")
+    c.add_argument("b", metavar="BUILD_B", help="the second build's output directory")
+    common(c)
+    c = sub.add_parser("report", help="print what a build's manifest says: funnel, mixture, scores, shards")
     c.add_argument("dir", metavar="DIR", help="a build's output directory")
     common(c)
     c = sub.add_parser("docs", help="write the language reference generated from the operator library")
@@ -573,7 +630,7 @@ def _fail_build(args: argparse.Namespace, err: Console, exc: RecipeError) -> int
 
 
 COMMANDS = {"check": cmd_check, "compile": cmd_compile, "explain": cmd_explain, "run": cmd_run, "stage": cmd_stage,
-            "verify": cmd_verify, "docs": cmd_docs}
+            "verify": cmd_verify, "diff": cmd_diff, "report": cmd_report, "docs": cmd_docs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -589,13 +646,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.status
     except RecipeError as exc:  # a build that stopped on bad input
         return _fail_build(args, err, exc)
+    except BrokenPipeError:  # `recipe run --json | head`: the reader has gone, nothing to report
+        sys.stderr.close()
+        return 0
     except OSError as exc:  # an output or cache path that cannot be written, and the like
         where = exc.filename or ""
         return _fail_build(args, err, RecipeError(None, f"{exc.strerror or exc}", "check the path and its permissions",
                                                   input=str(where)))
-    except BrokenPipeError:  # `recipe run --json | head`: the reader has gone, nothing to report
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         err.print("interrupted; finished stages stay cached and the previous output is untouched")
         return 130

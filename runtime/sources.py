@@ -7,7 +7,7 @@ import hashlib
 import io
 import os
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,11 +178,15 @@ class Quarantine:
 
 
 class SourceReader:
-    """Reads one source's files in order as batches of the raw schema."""
+    """Reads one source's files in order as batches of the raw schema. With `rows`, only those rows of each file,
+    by its path: line numbers for JSONL, row numbers (from 1) for Parquet, 0 for a text file; files not in it are
+    skipped, and rows left out are never parsed (`recipe explain --estimate` reads a sample so)."""
 
-    def __init__(self, src: SourceSpec, files: tuple[InputFile, ...], quarantine: Quarantine):
+    def __init__(self, src: SourceSpec, files: tuple[InputFile, ...], quarantine: Quarantine,
+                 rows: Mapping[str, Container[int]] | None = None):
         self.src = src
-        self.files = files
+        self.files = files if rows is None else tuple(f for f in files if f.path in rows)
+        self.rows = rows
         self.quarantine = quarantine
         self.count = 0
         base_fs, base_path = _fs(src.path)
@@ -230,7 +234,7 @@ class SourceReader:
         rows: list[tuple[str, str, str]] = []
         with fsspec.open(url, "rb", compression="infer") as fh:
             for n, raw in enumerate(io.BufferedReader(fh), start=1):  # type: ignore[arg-type]
-                if not raw.strip():
+                if not raw.strip() or self.rows is not None and n not in self.rows[url]:
                     continue
                 try:
                     obj = orjson.loads(raw)
@@ -278,8 +282,13 @@ class SourceReader:
                 self.bad(url, 0, f"column `{text_key}` holds {field_type}, not text",
                          hint="point `text:` at a string column")
                 return
-            row = 0
+            seen = 0
             for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+                numbers = list(range(seen + 1, seen + 1 + batch.num_rows))
+                seen += batch.num_rows
+                if self.rows is not None:
+                    picked = [i for i, n in enumerate(numbers) if n in self.rows[url]]
+                    batch, numbers = batch.take(picked), [numbers[i] for i in picked]
                 rows = []
                 texts = batch.column(text_key)
                 try:
@@ -289,10 +298,9 @@ class SourceReader:
                     valid = [_utf8_ok(v) for v in texts.cast(pa.large_binary()).to_pylist()]
                 ids = batch.column(id_key).to_pylist() if id_key else None
                 others = batch.drop_columns([c for c in (text_key, id_key) if c]).to_pylist()
-                for i, (text, meta) in enumerate(zip(texts.to_pylist() if valid is None else
-                                                     texts.cast(pa.large_binary()).to_pylist(),
-                                                     others, strict=True)):
-                    row += 1
+                for i, (row, text, meta) in enumerate(zip(numbers, texts.to_pylist() if valid is None else
+                                                          texts.cast(pa.large_binary()).to_pylist(),
+                                                          others, strict=True)):
                     if valid is not None and not valid[i]:
                         self.bad(url, row, "the text is not valid UTF-8")
                         continue
