@@ -5,11 +5,13 @@ PYTHON ?= python3
 
 .PHONY: install run test lint typecheck unit docs dvc clean models
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml examples/plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch is pinned and installed in the same command, so nothing pulls a CUDA build.
 	$(BIN)/python -m pip install -q "torch==2.13.0" -e ".[dev]"
+	# The example plugin (docs/plugins.md): recipes/plugin-example.recipe and tests/test_plugins.py use it.
+	$(BIN)/python -m pip install -q --no-deps -e examples/plugin
 	touch $@
 
 install: $(BIN)/.installed
@@ -24,7 +26,7 @@ models/all-MiniLM-L6-v2: $(BIN)/.installed
 models: models/all-MiniLM-L6-v2
 
 lint: install
-	$(BIN)/ruff check compiler runtime tests bench
+	$(BIN)/ruff check api compiler runtime tests bench examples
 
 typecheck: install
 	$(BIN)/mypy compiler

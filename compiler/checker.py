@@ -36,8 +36,14 @@ TOKENS = "n_tokens"  # the column of token counts
 # Functions the `sql` escape hatch may not call: they reach files, the environment or the catalog.
 _SQL_DENY = re.compile(r"^(read_|glob|getenv|query|parquet_|sniff_|duckdb_|pragma_|current_setting|"
                        r"load|install|attach|copy|export|import|which_secret|iceberg_|delta_)", re.I)
+# A module the header's `plugins` names: what Python's `import` takes.
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _SQL_DENY_NODES = ("Query", "Subquery", "Table", "Create", "Insert", "Delete", "Update", "Drop", "Copy",
-                   "Command", "Placeholder", "Parameter", "Set", "Pragma", "AggFunc", "Window", "Star")
+                   "Command", "Placeholder", "Parameter", "Set", "Pragma", "AggFunc", "Window", "Star",
+                   # statements: attach a database, install or load an extension, and the like
+                   "Attach", "Detach", "Install", "Use", "Describe", "Summarize", "Export", "Kill", "Transaction",
+                   "Commit", "Rollback", "Merge", "Alter", "Analyze", "LoadData", "Show", "Grant", "Revoke",
+                   "Comment", "TruncateTable", "Refresh", "Cache", "Uncache", "DDL", "DML")
 
 
 class _Checker:
@@ -119,6 +125,14 @@ class _Checker:
                            "e.g. `target: wiki`")
                 return None
             return expr.parts[0] if self.source_ref(expr.parts[0], expr.span, self.declared) else None
+        if param.type == "modules":  # the header's `plugins`: imported before checking (runtime/plugins.py)
+            items = expr.items if isinstance(expr, ast.ListLit) else ()
+            bad = [i for i in items if not isinstance(i, ast.Str) or not MODULE_NAME.fullmatch(i.value)]
+            if not isinstance(expr, ast.ListLit) or bad:
+                self.error(bad[0].span if bad else expr.span, f"{what} is a list of Python module names in double "
+                           "quotes", 'e.g. `plugins ["my_rules", "team.filters"]`')
+                return None
+            return tuple(i.value for i in items if isinstance(i, ast.Str))
         if param.type in ("str", "path", "file", "choice"):
             if not isinstance(expr, ast.Str):
                 self.error(expr.span, f"{what} must be a string in double quotes", f'write e.g. `{param.name}: "..."`')
@@ -280,11 +294,15 @@ class _Checker:
             self.error(e.span, f"expected a {want}, got a {got}", hint)
 
     def check_sql(self, e: ast.Sql) -> None:
+        import logging
+
         import sqlglot  # only recipes that use `sql` pay for importing it
         from sqlglot import exp
 
+        logging.getLogger("sqlglot").setLevel(logging.ERROR)  # no "falling back to a Command" on stderr: we say it
+
         hint = "`sql` takes one scalar expression over the document's columns"
-        deny = tuple(getattr(exp, name) for name in _SQL_DENY_NODES)
+        deny = tuple(getattr(exp, name) for name in _SQL_DENY_NODES if hasattr(exp, name))
         try:
             trees = sqlglot.parse(e.text, dialect="duckdb")
         except sqlglot.errors.SqlglotError as exc:
@@ -295,7 +313,8 @@ class _Checker:
             return
         for node in trees[0].walk():
             if isinstance(node, deny):
-                self.error(e.span, f"`sql` may not contain {node.key.upper()}", hint)
+                what = str(node.this).split()[0].upper() if isinstance(node, exp.Command) else node.key.upper()
+                self.error(e.span, f"`sql` may not contain {what}", hint)
                 return
             if isinstance(node, exp.Func):
                 fname = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
@@ -306,6 +325,8 @@ class _Checker:
                 self.error(e.span, f"unknown column `{node.name}` in `sql`",
                            did_you_mean(node.name, CANONICAL))
                 return
+        if not isinstance(trees[0], exp.Condition):  # a statement no rule above names
+            self.error(e.span, f"`sql` cannot be {trees[0].key.upper()} as a whole", hint)
 
     def condition(self, e: ast.Expr) -> None:
         got = self.infer(e)

@@ -20,7 +20,7 @@ class Span:
 NOWHERE = Span(1, 1, 1, 2)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: Python sets __traceback__ on an exception as it passes a `with`
 class RecipeError(Exception):
     """A user mistake, with where it is and what to do about it.
 

@@ -1,5 +1,5 @@
-"""Vectorized Arrow kernels for text functions that SQL macros compute slowly. Each is registered in
-DuckDB as `dr_NAME` (an Arrow UDF) and declared in the operator library like any macro."""
+"""Vectorized Arrow kernels for text functions that SQL macros compute slowly. Each is declared in the
+operator library (`declare`, as a plugin's would be) and registered in DuckDB as `dr_NAME`, an Arrow UDF."""
 
 from __future__ import annotations
 
@@ -121,14 +121,13 @@ def digit_ratio(text: Any) -> Any:
     return _with_nulls(c[_NUMBER] / np.maximum(c[0] - c[_SPACE], 1), text)
 
 
-def stopwords(lang: Any, text: Any) -> Any:
+def stopwords(lang: str, text: Any) -> Any:
     """Occurrences of the language's stop words among the lowercased runs of letters."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    codes = {c for c in lang.to_pylist() if c is not None}
-    words = pa.array(sorted({w for c in codes for w in STOPWORDS[c]}), pa.string())
+    words = pa.array(STOPWORDS[lang], pa.string())
     runs = pc.split_pattern_regex(pc.utf8_lower(pc.fill_null(text, "")), r"[^\pL]+")
     hits = pc.is_in(pc.list_flatten(runs), value_set=words).to_numpy(zero_copy_only=False)
     counts = np.bincount(pc.list_parent_indices(runs).to_numpy(zero_copy_only=False), weights=hits,

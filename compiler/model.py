@@ -49,7 +49,7 @@ class ScoreSpec:
     source: str
     name: str
     op: str
-    kind: str  # model | fitted | sql (Operator.scorer)
+    kind: str  # model | fitted | sql | python (Operator.scorer)
     returns: str  # number | vector
     args: tuple[tuple[str, Any], ...] = ()
     value: ast.Expr | None = None

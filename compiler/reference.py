@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from .operators import REGISTRY, Operator, Param
+from .operators import BUILT_IN, REGISTRY, Operator, Param
 
 _KINDS = (
     ("setting", "Header settings", "Written inside `recipe \"NAME\" { ... }`, e.g. `seed 17`."),
@@ -32,6 +32,8 @@ _KINDS = (
 def _default(p: Param) -> str:
     if p.required:
         return "required"
+    if p.type == "modules":
+        return "none"
     if p.type == "text":
         return f"`{p.default}` column"
     if p.type == "share":
@@ -50,12 +52,19 @@ def _num(x: float | None) -> str:
 def _type(p: Param) -> str:
     if p.type == "share":
         return "percentage"
+    if p.type == "modules":
+        return "list of module names"
     if p.type == "choice":
         return " \\| ".join(f'`"{c}"`' for c in p.choices)
     bounds = ""
     if p.min is not None:
         bounds = f" ({_num(p.min)}..{_num(p.max)})" if p.max is not None else f" (≥ {_num(p.min)})"
     return p.type + bounds
+
+
+def _cell(text: str) -> str:
+    """Text for a cell of a Markdown table, where `|` ends the cell even inside backticks."""
+    return text.replace("|", "\\|")
 
 
 def _operator(op: Operator) -> list[str]:
@@ -66,7 +75,7 @@ def _operator(op: Operator) -> list[str]:
     lines = [head, "", op.doc + (f" Returns a {op.returns}." if op.returns else ""), ""]
     if op.params and op.kind not in ("setting", "mix_setting"):
         lines += ["| parameter | type | default | meaning |", "| --- | --- | --- | --- |"]
-        lines += [f"| `{p.name}` | {_type(p)} | {_default(p)} | {p.doc} |" for p in op.params]
+        lines += [f"| `{p.name}` | {_type(p)} | {_cell(_default(p))} | {_cell(p.doc)} |" for p in op.params]
         lines.append("")
     elif op.kind in ("setting", "mix_setting"):
         p = op.params[0]
@@ -74,7 +83,8 @@ def _operator(op: Operator) -> list[str]:
     return lines
 
 
-def reference() -> str:
+def reference(plugins: bool = False) -> str:
+    """The language reference: the built-in operators, and with `plugins`, those of the plugins loaded."""
     lines = ["# Language reference", "",
              "Generated from the operator declarations in `compiler/operators.py` by `recipe docs`; "
              "do not edit by hand.", "",
@@ -82,6 +92,22 @@ def reference() -> str:
     for kind, title, intro in _KINDS:
         lines += [f"## {title}", "", intro, ""]
         for (k, _), op in sorted(REGISTRY.items()):
-            if k == kind:
+            if k == kind and op.origin == BUILT_IN:
                 lines += _operator(op)
+    if plugins:
+        lines += _plugins()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _plugins() -> list[str]:
+    ops = sorted((op for op in REGISTRY.values() if op.origin != BUILT_IN), key=lambda op: (op.origin, op.name))
+    lines = ["## Plugin operators", "",
+             "Operators of the plugins installed here (`recipe operators` lists them), by origin. Each is used "
+             "like a built-in of its kind; its fingerprint (package, version, source) is part of the "
+             "fingerprint of every stage that uses it. See docs/plugins.md.", ""]
+    if not ops:
+        lines += ["No plugin is installed.", ""]
+    for op in ops:
+        head, *rest = _operator(op)
+        lines += [f"{head} ({op.category})", "", f"From {op.origin}.", "", *rest[1:]]
+    return lines

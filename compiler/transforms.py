@@ -1,6 +1,6 @@
 """Transforms: the `apply` steps that rewrite or screen documents rather than score them.
 
-- `redact_pii`: an Arrow kernel like the rule packs' (text, params JSON) -> struct<drop, text>. One RE2
+- `redact_pii`: an Arrow kernel, text -> the redacted text (NULL when unchanged). One RE2
   scan of the batch (pyarrow) finds the documents with a candidate; only those are rewritten, by Python
   regexes whose lookarounds and validators (octet ranges, public IPs, digit counts) RE2 cannot express.
 - `strip_lines`: lowered to SQL, a DuckDB lambda over the lines of the text (see filter.sql.j2).
@@ -14,7 +14,6 @@ The planner calls `step()` for the SQL-lowered transforms; the engine reads bloc
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from functools import cache
 from typing import Any
@@ -129,13 +128,13 @@ def redact(text: str, p: dict[str, Any]) -> str:
     return text
 
 
-def redact_pii(text: Any, params: Any) -> Any:
-    """Arrow kernel: (text, params JSON) -> struct<drop: NULL, text: the redacted text or NULL if unchanged>."""
+def redact_pii(text: Any, **p: Any) -> Any:
+    """Arrow kernel: per row, the redacted text, or NULL if unchanged (every parameter is given: the checker
+    fills in the defaults)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    p = json.loads(params[0].as_py())  # every parameter: the checker fills in the defaults
     kinds = [(kind, pattern) for kind, pattern, _ in _KINDS if p[kind]]
     out: list[str | None] = [None] * len(text)
 
@@ -168,11 +167,7 @@ def redact_pii(text: Any, params: Any) -> Any:
                                                pa.array([new[j] for j in changed], pa.string()))
         for j, value in new.items():
             out[int(rows[j])] = value
-    return pa.StructArray.from_arrays([pa.nulls(len(text), pa.string()), pa.array(out, pa.string())],
-                                      names=["drop", "text"])
-
-
-redact_pii.__name__ = "dr_redact_pii"
+    return pa.array(out, pa.string())
 
 # ---- url_blocklist --------------------------------------------------------------------------------------
 

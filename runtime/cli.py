@@ -26,6 +26,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
+from .lock import build_lock
+
 EXIT_RECIPE, EXIT_BUILD, EXIT_INTERNAL = 2, 1, 70
 
 
@@ -64,10 +66,42 @@ def load(path: str, err: Console, as_json: bool) -> CheckedRecipe:
         _report([error], path, text, err, as_json)
         raise Failed(EXIT_RECIPE, [_error_json(error, path)]) from None
     try:
-        return check(parse(text))
+        tree = parse(text)
+        load_plugins(tree, path)
+        return check(tree)
     except RecipeErrors as exc:
         _report(exc.errors, path, text, err, as_json)
         raise Failed(EXIT_RECIPE, [_error_json(e, path) for e in exc.errors]) from None
+
+
+def load_plugins(tree: ast.Recipe | None, path: str) -> None:
+    """Import the installed plugins, and the modules the recipe's header names, so that their operators are
+    in the library the checker reads; raises RecipeErrors (located at the module's name, where it can be)."""
+    from . import plugins
+
+    try:
+        plugins.load_entry_points()
+    except RecipeError as exc:
+        if debug():
+            traceback.print_exception(exc)
+        raise RecipeErrors([exc]) from None
+    errors = plugins.load_modules(tree, Path(path).resolve().parent, debug()) if tree is not None else []
+    if errors:
+        raise RecipeErrors(errors)
+
+
+def installed_plugins(err: Console, as_json: bool) -> None:
+    """Import the installed plugins; a broken one is reported like a recipe error (exit 2)."""
+    try:
+        load_plugins(None, "recipe")
+    except RecipeErrors as exc:
+        _report(exc.errors, "recipe", "", err, as_json)
+        raise Failed(EXIT_RECIPE, [_error_json(e, "recipe") for e in exc.errors]) from None
+
+
+def debug() -> bool:
+    """`--debug` (or DATARECIPE_DEBUG=1, which `recipe stage` inherits from `recipe run --debug`)."""
+    return bool(os.environ.get("DATARECIPE_DEBUG"))
 
 
 def _report(errors: list[RecipeError], path: str, text: str, err: Console, as_json: bool) -> None:
@@ -147,6 +181,26 @@ def project_path(recipe_path: str, root: Path) -> str:
     return Path(rel).as_posix()
 
 
+def contain_output(recipe: CheckedRecipe, path: str, args: argparse.Namespace, err: Console, dvc: bool = False) -> None:
+    """Before anything is written: an output outside the project (runtime/paths.py) is a recipe error at the
+    `output` line, unless the person running the command allows it with `--allow-outside` (never under DVC,
+    which versions only what is inside the project)."""
+    from .paths import output_problem, project_root
+
+    allow = getattr(args, "allow_outside", False) and not dvc
+    problem = output_problem(recipe.output.path, project_root(), allow_outside=allow)
+    if problem is None:
+        return
+    span = next((b.path.span for b in parse(recipe.text).blocks if isinstance(b, ast.Output)), None)
+    hint = 'write the build inside the project, e.g. `output "build/NAME"`'
+    if "outside" in problem:
+        hint += ("; DVC versions only paths inside the project: build elsewhere with `--no-dvc --allow-outside`"
+                 if getattr(args, "allow_outside", False) else "; or allow it for this build: `--allow-outside`")
+    error = RecipeError(span, problem, hint)
+    _report([error], path, recipe.text, err, args.json)
+    raise Failed(EXIT_RECIPE, [_error_json(error, path)])
+
+
 def light_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
     """The plan as dvc.yaml and the params file need it (runtime/dvc.py), with the file-hash cache."""
     from . import dvc
@@ -182,6 +236,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     for path in args.files:
         try:
             recipe = load(path, err, args.json)
+            contain_output(recipe, path, args, err)
             known_budget(recipe, path, args.cache, err, args.json)
             results.append({"file": path, "ok": True, "errors": []})
             if not args.json and not args.quiet:
@@ -231,6 +286,7 @@ def known_budget(recipe: CheckedRecipe, path: str, cache: str, err: Console, as_
 def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
     root = dvc_project(args)
+    contain_output(recipe, args.file, args, err, dvc=root is not None)
     if args.check:
         return check_dvc(recipe, args, root, out)
     the_plan = build_plan(recipe, args.cache, args.device)
@@ -277,6 +333,7 @@ def check_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path | None
 
 def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
+    contain_output(recipe, args.file, args, err)
     started = time.perf_counter()
     the_plan = build_plan(recipe, args.cache, args.device)
     if args.estimate or args.sample is not None:
@@ -315,18 +372,20 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     recipe = load(args.file, err, args.json)
     mode = "json" if args.json else "quiet" if args.quiet else "human"
     root = dvc_project(args)
-    if root is not None:
-        manifest = run_dvc(recipe, args, root, mode)
-    else:
-        the_plan = build_plan(recipe, args.cache, args.device)
-        from .engine import LocalEngine
-        from .progress import Reporter
+    contain_output(recipe, args.file, args, err, dvc=root is not None)
+    with build_lock(recipe.output.path, f"recipe run {args.file}"):
+        if root is not None:
+            manifest = run_dvc(recipe, args, root, mode)
+        else:
+            the_plan = build_plan(recipe, args.cache, args.device)
+            from .engine import LocalEngine
+            from .progress import Reporter
 
-        with Reporter(mode, err) as reporter:
-            engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
-                                 memory_limit=args.memory, reporter=reporter, recipe_path=args.file,
-                                 device=args.device)
-            manifest = engine.run()
+            with Reporter(mode, err) as reporter:
+                engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
+                                     memory_limit=args.memory, reporter=reporter, recipe_path=args.file,
+                                     device=args.device)
+                manifest = engine.run()
     seconds = time.perf_counter() - started
     if mode == "json":
         print(json.dumps({"event": "done", "output": recipe.output.path, "seconds": round(seconds, 3),
@@ -373,6 +432,7 @@ def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
     if root is None:
         raise RecipeError(None, "`recipe stage` runs a stage of dvc.yaml, and this is not a DVC project",
                           f"build with `recipe run {args.file}`")
+    contain_output(recipe, args.file, args, err, dvc=True)
     rel = project_path(args.file, root)
     if args.name == "compile":
         light = light_plan(recipe, args.cache)
@@ -395,7 +455,7 @@ def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
                           "run `dvc repro`, whose compile stage updates it, or `recipe compile "
                           f"{rel}`", stage=args.name, input=dvc.params_path(rel).as_posix())
     mode = "json" if args.json else "quiet" if args.quiet else os.environ.get("DATARECIPE_PROGRESS", "human")
-    with Reporter(mode, err) as reporter:
+    with build_lock(recipe.output.path, f"recipe stage {rel} {args.name}"), Reporter(mode, err) as reporter:
         engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
                              memory_limit=args.memory, reporter=reporter, recipe_path=rel, device=args.device,
                              stage_root=root / dvc.stage_root(rel))
@@ -492,7 +552,9 @@ def funnel_table(manifest: dict[str, Any]) -> Table:
 
 
 def cmd_docs(args: argparse.Namespace, out: Console, err: Console) -> int:
-    text = reference()
+    if args.plugins:
+        installed_plugins(err, args.json)
+    text = reference(plugins=args.plugins)
     if args.output == "-":
         sys.stdout.write(text)
     else:
@@ -500,6 +562,41 @@ def cmd_docs(args: argparse.Namespace, out: Console, err: Console) -> int:
         if not args.quiet:
             out.print(f"wrote {args.output}", highlight=False)
     return 0
+
+
+def cmd_operators(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Every operator of the library, built-in and from plugins (installed, or named by the recipes given)."""
+    from datarecipe.compiler.operators import REGISTRY
+
+    installed_plugins(err, args.json)
+    for path in args.files:
+        load(path, err, args.json)
+    order = ("function", "filter", "transform", "dedup", "scorer", "step", "mix_setting", "source", "setting")
+    ops = sorted(REGISTRY.values(), key=lambda op: (order.index(op.category), op.name))
+    if args.json:
+        print(json.dumps([{"name": op.name, "kind": op.category, "origin": op.origin, "module": op.module,
+                           "fingerprint": op.fingerprint, "returns": op.returns, "doc": op.doc,
+                           "params": [{"name": p.name, "type": p.type, "required": p.required,
+                                       "default": None if p.required else p.default, "min": p.min, "max": p.max,
+                                       "choices": list(p.choices), "doc": p.doc} for p in op.params]}
+                          for op in ops], indent=1, default=list))
+    elif not args.quiet:
+        table = Table(title=f"{len(ops)} operators")
+        for col in ("kind", "operator", "origin"):
+            table.add_column(col)
+        for op in ops:
+            table.add_row(op.category, escape(_usage(op)), escape(op.origin))
+        out.print(table)
+    return 0
+
+
+def _usage(op: Any) -> str:
+    """How an operator is written in a recipe, in short."""
+    if op.kind in ("setting", "mix_setting"):
+        return op.name
+    args = ", ".join(p.name for p in op.params)
+    call = f"{op.name}({args if len(args) <= 40 else '...'})"
+    return f"apply {call}" if op.kind == "pack" else f"dedup {call}" if op.kind == "dedup" else call
 
 
 def _threads(value: str) -> int:
@@ -536,12 +633,20 @@ def parser() -> argparse.ArgumentParser:
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
         sp.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+        sp.add_argument("--debug", action="store_true",
+                        help="print the traceback of an error a plugin raised, or of a bug (as DATARECIPE_DEBUG=1)")
+
+    def outside_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--allow-outside", action="store_true",
+                        help="accept an output outside the project (the DVC project, else the working directory); "
+                             "not under DVC, which versions only what is inside it")
 
     c = sub.add_parser("check", help="check recipes and report every error (exit 2 on errors)")
     c.add_argument("files", nargs="+", metavar="FILE", help="the .recipe files")
     c.add_argument("--cache", default=".datarecipe/cache", metavar="DIR",
                    help="input file hashes, to tell whether a previous build's counts still hold (default: "
                         ".datarecipe/cache)")
+    outside_option(c)
     common(c)
     def dvc_option(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--no-dvc", action="store_true",
@@ -558,6 +663,7 @@ def parser() -> argparse.ArgumentParser:
                         "compiles to")
     cache_option(c)
     dvc_option(c)
+    outside_option(c)
     common(c)
     def run_options(sp: argparse.ArgumentParser, env: bool) -> None:
         sp.add_argument("--threads", type=_threads, default=_setting("threads", "0", env), metavar="N",
@@ -583,12 +689,14 @@ def parser() -> argparse.ArgumentParser:
                    help="documents per source in the estimate's sample, chosen by a hash of each row (implies "
                         "--estimate; default: 1000)")
     run_options(c, env=False)  # --threads and --memory apply to --estimate
+    outside_option(c)
     common(c)
 
     c = sub.add_parser("run", help="compile and build a recipe: with `dvc repro` in a DVC project, else directly")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     run_options(c, env=False)
     dvc_option(c)
+    outside_option(c)
     common(c)
     c = sub.add_parser("stage", help="run one stage of a recipe's DVC pipeline (the command of its dvc.yaml "
                                      "stages; settings default to DATARECIPE_THREADS, _MEMORY, _CACHE, _DEVICE)")
@@ -610,6 +718,12 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("docs", help="write the language reference generated from the operator library")
     c.add_argument("-o", "--output", default="docs/reference.md", metavar="FILE",
                    help="where to write it; - for standard output (default: docs/reference.md)")
+    c.add_argument("--plugins", action="store_true",
+                   help="add a section on the operators of the plugins installed here")
+    common(c)
+    c = sub.add_parser("operators", help="list every operator, built-in and from plugins, with its origin")
+    c.add_argument("files", nargs="*", metavar="FILE",
+                   help="recipes whose `plugins` modules to list too (installed plugins are always listed)")
     common(c)
     return p
 
@@ -630,11 +744,14 @@ def _fail_build(args: argparse.Namespace, err: Console, exc: RecipeError) -> int
 
 
 COMMANDS = {"check": cmd_check, "compile": cmd_compile, "explain": cmd_explain, "run": cmd_run, "stage": cmd_stage,
-            "verify": cmd_verify, "diff": cmd_diff, "report": cmd_report, "docs": cmd_docs}
+            "verify": cmd_verify, "diff": cmd_diff, "report": cmd_report, "docs": cmd_docs,
+            "operators": cmd_operators}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "debug", False):
+        os.environ["DATARECIPE_DEBUG"] = "1"  # for `recipe stage`, which `dvc repro` runs, too
     # Piped output is for files and other programs: never fold or crop it.
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
     err = Console(stderr=True, highlight=False)
@@ -644,7 +761,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.json and args.command != "check":
             print(json.dumps({"event": "error", "errors": exc.errors}))
         return exc.status
-    except RecipeError as exc:  # a build that stopped on bad input
+    except RecipeError as exc:  # a build that stopped on bad input, or on a plugin that raised
+        if debug():
+            traceback.print_exception(exc)
         return _fail_build(args, err, exc)
     except BrokenPipeError:  # `recipe run --json | head`: the reader has gone, nothing to report
         sys.stderr.close()
@@ -660,12 +779,12 @@ def main(argv: list[str] | None = None) -> int:
         if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's, raised before a stage began
             return _fail_build(args, err, RecipeError(None, f"DuckDB ran out of memory: {str(exc).splitlines()[0]}",
                                                       "raise `--memory`, or lower `--threads`"))
-        if os.environ.get("DATARECIPE_DEBUG"):
+        if debug():
             traceback.print_exc()
         if getattr(args, "json", False):
             print(json.dumps({"event": "internal_error", "error": f"{type(exc).__name__}: {exc}"}))
         err.print(f"internal error: {type(exc).__name__}: {exc}\n"
-                  "this is a bug in datarecipe; rerun with DATARECIPE_DEBUG=1 for the traceback",
+                  "this is a bug in datarecipe; rerun with --debug for the traceback",
                   markup=False, highlight=False)
         return EXIT_INTERNAL
 

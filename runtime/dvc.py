@@ -23,6 +23,7 @@ from typing import Any
 
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.operators import REGISTRY
 from datarecipe.compiler.plan import PLAN_VERSION, SCORERS_VERSION, InputFile, Plan, Stage, plan
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
@@ -121,6 +122,15 @@ def _spec(entry: dict[str, Any]) -> tuple[str, str]:
     return entry["args"]["path"], f"model:{entry['args']['path']}"
 
 
+def plugin_files(the_plan: Plan) -> list[str | None]:
+    """Per plugin module the plan's stages use, its source file relative to the project; None for one outside
+    it (an installed package), which DVC cannot hash."""
+    names = {name for stage in the_plan.stages for name in stage.params.get("plugins", {})}
+    modules = sorted({op.module for op in REGISTRY.values() if op.fingerprint and op.name in names})
+    files = [getattr(sys.modules.get(m), "__file__", None) or "" for m in modules]
+    return [os.path.relpath(Path(f).resolve()).replace(os.sep, "/") if f and in_project(f) else None for f in files]
+
+
 def params_slice(the_plan: Plan, stage: Stage) -> dict[str, Any]:
     """What of the recipe a stage depends on, as its DVC params: its parameters, less what DVC hashes as a
     dependency, plus `code`, a hash of the SQL (or scorer version) it runs. Two plans of one recipe give
@@ -165,8 +175,10 @@ def dvc_stages(recipe_path: str, recipe: CheckedRecipe, the_plan: Plan) -> dict[
                                      "cmd": f"recipe stage {recipe_path} compile", "deps": [recipe_path],
                                      "outs": [{params_file: {"cache": False}}],
                                      "meta": {"datarecipe": recipe_path}}
-    if any(is_remote(s.path) for s in recipe.sources):
-        compile_stage["always_changed"] = True  # a remote source can change without DVC seeing it
+    plugins = plugin_files(the_plan)
+    compile_stage["deps"] += sorted(f for f in plugins if f)  # an edit re-runs it, which rewrites the params
+    if any(is_remote(s.path) for s in recipe.sources) or None in plugins:
+        compile_stage["always_changed"] = True  # a remote source, or an installed plugin, can change unseen
     stages: dict[str, dict[str, Any]] = {f"{name}-compile": compile_stage}
     sources = {s.name: s for s in recipe.sources}
     for stage in the_plan.stages:

@@ -23,16 +23,20 @@ from datarecipe.compiler import minhash
 from datarecipe.compiler.errors import RecipeError
 from datarecipe.compiler.lower import statements
 from datarecipe.compiler.model import CheckedRecipe, SourceSpec
-from datarecipe.compiler.operators import FUNCTIONS, PACKS
+from datarecipe.compiler.operators import REGISTRY
 from datarecipe.compiler.plan import Plan, Stage
 
+from . import kernels
+from .lock import alive, stage_lock
 from .mixing import Mixer
 from .progress import Reporter
 from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, read_blocklist
 from .writer import Shard, sha256_file, write_parquet, write_shards
 
 STREAM_ROWS = 8192
-SCORE_CHUNK = 4096  # texts scored between two writes of the score cache: a killed run loses at most this much
+# Texts scored between two writes of the score cache: a killed run loses at most this much work.
+# DATARECIPE_SCORE_CHUNK overrides it (smaller for slow models).
+SCORE_CHUNK = 4096
 LEDGER_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()), ("stage", pa.string()),
                            ("rule", pa.string())])
 OUTPUT_COLUMNS = ("doc_id", "source", "text", "content_hash", "meta")
@@ -68,17 +72,9 @@ class LocalEngine:
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
                                      "temp_directory": str(spill), "preserve_insertion_order": True,
                                      "autoinstall_known_extensions": False, "autoload_known_extensions": False})
-        varchar = duckdb.sqltype("VARCHAR")
-        returns = {"string": varchar, "number": duckdb.sqltype("DOUBLE"), "bool": duckdb.sqltype("BOOLEAN")}
-        for op in FUNCTIONS:
-            if op.kernel is not None:
-                con.create_function(f"dr_{op.name}", op.kernel, [varchar] * len(op.params),
-                                    returns[op.returns], type="arrow")
-        for op in PACKS:
-            if op.kernel is None:  # lowered to SQL (compiler/transforms.py)
-                continue
-            con.create_function(f"dr_{op.name}", op.kernel, [varchar, varchar],
-                                duckdb.struct_type({"drop": varchar, "text": varchar}), type="arrow")
+        # Text functions, filters and transforms with a kernel, built-in or plugin; what a plugin fails on.
+        self.failures: list[kernels.OperatorFailure] = []
+        kernels.register_kernels(con, self.failures)
         for name, kernel, args, result in minhash.UDFS:  # `dedup minhash`: signatures and verification
             con.create_function(name, kernel, [duckdb.sqltype(a) for a in args], duckdb.sqltype(result),
                                 type="arrow")
@@ -88,6 +84,12 @@ class LocalEngine:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return con
+
+    def plugin_failure(self, stage: Stage) -> None:
+        """After DuckDB failed: when a plugin's kernel raised, the error that names it and the document."""
+        if self.failures:
+            failure = self.failures[0]
+            raise failure.recipe_error(stage.name) from failure.error
 
     def stage_dir(self, stage: Stage) -> Path:
         if self.stage_root is not None:
@@ -131,12 +133,23 @@ class LocalEngine:
 
     def run_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
         done = self.stage_dir(stage)
-        if self.done(stage):
-            self.stats[stage.name] = json.loads((done / "stats.json").read_text())
-            self.reporter.start(stage.name)
-            self.reporter.finish(stage.name, cached=True, rows=self.stats[stage.name].get("rows", 0))
-            return
-        tmp = done.parent / f".tmp-{stage.name}-{stage.fingerprint}-{os.getpid()}"
+        def waiting() -> None:  # another build that needs this very stage (same fingerprint) is building it
+            self.reporter.emit("stage_wait", stage=stage.name, lock=str(done))
+            if self.reporter.mode == "human":
+                self.reporter.console.print(f"{stage.name}: another build is building this stage; waiting for it")
+
+        with stage_lock(done.parent / f".{done.name}.lock", waiting):
+            if self.done(stage):
+                self.stats[stage.name] = json.loads((done / "stats.json").read_text())
+                self.reporter.start(stage.name)
+                self.reporter.finish(stage.name, cached=True, rows=self.stats[stage.name].get("rows", 0))
+                return
+            self._build_stage(con, stage, done)
+
+    def _build_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage, done: Path) -> None:
+        prefix = f".tmp-{stage.name}-"
+        _remove_stale(done.parent, prefix, mine=f"{prefix}{stage.fingerprint}-")  # left by a killed run
+        tmp = done.parent / f"{prefix}{stage.fingerprint}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         self.reporter.start(stage.name)
@@ -232,6 +245,7 @@ class LocalEngine:
                         schema = LEDGER_SCHEMA if target == "ledger" else result.schema
                         write_parquet(tmp / f"{target}.parquet", schema, result, on_rows)
                 except duckdb.Error as exc:
+                    self.plugin_failure(stage)
                     hint = ("raise `--memory`, or lower `--threads`" if isinstance(exc, duckdb.OutOfMemoryException)
                             else "see the stage's SQL with `recipe explain`")
                     raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}", hint) from None
@@ -307,6 +321,8 @@ class LocalEngine:
                 from . import tokens
 
                 return _TokenCounter(tokens.load(Path(self.plan.files["tokenizer"][0].path)))
+            if entry["kind"] == "python":
+                return kernels.PluginScorer(REGISTRY[("scorer", entry["op"])], entry["args"])
             if entry["kind"] == "model":
                 from . import scoring, weights
 
@@ -342,6 +358,7 @@ class LocalEngine:
                         write_parquet(tmp / "data.parquet", result.schema, result,
                                       lambda n: self.reporter.advance(stage.name, n))
                 except duckdb.Error as exc:
+                    self.plugin_failure(stage)
                     raise _fail(stage.name, f"DuckDB failed: {str(exc).splitlines()[0]}",
                                 "see the stage's SQL with `recipe explain`") from None
         finally:
@@ -364,11 +381,20 @@ class LocalEngine:
         scorer = self.load_scorer(stage, entry)
         cache = self.score_cache(entry)
         cache.mkdir(parents=True, exist_ok=True)
-        reader = con.sql(sql).to_arrow_reader(SCORE_CHUNK)
-        for batch in _chunks(reader, SCORE_CHUNK):
+        for part in cache.glob(".part-*.tmp-*"):  # a part a killed run was writing
+            if not alive(int(part.name.rsplit("-", 1)[-1])):
+                part.unlink(missing_ok=True)
+        chunk = _score_chunk(stage.name)
+        reader = con.sql(sql).to_arrow_reader(chunk)
+        for batch in _chunks(reader, chunk):
             hashes = batch.column("content_hash")
             texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]
-            values = scorer.score(texts, lambda n: self.reporter.advance(task, n))
+            try:
+                values = scorer.score(texts, lambda n: self.reporter.advance(task, n))
+            except kernels.OperatorFailure as failure:  # name the document: the first with that text
+                doc = con.execute(f"SELECT min(doc_id) FROM {stage.name}__docs WHERE content_hash = $1",
+                                  [hashes[failure.row or 0].as_py()]).fetchall()[0][0]
+                raise failure.recipe_error(stage.name, doc) from failure.error
             part = pa.table({"content_hash": hashes, "value": values})
             digest = hashlib.sha256(hashes.to_numpy(zero_copy_only=False).tobytes()).hexdigest()[:16]
             tmp = cache / f".part-{digest}.tmp-{os.getpid()}"
@@ -401,6 +427,7 @@ class LocalEngine:
             raise _fail(stage.name, f"{final} exists and is not a datarecipe build",
                         "choose another output path, or remove the directory", str(final))
         final.parent.mkdir(parents=True, exist_ok=True)
+        _recover_output(final)
         tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
@@ -604,6 +631,36 @@ class LocalEngine:
                 "selected": selected,
             }
         return out
+
+
+def _score_chunk(stage: str) -> int:
+    value = os.environ.get("DATARECIPE_SCORE_CHUNK", str(SCORE_CHUNK))
+    if not value.isdigit() or int(value) < 1:
+        raise _fail(stage, f"DATARECIPE_SCORE_CHUNK is {value!r}", "a number of texts, at least 1")
+    return int(value)
+
+
+def _remove_stale(parent: Path, prefix: str, mine: str) -> None:
+    """Remove the temporary directories of a killed run: those of this stage and fingerprint (the caller
+    holds its lock, so no live process writes them), and those of other fingerprints whose process is gone."""
+    if not parent.is_dir():
+        return
+    for path in parent.glob(f"{prefix}*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if path.name.startswith(mine) or pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _recover_output(final: Path) -> None:
+    """Undo what a build killed while replacing its output left behind (the caller holds the build lock):
+    the previous output, moved aside, goes back if the new one is not in place; temporary copies go."""
+    for old in sorted(final.parent.glob(f".{final.name}.old-*")):
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(final)
+    for tmp in final.parent.glob(f".{final.name}.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:

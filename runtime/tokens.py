@@ -48,11 +48,11 @@ def resolve_tokenizer(spec: str) -> Path:
     if spec.startswith("package:"):
         return _from_package(spec, spec.removeprefix("package:").strip())
     local = Path(spec)
-    if local.is_file():
-        return local.resolve()
+    if local.is_file():  # as the recipe names it, so a build's manifest does not depend on where the project is
+        return local
     if local.is_dir():
         if (local / "tokenizer.json").is_file():
-            return (local / "tokenizer.json").resolve()
+            return local / "tokenizer.json"
         raise RecipeError(None, f"`{spec}` is a directory but has no tokenizer.json",
                           "give a directory with a fast tokenizer's tokenizer.json; a directory with only a slow "
                           "tokenizer (vocab.txt, tokenizer.model) can be converted once with "

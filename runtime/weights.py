@@ -58,7 +58,7 @@ def resolve_model(path: str) -> Path:
         from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
         try:
-            local = Path(snapshot_download(path, local_files_only=True))
+            local = Path(snapshot_download(path, local_files_only=True)).resolve()
         except (HFValidationError, LocalEntryNotFoundError) as exc:
             name = path.rstrip("/").rsplit("/", 1)[-1]
             raise RecipeError(
@@ -70,7 +70,7 @@ def resolve_model(path: str) -> Path:
     if not (local / "config.json").is_file():
         raise RecipeError(None, f"`{path}` is not a model directory: it has no config.json",
                           "give a directory written by `save_pretrained`: config.json, the weights and the tokenizer")
-    return local.resolve()
+    return local  # as the recipe names it, so a build's manifest does not depend on where the project is
 
 
 def model_fingerprint(local: Path, known: dict[str, str]) -> str:

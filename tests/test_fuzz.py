@@ -21,6 +21,7 @@ from datarecipe.compiler.model import CANONICAL, CheckedRecipe
 from datarecipe.compiler.operators import REGISTRY
 from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import plan
+from datarecipe.runtime.plugins import load_entry_points
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -292,7 +293,9 @@ def assert_checks_or_reports(text: str) -> CheckedRecipe | None:
 
 @pytest.fixture(scope="module", autouse=True)
 def _warm() -> None:
-    """Build the lark parser and render the macros once, so the per-case time bound measures the case."""
+    """Load the installed plugins (recipes/plugin-example.recipe uses the example plugin's operators), build the
+    lark parser and render the macros once, so the per-case time bound measures the case."""
+    load_entry_points()
     plan(check(parse(HAND_WRITTEN[0])), {})
 
 

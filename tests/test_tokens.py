@@ -119,10 +119,11 @@ def test_truncation_and_padding_in_tokenizer_json_are_turned_off(bpe: Tokenizer,
 def test_file_and_directory_forms(bpe_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     for spec in (str(bpe_file), "bpe/tokenizer.json", "bpe", "bpe/", str(bpe_file.parent)):
-        assert tokens.resolve_tokenizer(spec) == bpe_file.resolve()
+        assert tokens.resolve_tokenizer(spec).resolve() == bpe_file.resolve()
+    assert tokens.resolve_tokenizer("bpe") == Path("bpe/tokenizer.json")  # as named: manifests stay portable
     renamed = tmp_path / "gpt.json"
     renamed.write_bytes(bpe_file.read_bytes())
-    assert tokens.resolve_tokenizer("gpt.json") == renamed.resolve()
+    assert tokens.resolve_tokenizer("gpt.json") == Path("gpt.json")
 
 
 def test_save_pretrained_directory(tmp_path: Path) -> None:

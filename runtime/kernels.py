@@ -1,0 +1,191 @@
+"""How the engine calls the operator library's Python kernels, built-in or from plugins (runtime/plugins.py
+loads those): functions, filters and transforms as DuckDB Arrow functions `dr_NAME`, a plugin's scorers as
+batch functions that fill the score cache. A plugin's kernel is also given the doc_ids of its batch (a last
+argument its SQL passes), so that when it raises, the build stops with an error naming the operator, the
+stage and the first document it fails on."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.operators import REGISTRY, Operator
+
+from .plugins import why
+
+_SQL_TYPES = {"text": "VARCHAR", "str": "VARCHAR", "choice": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
+              "bool": "BOOLEAN"}
+_SQL_RETURNS = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
+_ARROW = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_(), "vector": pa.list_(pa.float32())}
+
+
+class OperatorFailure(Exception):
+    """A plugin's kernel raised on a batch. `row` is the first row of the batch that fails alone, or None when
+    none does (the batch fails only as a whole); `doc_id` that row's document, or the batch's first, when known."""
+
+    def __init__(self, op: Operator, error: BaseException, row: int | None, doc_id: str | None = None):
+        super().__init__(op.name)
+        self.op, self.error, self.row, self.doc_id = op, error, row, doc_id
+
+    def recipe_error(self, stage: str, doc_id: str | None = None) -> RecipeError:
+        doc = doc_id or self.doc_id
+        where = (f" on document `{doc}`" if self.row is not None else
+                 f" on a batch, though on no document of it alone (the batch begins with `{doc}`)") if doc else ""
+        return RecipeError(None, f"operator `{self.op.name}` ({self.op.origin}) failed{where}: {why(self.error)}",
+                           "the plugin raised: fix it or the data, and run again (finished stages are kept); "
+                           "`--debug` shows the traceback", stage=stage)
+
+
+def register_kernels(con: duckdb.DuckDBPyConnection, failures: list[OperatorFailure]) -> None:
+    """Every function, filter and transform with a kernel as the DuckDB function `dr_NAME`. A plugin's failure
+    is appended to `failures` before DuckDB reports it as its own error, which says less."""
+    varchar = duckdb.sqltype("VARCHAR")
+    for op in REGISTRY.values():
+        if op.kernel is None or op.kind not in ("function", "pack"):
+            continue
+        located = [varchar] if op.fingerprint else []  # a plugin's last argument: the doc_ids
+        if op.kind == "function":
+            args = [duckdb.sqltype(_SQL_TYPES[p.type]) for p in op.params] + located
+            con.create_function(f"dr_{op.name}", _arity(_function(op, failures), len(args)), args,
+                                duckdb.sqltype(_SQL_RETURNS[op.returns]), type="arrow")
+        else:
+            args = [varchar, varchar] + located
+            con.create_function(f"dr_{op.name}", _arity(_pack(op, failures), len(args)), args,
+                                duckdb.struct_type({"drop": varchar, "text": varchar}), type="arrow")
+
+
+def _arity(fn: Callable[..., Any], n: int) -> Callable[..., Any]:
+    """fn, which takes *args, as a function of n arguments: DuckDB reads the signature to count them."""
+    fn.__signature__ = inspect.Signature(
+        [inspect.Parameter(f"arg{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(n)])
+    return fn
+
+
+def _function(op: Operator, failures: list[OperatorFailure]) -> Callable[..., Any]:
+    """A text function's kernel as DuckDB calls it: one array per parameter, each a column; the kernel gets the
+    `text` parameters as arrays and the others (literals, so one value per call) as Python values."""
+    returns = _ARROW[op.returns]
+
+    def run(columns: Sequence[pa.Array]) -> pa.Array:
+        kwargs = {p.name: c if p.type == "text" else c[0].as_py() for p, c in zip(op.params, columns, strict=True)}
+        return _array(op, op.kernel(**kwargs), len(columns[0]), returns)
+
+    def call(*args: pa.Array) -> pa.Array:
+        columns, doc_ids = (args[:-1], args[-1]) if op.fingerprint else (args, None)
+        if not len(columns[0]):
+            return pa.array([], returns)
+        return _guarded(op, run, columns, doc_ids, failures)
+
+    call.__name__ = f"dr_{op.name}"
+    return call
+
+
+def _pack(op: Operator, failures: list[OperatorFailure]) -> Callable[..., Any]:
+    """A filter's or transform's kernel as the filter stage calls it: (text, parameters as JSON) ->
+    struct<drop: why the document is dropped or NULL, text: the new text or NULL when unchanged>."""
+    def run(columns: Sequence[pa.Array], params: dict[str, Any]) -> pa.Array:
+        text = columns[0]
+        return _decision(op, op.kernel(text, **params), len(text))
+
+    def call(text: pa.Array, params: pa.Array, *doc_ids: pa.Array) -> pa.Array:
+        if not len(text):
+            return pa.array([], pa.struct({"drop": pa.string(), "text": pa.string()}))
+        p = json.loads(params[0].as_py())
+        return _guarded(op, lambda columns: run(columns, p), [text], doc_ids[0] if doc_ids else None, failures)
+
+    call.__name__ = f"dr_{op.name}"
+    return call
+
+
+def _guarded(op: Operator, run: Callable[[Sequence[pa.Array]], pa.Array], columns: Sequence[pa.Array],
+             doc_ids: pa.Array | None, failures: list[OperatorFailure]) -> pa.Array:
+    """run(columns); when a plugin's kernel raises, find the first document it fails on and record the failure."""
+    if doc_ids is None:  # a built-in kernel: DuckDB reports a failure, a bug, as its own error
+        return run(columns)
+    try:
+        return run(columns)
+    except Exception as exc:  # noqa: BLE001 - the plugin's, whatever it is
+        failure = _locate(op, run, columns, exc)
+        failure.doc_id = doc_ids[failure.row if failure.row is not None else 0].as_py()
+        failures.append(failure)
+        raise failure from exc
+
+
+def _locate(op: Operator, run: Callable[[Sequence[pa.Array]], pa.Array], columns: Sequence[pa.Array],
+            error: BaseException) -> OperatorFailure:
+    """The failure of a batch, at its first row that fails on its own (the batch is run again row by row)."""
+    for row in range(len(columns[0])):
+        try:
+            run([c.slice(row, 1) for c in columns])
+        except Exception as exc:  # noqa: BLE001
+            return OperatorFailure(op, exc, row)
+    return OperatorFailure(op, error, None)
+
+
+def _array(op: Operator, result: Any, rows: int, type: pa.DataType) -> pa.Array:
+    """A kernel's result as an Arrow array of `rows` values of `type`."""
+    if isinstance(result, pa.ChunkedArray):
+        result = result.combine_chunks()
+    if not isinstance(result, pa.Array):
+        result = pa.array(result)
+    if len(result) != rows:
+        raise ValueError(f"`{op.name}` returned {len(result)} values for {rows} documents")
+    try:
+        return result.cast(type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise TypeError(f"`{op.name}` returned {result.type} values, which are not {op.returns}s: {exc}") from None
+
+
+def _decision(op: Operator, result: Any, rows: int) -> pa.Array:
+    """A filter's or transform's result as struct<drop, text>."""
+    if isinstance(result, pa.ChunkedArray):
+        result = result.combine_chunks()
+    if not isinstance(result, pa.Array):
+        result = pa.array(result)
+    if len(result) != rows:
+        raise ValueError(f"`{op.name}` returned {len(result)} values for {rows} documents")
+    nothing = pa.nulls(rows, pa.string())
+    if op.rewrites and op.drops and pa.types.is_struct(result.type):
+        drop, text = result.field("drop").cast(pa.string()), result.field("text").cast(pa.string())
+    elif op.drops and pa.types.is_boolean(result.type):
+        drop, text = pc.if_else(pc.fill_null(result, True), nothing, pa.scalar("dropped")), nothing
+    elif op.drops and (pa.types.is_string(result.type) or pa.types.is_large_string(result.type)
+                       or pa.types.is_null(result.type)):
+        drop, text = result.cast(pa.string()), nothing
+    elif not op.drops and (pa.types.is_string(result.type) or pa.types.is_large_string(result.type)
+                           or pa.types.is_null(result.type)):
+        drop, text = nothing, result.cast(pa.string())
+    else:
+        want = ("a struct {drop, text}" if op.rewrites else "booleans or strings") if op.drops else "strings"
+        raise TypeError(f"`{op.name}` returned {result.type} values; a {op.category} returns {want}")
+    return pa.StructArray.from_arrays([drop, text], names=["drop", "text"])
+
+
+class PluginScorer:
+    """A plugin's scorer behind the engine's scorer interface: `score(texts)` fills the score cache."""
+
+    def __init__(self, op: Operator, params: dict[str, Any]):
+        self.op = op
+        self.params = params
+        self.type = _ARROW[op.returns]
+        self.forward_passes = 0  # kernel calls
+
+    def score(self, texts: list[str], progress: Callable[[int], None] | None = None) -> pa.Array:
+        def run(columns: Sequence[pa.Array]) -> pa.Array:
+            return _array(self.op, self.op.kernel(columns[0], **self.params), len(columns[0]), self.type)
+
+        column = pa.array(texts, pa.string())
+        self.forward_passes += 1
+        try:
+            values = run([column])
+        except Exception as exc:  # noqa: BLE001 - the plugin's; the engine names the document
+            raise _locate(self.op, run, [column], exc) from exc
+        if progress is not None:
+            progress(len(texts))
+        return values
