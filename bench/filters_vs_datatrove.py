@@ -147,7 +147,7 @@ def run_recipe(recipe: Path, cache: Path, threads: int | None = 1) -> float:
     """Wall seconds of `recipe run` (a fresh cache; `threads` DuckDB threads, None: all cores); raises on failure."""
     if cache.exists():
         shutil.rmtree(cache)
-    cmd = [str(RECIPE_BIN), "run", str(recipe), "--quiet", "--cache", str(cache)]
+    cmd = [str(RECIPE_BIN), "run", str(recipe), "--quiet", "--cache", str(cache), "--no-dvc", "--allow-outside"]
     if threads is not None:
         cmd += ["--threads", str(threads)]
     t = time.perf_counter()

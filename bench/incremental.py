@@ -43,7 +43,8 @@ def export_model() -> None:
 
 def run(recipe: Path, cache: Path) -> tuple[float, list[dict]]:
     started = time.perf_counter()
-    command = [str(RECIPE_BIN), "run", str(recipe), "--json", "--cache", str(cache), "--device", "cpu"]
+    command = [str(RECIPE_BIN), "run", str(recipe), "--json", "--cache", str(cache), "--device", "cpu", "--no-dvc",
+               "--allow-outside"]  # the build goes to a temporary directory, outside the project
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
     seconds = time.perf_counter() - started

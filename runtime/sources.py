@@ -4,10 +4,9 @@ batches of (doc_id, text, meta). Bad rows and files fail the build or go to quar
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import posixpath
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +70,13 @@ def resolve(src: SourceSpec, known: dict[str, str] | None = None) -> tuple[Input
         else:
             try:
                 fs.info(path)
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
+                under = exc.__cause__ or exc.__context__
+                if under is not None and _system_error(under) is not None:  # fsspec: "not found" for "refused" too
+                    raise _failure(src, f"cannot reach the source: {_reason(under)}",
+                                   "check the URL and the network") from None
                 if _protocol(fs) in ("http", "https"):
-                    fs.cat_file(path, start=0, end=1)  # fsspec says "not found" for a refused connection too
+                    fs.cat_file(path, start=0, end=1)
                 raise _failure(src, "the file does not exist", "paths are relative to the working directory") from None
             paths = sorted(p for p in fs.find(path)) if fs.isdir(path) else [path]
             if not paths:
@@ -88,8 +91,24 @@ def resolve(src: SourceSpec, known: dict[str, str] | None = None) -> tuple[Input
 
 
 def _reason(exc: BaseException) -> str:
+    """An exception as one line; where a system error (a refused connection, a missing host) lies under it, that
+    error's own words first."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+    line = f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+    cause = _system_error(exc)
+    return f"{os.strerror(cause.errno)} ({line})"[:300] if cause is not None and cause.errno else line
+
+
+def _system_error(exc: BaseException) -> OSError | None:
+    """The first error in the chain of causes that the system raised with an errno, e.g. ConnectionRefusedError."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and isinstance(current.errno, int) and current.errno > 0:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _fingerprint(fs: Any, proto: str, path: str, known: dict[str, str]) -> InputFile:
@@ -203,7 +222,8 @@ class SourceReader:
             self.quarantine.add(self.src.name, file, line, message, raw)
             return
         where = f"{file}:{line}" if line else file
-        raise _failure(self.src, message, hint or 'or set `on_error: "quarantine"` on the source', where)
+        quarantine = 'set `on_error: "quarantine"` on the source'
+        raise _failure(self.src, message, f"{hint}; or {quarantine}" if hint else f"or {quarantine}", where)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         read = {"jsonl": self._jsonl, "parquet": self._parquet, "text": self._text}[self.src.format]
@@ -228,19 +248,47 @@ class SourceReader:
     def _doc_id(self, rel: str, row: int, given: Any) -> str:
         return f"{self.src.name}/{given}" if given is not None else f"{self.src.name}/{rel}:{row}"
 
+    def _cut(self, url: str, done: int, exc: BaseException, unit: str) -> None:
+        """A file that broke off after `done` rows or lines were read (a truncated gzip stream, a corrupt page):
+        what came before is kept, and the break is one bad row at the next line (the whole file when nothing
+        was read)."""
+        if done == 0:
+            self.bad(url, 0, f"cannot read the file: {_reason(exc)}",
+                     hint="the file may be truncated or not in the declared format")
+            return
+        what = "is cut short" if isinstance(exc, EOFError) else "cannot be read"
+        self.bad(url, done + 1, f"the file {what} after {unit} {done}: {_reason(exc)}",
+                 hint=f"the file may be truncated or corrupt; the {done:,} {unit}s before the break are readable")
+
     def _jsonl(self, url: str) -> Iterator[pa.RecordBatch]:
         rel = self.relative(url)
         text_key, id_key = self.src.text_column, self.src.id_column
-        rows: list[tuple[str, str, str]] = []
+        rows: list[tuple[str, str, str, int]] = []
+        n = 0
         with fsspec.open(url, "rb", compression="infer") as fh:
-            for n, raw in enumerate(io.BufferedReader(fh), start=1):  # type: ignore[arg-type]
+            for item in _guarded(_lines(fh)):
+                if isinstance(item, _Broken):
+                    if rows:  # the complete lines before the break are documents like any other
+                        yield self._rows(url, rows)
+                        rows = []
+                    self._cut(url, n, item.error, "line")
+                    break
+                n += 1
+                raw = item
                 if not raw.strip() or self.rows is not None and n not in self.rows[url]:
                     continue
                 try:
                     obj = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
-                    self.bad(url, n, f"not valid JSON: {exc.msg} (column {exc.colno})",
-                             raw.decode("utf-8", "replace"))
+                    hint = ""
+                    try:
+                        raw.decode("utf-8")
+                        problem = f"not valid JSON: {exc.msg} (column {exc.colno})"
+                        if (at := raw.find(b"\0")) >= 0:
+                            problem, hint = f"the line holds a NUL byte (at byte {at + 1})", _NUL_HINT
+                    except UnicodeDecodeError as bad_utf8:
+                        problem = f"not valid UTF-8 at byte {bad_utf8.start + 1} of the line"
+                    self.bad(url, n, problem, raw.decode("utf-8", "replace"), hint=hint)
                     continue
                 if not isinstance(obj, dict):
                     self.bad(url, n, "the line is not a JSON object", raw.decode("utf-8", "replace"))
@@ -251,6 +299,9 @@ class SourceReader:
                     self.bad(url, n, f"the object {problem} text field `{text_key}`",
                              raw.decode("utf-8", "replace")[:1000],
                              hint=did_you_mean(text_key, obj) or "set `text:` on the source")
+                    continue
+                if "\0" in text:
+                    self.bad(url, n, _NUL, raw.decode("utf-8", "replace"), hint=_NUL_HINT)
                     continue
                 given = None
                 if id_key:
@@ -270,6 +321,10 @@ class SourceReader:
         rel = self.relative(url)
         text_key, id_key = self.src.text_column, self.src.id_column
         with fsspec.open(url, "rb") as fh:
+            if not fh.read(1):  # an empty JSONL file is zero documents; an empty Parquet file is not a Parquet file
+                self.bad(url, 0, "the file is empty (0 bytes), not a Parquet file", hint=_EMPTY_HINT)
+                return
+            fh.seek(0)
             pf = pq.ParquetFile(fh)
             names = pf.schema_arrow.names
             for key, what in ((text_key, "text"), (id_key, "id")):
@@ -283,7 +338,11 @@ class SourceReader:
                          hint="point `text:` at a string column")
                 return
             seen = 0
-            for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+            for item in _guarded(pf.iter_batches(batch_size=BATCH_ROWS)):
+                if isinstance(item, _Broken):
+                    self._cut(url, seen, item.error, "row")
+                    return
+                batch = item
                 numbers = list(range(seen + 1, seen + 1 + batch.num_rows))
                 seen += batch.num_rows
                 if self.rows is not None:
@@ -309,6 +368,9 @@ class SourceReader:
                     if text is None:
                         self.bad(url, row, f"the text column `{text_key}` is null")
                         continue
+                    if "\0" in text:
+                        self.bad(url, row, _NUL, text[:1000], hint=_NUL_HINT)
+                        continue
                     given = ids[i] if ids is not None else None
                     if ids is not None and given is None:
                         self.bad(url, row, f"the id column `{id_key}` is null")
@@ -322,13 +384,60 @@ class SourceReader:
         rel = self.relative(url)
         with fsspec.open(url, "rb") as fh:
             data = fh.read()
+        if not data:
+            self.bad(url, 0, "the file is empty (0 bytes), not a document", hint=_EMPTY_HINT)
+            return
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             self.bad(url, line, f"not valid UTF-8 at byte {exc.start}")
             return
+        if "\0" in text:  # valid UTF-8, but a binary file (or UTF-16) more likely than a document
+            at = data.index(b"\0")
+            self.bad(url, data[:at].count(b"\n") + 1, f"the file holds a NUL byte (at byte {at}): binary, not text",
+                     hint=_NUL_HINT)
+            return
         yield self._rows(url, [(f"{self.src.name}/{rel}", text, orjson.dumps({"path": rel}).decode(), 0)])
+
+
+_EMPTY_HINT = "remove it, or fix what wrote it"
+_NUL = "the text holds a NUL character (U+0000)"
+_NUL_HINT = "NUL is not text: the input is likely binary or mis-encoded (UTF-16?)"
+
+
+def _lines(fh: Any, size: int = 1 << 20) -> Iterator[bytes]:
+    """A binary stream's lines, each with its newline (the last one perhaps without). Read in chunks of at most one
+    read of the layer below (`read1`), so that every line a truncated stream held comes out before its error."""
+    read = getattr(fh, "read1", None) or fh.read
+    pending: list[bytes] = []
+    while chunk := read(size):
+        parts = chunk.split(b"\n")
+        if len(parts) == 1:
+            pending.append(chunk)
+            continue
+        pending.append(parts[0] + b"\n")
+        yield b"".join(pending)
+        for part in parts[1:-1]:
+            yield part + b"\n"
+        pending = [parts[-1]] if parts[-1] else []
+    if pending:
+        yield b"".join(pending)
+
+
+@dataclass(frozen=True)
+class _Broken:
+    """Where a file's rows or lines stopped coming: the error that stopped them."""
+
+    error: BaseException
+
+
+def _guarded(items: Iterable[Any]) -> Iterator[Any]:
+    """The items, then a _Broken in place of an error reading them (the caller's errors are its own)."""
+    try:
+        yield from items
+    except Exception as exc:  # noqa: BLE001 - a truncated stream, a corrupt page: the caller says where
+        yield _Broken(exc)
 
 
 def _utf8_ok(value: bytes | None) -> bool:

@@ -310,7 +310,7 @@ def test_a_phase_a_source_cannot_fill_fails_with_the_numbers_and_the_largest_bud
             "earlier phases, phase `anneal` asks for 40 (80% of 50 docs), short by 16") in message
     assert "`long`" not in message.split("hint")[0]
     assert digest_tree(tmp_path / "build/p") == before
-    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["p"]
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [".p.lock", "p"]
 
     # The hint's budget builds, and uses every copy the short source may give; one document more does not fit.
     found = re.search(r"the largest budget these sources can fill is ([\d,]+) docs", message)

@@ -330,7 +330,7 @@ output "build/demo" shard 50 rows
     assert "Traceback" not in result.stderr + result.stdout
     assert "extra-c.jsonl:51" in result.stderr
     assert digest_tree(out) == before
-    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["demo"]
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [".demo.lock", "demo"]  # and no temporary copy
     assert not [p for p in (tmp_path / ".datarecipe").rglob("*") if ".tmp" in p.name]
 
 
@@ -545,7 +545,7 @@ def test_budget_that_cannot_be_met_names_the_short_source(tmp_path: Path) -> Non
     assert "short by 70" in message  # it has 30 and the mix asks for 100
     assert "60 docs" in message  # the largest budget that 30 docs at 50% can fill
     assert digest_tree(tmp_path / "build/mix") == before
-    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["mix"]
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [".mix.lock", "mix"]
 
 
 def test_check_reports_a_budget_the_last_build_proves_short(tmp_path: Path) -> None:
