@@ -32,8 +32,10 @@ typecheck: install
 	$(BIN)/mypy compiler
 
 # models: tests/test_dvc.py checks dvc.yaml against recipes/scored.recipe, whose model DVC hashes.
+# Two workers (pytest-xdist): most tests wait on a `recipe` process of their own; TEST_WORKERS=1 runs them in one.
+TEST_WORKERS ?= 2
 unit: install models
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test: lint typecheck unit
 
