@@ -205,16 +205,33 @@ def _check_params(name: str, kind: str, params: tuple[Param, ...]) -> None:
 
 def _provenance(module: str) -> tuple[str, str]:
     """(origin, fingerprint) of a kernel in `module`: built-in for datarecipe's own; for a plugin, its
-    distribution and version (or its module and file), and a hash of those and of the module's source."""
+    distribution and version (or its module and file), and a hash of those and of its source (`_sources`)."""
     if module == "datarecipe" or module.startswith("datarecipe."):
         return BUILT_IN, ""
     path = getattr(sys.modules.get(module), "__file__", None) or ""
-    source = Path(path).read_bytes() if path.endswith(".py") and Path(path).is_file() else b""
-    package, version = _distribution(module.split(".")[0])
-    digest = json.dumps({"package": package, "version": version, "module": module,
-                         "source": hashlib.sha256(source).hexdigest()}, sort_keys=True)
+    top = module.split(".")[0]
+    package, version = _distribution(top)
+    source = hashlib.sha256()
+    for name, data in _sources(module):
+        source.update(f"{name}\0{len(data)}\0".encode() + data)
+    digest = json.dumps({"package": package, "version": version, "module": module, "source": source.hexdigest()},
+                        sort_keys=True)
     origin = f"{package} {version}" if package else f"{module} ({path or 'no source file'})"
     return origin, hashlib.sha256(digest.encode()).hexdigest()[:16]
+
+
+def _sources(module: str) -> list[tuple[str, bytes]]:
+    """The Python source a plugin's operator may run: every `.py` file of its top-level package (a helper
+    module the operator imports included), or the module's own file when it is not in a package."""
+    top = sys.modules.get(module.split(".")[0])
+    roots = [Path(p) for p in getattr(top, "__path__", [])]
+    if roots:
+        files = sorted({(f.relative_to(root).as_posix(), f) for root in roots for f in root.rglob("*.py")
+                        if "__pycache__" not in f.parts})
+    else:
+        path = Path(getattr(sys.modules.get(module), "__file__", None) or "")
+        files = [(path.name, path)] if path.suffix == ".py" else []
+    return [(name, f.read_bytes()) for name, f in files if f.is_file()]
 
 
 # Top-level module -> (distribution, version), as the entry points that load plugins say.

@@ -287,6 +287,28 @@ def test_editing_a_plugin_reruns_the_stages_that_use_it_and_rescores_only_for_it
     assert all(0.6 < v < 1 for (v,) in values)  # twice a share of vowels, about 0.4 in English
 
 
+def test_a_plugin_packages_fingerprint_covers_its_helper_modules(tmp_path: Path) -> None:
+    """An operator declared in a package runs its package's other modules too: editing one of them changes the
+    operator's fingerprint; editing a file outside the package does not."""
+    package = tmp_path / "teampkg"
+    package.mkdir()
+    (package / "limits.py").write_text("LIMIT = 3\n")
+    (package / "__init__.py").write_text(RULES.replace("LIMIT = 3\n", "from .limits import LIMIT\n"))
+    (tmp_path / "other.py").write_text("X = 1\n")
+    (tmp_path / "r.recipe").write_text('recipe "p" { plugins ["teampkg"] }\nsource web = jsonl("d.jsonl")\n'
+                                       'filter web { keep long_words(text) >= 1 }\noutput "build/p"\n')
+
+    def fingerprint() -> str:
+        listed = json.loads(ok(recipe(tmp_path, "operators", "r.recipe", "--json")).stdout)
+        return str(next(op["fingerprint"] for op in listed if op["name"] == "long_words"))
+
+    first = fingerprint()
+    edit(tmp_path / "other.py", "X = 1", "X = 22")
+    assert fingerprint() == first
+    edit(package / "limits.py", "LIMIT = 3", "LIMIT = 33")
+    assert fingerprint() != first
+
+
 def test_a_plugins_fingerprint_is_in_the_params_of_exactly_the_stages_that_use_it(
         tmp_path: Path, forget: list[str]) -> None:
     text = local_recipe(tmp_path, "slice_rules", "slice_scores")
