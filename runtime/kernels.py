@@ -128,14 +128,20 @@ def _locate(op: Operator, run: Callable[[Sequence[pa.Array]], pa.Array], columns
     return OperatorFailure(op, error, None)
 
 
-def _array(op: Operator, result: Any, rows: int, type: pa.DataType) -> pa.Array:
-    """A kernel's result as an Arrow array of `rows` values of `type`."""
+def _one_per_row(op: Operator, result: Any, rows: int) -> pa.Array:
+    """A kernel's result (an Arrow array, chunked or not, or a Python sequence) as one Arrow array of `rows`."""
     if isinstance(result, pa.ChunkedArray):
         result = result.combine_chunks()
     if not isinstance(result, pa.Array):
         result = pa.array(result)
     if len(result) != rows:
         raise ValueError(f"`{op.name}` returned {len(result)} values for {rows} documents")
+    return result
+
+
+def _array(op: Operator, result: Any, rows: int, type: pa.DataType) -> pa.Array:
+    """A kernel's result as an Arrow array of `rows` values of `type`."""
+    result = _one_per_row(op, result, rows)
     try:
         return result.cast(type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -144,12 +150,7 @@ def _array(op: Operator, result: Any, rows: int, type: pa.DataType) -> pa.Array:
 
 def _decision(op: Operator, result: Any, rows: int) -> pa.Array:
     """A filter's or transform's result as struct<drop, text>."""
-    if isinstance(result, pa.ChunkedArray):
-        result = result.combine_chunks()
-    if not isinstance(result, pa.Array):
-        result = pa.array(result)
-    if len(result) != rows:
-        raise ValueError(f"`{op.name}` returned {len(result)} values for {rows} documents")
+    result = _one_per_row(op, result, rows)
     nothing = pa.nulls(rows, pa.string())
     if op.rewrites and op.drops and pa.types.is_struct(result.type):
         drop, text = result.field("drop").cast(pa.string()), result.field("text").cast(pa.string())

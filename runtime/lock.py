@@ -32,6 +32,20 @@ def _holder(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _open(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the lock of an open lock file if no other process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextmanager
 def build_lock(output: str, command: str) -> Iterator[None]:
     """Hold the lock of an output path while building it; a second holder is refused with a clear message."""
@@ -40,18 +54,15 @@ def build_lock(output: str, command: str) -> Iterator[None]:
     if os.environ.get(HELD) == str(path):  # the `recipe run` that started this process holds it
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open(path)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fd):
             who = _holder(path)
             since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(who["since"])) if "since" in who else "?"
             raise RecipeError(None, f"another build of {output} is running (pid {who.get('pid', '?')} on "
                                     f"{who.get('host', '?')}, since {since}: `{who.get('command', '?')}`)",
                               "wait for it to finish, or stop it; a stopped build resumes where it was",
-                              stage="lock", input=str(path)) from None
+                              stage="lock", input=str(path))
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time()),
                                  "command": command}).encode())
@@ -72,12 +83,9 @@ def build_lock(output: str, command: str) -> Iterator[None]:
 @contextmanager
 def stage_lock(path: Path, on_wait: Any = None) -> Iterator[None]:
     """Hold a stage's lock while building it; wait (calling `on_wait` once) while another process holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open(path)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fd):
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
