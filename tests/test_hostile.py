@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gzip
 import hashlib
 import io
 import json
@@ -192,9 +191,9 @@ def gz_truncated(work: Path) -> dict[str, Any]:
     """A gzip JSONL file cut in the middle: the complete lines before the cut are read, the cut is quarantined."""
     _good_jsonl(work)
     rows = corpus(400, seed=91, prefix="z")
-    data = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in rows), mtime=0)
-    cut = data[: len(data) // 2]
-    (work / "data/in/b-cut.jsonl.gz").write_bytes(cut)
+    path = write_jsonl(work / "data/in/b-cut.jsonl.gz", rows, "gzip")
+    cut = path.read_bytes()[: path.stat().st_size // 2]
+    path.write_bytes(cut)
     complete = zlib.decompressobj(wbits=31).decompress(cut).count(b"\n")
     assert 0 < complete < len(rows)
     return {"docs": N + complete, "line": str(complete + 1)}
