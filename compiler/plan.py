@@ -43,6 +43,11 @@ class Stage:
     the outputs of `inputs`), `fit` (train a fitted scorer on the documents its SQL selects),
     `score` (add a source's score columns, from the score cache or by running the scorers on the
     documents it lacks), `write` (shards, manifest and ledger of the build).
+
+    partition: how an engine may split the stage over its input's rows and get the same output
+    (runtime/distributed.py): None, not at all (the stage runs whole); "", any split; otherwise a SQL
+    expression over the input's columns, whose equal values must stay in one part (a dedup's key). It is not
+    in the fingerprint: it says how the stage may run, not what it computes.
     """
 
     name: str
@@ -51,6 +56,7 @@ class Stage:
     params: dict[str, Any]
     sql: str
     fingerprint: str = ""
+    partition: str | None = None
 
     def statements(self) -> list[tuple[str, str]]:
         return statements(self.sql)
@@ -134,7 +140,20 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
                  rewrites=rewritten)
     tables = [s["table"] for s in steps if "table" in s]  # files the stage reads (url_blocklist), by sha256
     return Stage(name, "sql", (f"ingest_{src.name}",),
-                 {"rules": [r.label for r in rules], **({"tables": tables} if tables else {})}, sql)
+                 {"rules": [r.label for r in rules], **({"tables": tables} if tables else {})}, sql,
+                 partition=_filter_partition(steps))
+
+
+def _filter_partition(steps: list[dict[str, Any]]) -> str | None:
+    """How a filter stage may be split: by any rows when it has no dedup; by the key of its exact dedups when
+    they all dedup the text as read (a normalized key groups whatever the plain content hash groups); not at all
+    with MinHash, or a dedup after a rewrite (its key is not a column of the input)."""
+    keys = {s["key"] for s in steps if s["kind"] == "dedup"}
+    if any(s["kind"] == "minhash" for s in steps) or "md5_number_lower(text)" in keys:
+        return None
+    if len(keys) == 2 and "content_hash" in keys:
+        keys.discard("content_hash")
+    return keys.pop() if len(keys) == 1 else "" if not keys else None
 
 
 def apportion(budget: int, shares: list[float]) -> list[int]:
@@ -228,7 +247,8 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
     name = f"score_{source}"
     sql = render("score.sql.j2", stage=name, source=source, input=feeds[source], scores=scores)
     inputs = (feeds[source],) + tuple(s["fit"] for s in scores if "fit" in s)
-    return Stage(name, "score", inputs, {"source": source, "scores": scores}, sql)
+    # Equal texts in one part: each is scored once, and looked up where it is.
+    return Stage(name, "score", inputs, {"source": source, "scores": scores}, sql, partition="content_hash")
 
 
 def _selection_key(share: MixShare, seed: int) -> str:
@@ -341,7 +361,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
             st = replace(st, params={**st.params, "plugins": plugins})
         fp = _fingerprint(st, done, macros)
         done[st.name] = fp
-        stages.append(Stage(st.name, st.kind, st.inputs, st.params, st.sql, fp))
+        stages.append(replace(st, fingerprint=fp))
 
     for src in recipe.sources:
         add(_ingest(src, files.get(src.name, ())))

@@ -378,14 +378,10 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             manifest = run_dvc(recipe, args, root, mode)
         else:
             the_plan = build_plan(recipe, args.cache, args.device)
-            from .engine import LocalEngine
             from .progress import Reporter
 
             with Reporter(mode, err) as reporter:
-                engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
-                                     memory_limit=args.memory, reporter=reporter, recipe_path=args.file,
-                                     device=args.device)
-                manifest = engine.run()
+                manifest = make_engine(args, the_plan, recipe, reporter, args.file).run()
     seconds = time.perf_counter() - started
     if mode == "json":
         print(json.dumps({"event": "done", "output": recipe.output.path, "seconds": round(seconds, 3),
@@ -410,7 +406,8 @@ def run_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path, mode: s
     rel = project_path(args.file, root)
     compile_dvc(recipe, rel, root, args.cache)
     env = dvc.environment(threads=str(args.threads), memory=args.memory, cache=args.cache, device=args.device,
-                          progress=mode)
+                          progress=mode, engine=args.engine, address=args.address or "",
+                          partitions=str(args.partitions))
     status = dvc.repro(f"{dvc.stem(rel)}-output", env, quiet=mode != "human")
     if status != 0:
         raise RecipeError(None, f"`dvc repro` failed (exit {status}); the stage's error is above",
@@ -424,7 +421,6 @@ def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
     """One stage of a recipe's DVC pipeline: `compile` writes the params file; any other name runs that stage
     of the plan, from the outputs of the stages before it."""
     from . import dvc
-    from .engine import LocalEngine
     from .progress import Reporter
 
     recipe = load(args.file, err, args.json)
@@ -456,11 +452,26 @@ def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
                           f"{rel}`", stage=args.name, input=dvc.params_path(rel).as_posix())
     mode = "json" if args.json else "quiet" if args.quiet else os.environ.get("DATARECIPE_PROGRESS", "human")
     with build_lock(recipe.output.path, f"recipe stage {rel} {args.name}"), Reporter(mode, err) as reporter:
-        engine = LocalEngine(the_plan, recipe, cache_dir=Path(args.cache), threads=args.threads,
-                             memory_limit=args.memory, reporter=reporter, recipe_path=rel, device=args.device,
-                             stage_root=root / dvc.stage_root(rel))
-        engine.run(only=args.name)
+        make_engine(args, the_plan, recipe, reporter, rel, root / dvc.stage_root(rel)).run(only=args.name)
     return 0
+
+
+def make_engine(args: argparse.Namespace, the_plan: Plan, recipe: CheckedRecipe, reporter: Any, recipe_path: str,
+                stage_root: Path | None = None) -> Any:
+    """The engine `--engine` names, with the run's settings: local (this process) or ray (a Ray cluster)."""
+    settings = {"cache_dir": Path(args.cache), "threads": args.threads, "memory_limit": args.memory,
+                "reporter": reporter, "recipe_path": recipe_path, "device": args.device, "stage_root": stage_root}
+    if args.engine == "local" and (args.address or args.partitions):
+        option = "--address" if args.address else "--partitions"
+        raise RecipeError(None, f"{option} is an option of the Ray engine, and this run is local",
+                          f"add `--engine ray`, or leave out {option}")
+    if args.engine == "ray":
+        from .distributed import RayEngine
+
+        return RayEngine(the_plan, recipe, address=args.address or None, partitions=args.partitions, **settings)
+    from .engine import LocalEngine
+
+    return LocalEngine(the_plan, recipe, **settings)
 
 
 def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -673,6 +684,18 @@ def parser() -> argparse.ArgumentParser:
                              "(default: 4GB)")
         cache_option(sp, env)
 
+    def engine_options(sp: argparse.ArgumentParser, env: bool) -> None:
+        sp.add_argument("--engine", choices=("local", "ray"), default=_setting("engine", "local", env),
+                        help="where the stages run: local (this process) or ray (a Ray cluster; docs/scaling.md); "
+                             "the output is the same (default: local)")
+        sp.add_argument("--address", default=_setting("address", "", env) or None, metavar="ADDRESS",
+                        help="with --engine ray: the cluster, as HOST:PORT, `auto` (the one this machine belongs "
+                             "to) or ray://HOST:PORT (Ray Client); default: RAY_ADDRESS, else a Ray instance "
+                             "started for this run on this machine")
+        sp.add_argument("--partitions", type=_threads, default=int(_setting("partitions", "0", env)),
+                        metavar="N", help="with --engine ray: parts a split stage runs in (default: 0, two per "
+                                          "core of the cluster); the output does not depend on it")
+
     def sample_size(value: str) -> int:
         if not value.isdigit() or int(value) < 1:
             raise argparse.ArgumentTypeError("a number of documents per source, at least 1")
@@ -695,6 +718,7 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("run", help="compile and build a recipe: with `dvc repro` in a DVC project, else directly")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     run_options(c, env=False)
+    engine_options(c, env=False)
     dvc_option(c)
     outside_option(c)
     common(c)
@@ -703,6 +727,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     c.add_argument("name", metavar="STAGE", help="`compile`, or a stage of the plan (see `recipe explain`)")
     run_options(c, env=True)
+    engine_options(c, env=True)
     common(c)
     c = sub.add_parser("verify", help="re-hash a build's shards against its manifest; exit 1 on any mismatch")
     c.add_argument("dir", metavar="DIR", help="a build's output directory")

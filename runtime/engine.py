@@ -61,16 +61,16 @@ class LocalEngine:
         self.recipe_path = recipe_path
         self.device = device
         self.stage_root = stage_root  # under DVC: one fixed directory per stage, which DVC versions
+        self.spill_dir = self.cache_dir / "duckdb-tmp"  # where DuckDB spills past its memory limit
         self.stats: dict[str, dict[str, Any]] = {}
 
     # ---- DuckDB ---------------------------------------------------------------------------------
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection that can reach no file: the engine hands it every input as Arrow."""
-        spill = self.cache_dir / "duckdb-tmp"
-        spill.mkdir(parents=True, exist_ok=True)
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit,
-                                     "temp_directory": str(spill), "preserve_insertion_order": True,
+                                     "temp_directory": str(self.spill_dir), "preserve_insertion_order": True,
                                      "autoinstall_known_extensions": False, "autoload_known_extensions": False})
         # Text functions, filters and transforms with a kernel, built-in or plugin; what a plugin fails on.
         self.failures: list[kernels.OperatorFailure] = []
@@ -101,10 +101,16 @@ class LocalEngine:
         marker = self.stage_dir(stage) / "_SUCCESS"
         return marker.exists() and marker.read_text() == stage.fingerprint
 
+    def data_files(self, name: str) -> list[str]:
+        """The Parquet files of a finished stage's documents: `data.parquet`, or the parts in it when an engine
+        wrote it in parts (runtime/distributed.py)."""
+        data = self.stage_dir(self.plan.stage(name)) / "data.parquet"
+        return sorted(str(p) for p in data.glob("part-*.parquet")) if data.is_dir() else [str(data)]
+
     def register_outputs(self, con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
         """The documents of finished stages, as tables named after them, read straight from their Parquet."""
         for name in names:
-            con.register(name, ds.dataset(self.stage_dir(self.plan.stage(name)) / "data.parquet", format="parquet"))
+            con.register(name, ds.dataset(self.data_files(name), format="parquet"))
 
     # ---- running ---------------------------------------------------------------------------------
 
@@ -228,7 +234,6 @@ class LocalEngine:
         """A stage's statements in order: `@data` and `@ledger` are written to Parquet; `hook` takes the others
         it knows."""
         self.register_outputs(con, stage.inputs)
-        stats: dict[str, Any] = {}
         tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
         try:
             for table in tables:
@@ -253,16 +258,7 @@ class LocalEngine:
             for name in [*stage.inputs, *(t["name"] for t in tables)]:
                 con.unregister(name)
             _drop_temp_tables(con)
-        data = pq.read_table(tmp / "data.parquet", columns=["source"])
-        stats["rows"] = data.num_rows
-        stats["by_source"] = dict(sorted(Counter(data.column("source").to_pylist()).items()))
-        if (tmp / "ledger.parquet").exists():
-            ledger = pq.read_table(tmp / "ledger.parquet", columns=["source", "rule"]).to_pylist()
-            dropped: dict[str, Counter[str]] = defaultdict(Counter)
-            for row in ledger:
-                dropped[row["source"]][row["rule"]] += 1
-            stats["dropped"] = {s: dict(c) for s, c in sorted(dropped.items())}
-        return stats
+        return sql_stats(tmp)
 
     # ---- scores ----------------------------------------------------------------------------------
 
@@ -395,11 +391,7 @@ class LocalEngine:
                 doc = con.execute(f"SELECT min(doc_id) FROM {stage.name}__docs WHERE content_hash = $1",
                                   [hashes[failure.row or 0].as_py()]).fetchall()[0][0]
                 raise failure.recipe_error(stage.name, doc) from failure.error
-            part = pa.table({"content_hash": hashes, "value": values})
-            digest = hashlib.sha256(hashes.to_numpy(zero_copy_only=False).tobytes()).hexdigest()[:16]
-            tmp = cache / f".part-{digest}.tmp-{os.getpid()}"
-            pq.write_table(part, tmp)
-            tmp.rename(cache / f"part-{digest}.parquet")
+            write_score_part(cache, hashes, values)
         out["forward_passes"] = scorer.forward_passes
         self.reporter.finish(task, event="task", rows=todo, forward_passes=scorer.forward_passes)
         return out
@@ -534,8 +526,8 @@ class LocalEngine:
         con = duckdb.connect(config={"threads": self.threads, "memory_limit": self.memory_limit})
         try:
             con.register("ledger", ds.dataset(ledger, format="parquet"))
-            con.register("docs", ds.dataset([str(self.stage_dir(s) / "data.parquet") for s in self.plan.stages
-                                             if s.kind == "ingest"], format="parquet"))
+            con.register("docs", ds.dataset([f for s in self.plan.stages if s.kind == "ingest"
+                                             for f in self.data_files(s.name)], format="parquet"))
             result = con.sql(f"""
                 WITH picked AS (SELECT source, rule, doc_id FROM ledger
                                 QUALIFY row_number() OVER (PARTITION BY source, rule ORDER BY doc_id) <= {per_rule})
@@ -631,6 +623,29 @@ class LocalEngine:
                 "selected": selected,
             }
         return out
+
+
+def sql_stats(tmp: Path) -> dict[str, Any]:
+    """A SQL stage's counts, from what it wrote: documents per source, and dropped per source and rule."""
+    data = pq.read_table(tmp / "data.parquet", columns=["source"])
+    stats: dict[str, Any] = {"rows": data.num_rows,
+                             "by_source": dict(sorted(Counter(data.column("source").to_pylist()).items()))}
+    if (tmp / "ledger.parquet").exists():
+        ledger = pq.read_table(tmp / "ledger.parquet", columns=["source", "rule"]).to_pylist()
+        dropped: dict[str, Counter[str]] = defaultdict(Counter)
+        for row in ledger:
+            dropped[row["source"]][row["rule"]] += 1
+        stats["dropped"] = {s: dict(c) for s, c in sorted(dropped.items())}
+    return stats
+
+
+def write_score_part(cache: Path, hashes: pa.Array, values: pa.Array) -> None:
+    """One part of a score cache, named by the hashes it holds, written whole or not at all."""
+    part = pa.table({"content_hash": hashes, "value": values})
+    digest = hashlib.sha256(hashes.to_numpy(zero_copy_only=False).tobytes()).hexdigest()[:16]
+    tmp = cache / f".part-{digest}.tmp-{os.getpid()}"
+    pq.write_table(part, tmp)
+    tmp.rename(cache / f"part-{digest}.parquet")
 
 
 def _score_chunk(stage: str) -> int:

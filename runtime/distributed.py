@@ -1,0 +1,582 @@
+"""The Ray engine: the local engine's plan, stages, SQL and cache on a Ray cluster (docs/scaling.md).
+
+The driver (this process) walks the plan's stages in order as the local engine does, with the same
+fingerprints, stage directories, locks and `_SUCCESS` markers, so a build resumes from whatever either engine
+finished. What changes is where a stage's work runs:
+
+- ingest: one task per shard of the source's files (consecutive files, about `shard_bytes` each), each running
+  the stage's SQL on its shard; a source with an id column is first hash-partitioned by id, so that each
+  partition's SQL sees every row of an id.
+- a stage the plan says may be split (`Stage.partition`: a filter without MinHash, a score stage): its input
+  is hash-partitioned by the stage's key (map tasks that write one file per partition), and one task per
+  partition runs the stage's own SQL on it. A filter without dedup runs one task per part of its input.
+- model, fitted and plugin scores: an actor pool (one model load per actor, `num_gpus` when the cluster has
+  GPUs) scores the texts the cache lacks, in chunks read from shared storage, into the same content-addressed
+  score cache.
+- mix, order, fits and MinHash dedup: one task each, the local engine's code on a worker.
+- the output is written by the driver, from the ordered stage.
+
+Every task writes under its stage's temporary directory, to names that depend only on its inputs, so a task
+Ray retries after its worker died writes the same files again. Stage outputs written in parts are a directory
+`data.parquet/` of `part-NNNNN.parquet` files; every reader of stage outputs takes either form. The cache and
+the output must be on storage every node sees at the same path (a shared filesystem); sources may be any
+fsspec URL the nodes can read.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.plan import InputFile, Plan, Stage
+
+from . import kernels
+from .engine import (
+    LEDGER_SCHEMA,
+    STREAM_ROWS,
+    LocalEngine,
+    _drop_temp_tables,
+    _fail,
+    _score_chunk,
+    sql_stats,
+    write_score_part,
+)
+from .sources import RAW_SCHEMA, Quarantine, SourceReader
+from .writer import write_parquet
+
+# Input bytes per ingest task at most; fewer when that would leave cores idle.
+SHARD_BYTES = 256 * 2**20
+# What a task is retried on: its worker or node died (an error the stage raised is not retried).
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a worker needs to run any stage of the build, put in Ray's object store once."""
+
+    plan: Plan
+    recipe: CheckedRecipe
+    recipe_path: str  # absolute: workers load the recipe's plugins from its directory
+    cwd: str  # the driver's working directory: sources and models named relative to it
+    cache_dir: str  # absolute, on storage every node sees
+    stage_root: str | None
+    memory_limit: str
+    device: str
+
+
+# ---- the worker side ---------------------------------------------------------------------------------------
+
+
+class PartEngine(LocalEngine):
+    """The local engine in a worker, on part of a stage's input: `parts` names the files it reads for a stage
+    (the others are read whole), `shard` the source files an ingest reads, `raw` the hash-partitioned raw rows a
+    source with ids is ingested from."""
+
+    def __init__(self, ctx: Context, threads: int = 1):
+        super().__init__(ctx.plan, ctx.recipe, cache_dir=Path(ctx.cache_dir), threads=threads,
+                         memory_limit=ctx.memory_limit, recipe_path=ctx.recipe_path, device=ctx.device,
+                         stage_root=Path(ctx.stage_root) if ctx.stage_root else None)
+        self.spill_dir = Path(tempfile.gettempdir()) / f"datarecipe-spill-{os.getpid()}"  # this node's disk
+        self.parts: dict[str, list[str]] = {}
+        self.shard: tuple[InputFile, ...] | None = None
+        self.raw: list[str] | None = None
+        self.found: list[tuple[Any, ...]] = []
+
+    def data_files(self, name: str) -> list[str]:
+        return self.parts.get(name) or super().data_files(name)
+
+    def reader(self, src: Any, quarantine: Quarantine) -> Any:
+        if self.raw is not None:
+            return _RawParts(src, self.raw, quarantine)
+        return SourceReader(src, self.shard if self.shard is not None else self.plan.files[src.name], quarantine)
+
+    def duplicates(self, reader: Any, rows: list[tuple]) -> None:  # type: ignore[override]
+        self.found = rows  # the driver decides, over every partition, as the local engine would
+
+
+class _RawParts:
+    """A source's raw rows from the files of one hash partition, as SourceReader gives them."""
+
+    def __init__(self, src: Any, files: list[str], quarantine: Quarantine):
+        self.src, self.files, self.quarantine = src, files, quarantine
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        for path in self.files:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=STREAM_ROWS, columns=RAW_SCHEMA.names)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _setup(ctx: Context) -> None:
+    """Once per worker process and build: the driver's directory, and the recipe's plugins imported."""
+    key = f"{ctx.plan.recipe_sha256}:{ctx.recipe_path}:{ctx.cwd}"
+    if _WORKER.get("key") == key:
+        return
+    os.chdir(ctx.cwd)
+    from datarecipe.compiler.parser import parse
+
+    from .cli import load_plugins
+
+    load_plugins(parse(ctx.recipe.text), ctx.recipe_path)
+    _WORKER["key"] = key
+
+
+def _with_engine(ctx: Context, threads: int, run: Callable[[PartEngine, duckdb.DuckDBPyConnection], Any]) -> Any:
+    _setup(ctx)
+    engine = PartEngine(ctx, threads)
+    con = engine.connect()
+    try:
+        return run(engine, con)
+    finally:
+        con.close()
+        shutil.rmtree(engine.spill_dir, ignore_errors=True)
+
+
+def _fresh(out: str) -> Path:
+    """A task's output directory, emptied: a retried task starts over."""
+    path = Path(out)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def ingest_shard(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], out: str) -> dict[str, Any]:
+    """The ingest stage's SQL on a shard of the source's files: `data.parquet` and `quarantine.parquet`."""
+    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        engine.shard = shard
+        return engine.run_ingest(con, ctx.plan.stage(stage_name), _fresh(out))
+    return _with_engine(ctx, 1, run)
+
+
+def partition_raw(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], index: int, partitions: int,
+                  out: str) -> dict[str, Any]:
+    """A shard of a source with ids, read and split by a hash of the id: one file of raw rows per partition,
+    with `_row` made unique over the source (the shard's index in its high bits)."""
+    stage = ctx.plan.stage(stage_name)
+    src = next(s for s in ctx.recipe.sources if f"ingest_{s.name}" == stage.name)
+
+    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        quarantine = Quarantine()
+        engine.shard = shard
+        reader = engine.reader(src, quarantine)
+        con.register("raw", pa.RecordBatchReader.from_batches(RAW_SCHEMA, reader.batches()))
+        try:
+            result = con.sql(f"SELECT * REPLACE (_row + {index} * {2**40} AS _row), "
+                             f"md5_number_lower(doc_id) % {partitions} AS _bucket FROM raw")
+            files = _split(result.to_arrow_reader(STREAM_ROWS), _fresh(out), RAW_SCHEMA)
+        finally:
+            con.unregister("raw")
+        return {"files": files, "quarantine": quarantine.rows, "rows": reader.count}
+    return _with_engine(ctx, 1, run)
+
+
+def partition_rows(ctx: Context, files: list[str], key: str, partitions: int, out: str) -> dict[str, Any]:
+    """Rows of a stage's output split by a hash of the key: one file per partition that gets rows."""
+    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        data = ds.dataset(files, format="parquet")
+        con.register("part", data)
+        try:
+            result = con.sql(f"SELECT *, CAST(({key}) % {partitions} AS BIGINT) AS _bucket FROM part")
+            return {"files": _split(result.to_arrow_reader(STREAM_ROWS), _fresh(out), data.schema),
+                    "rows": data.count_rows()}
+        finally:
+            con.unregister("part")
+    return _with_engine(ctx, 1, run)
+
+
+def _split(reader: pa.RecordBatchReader, out: Path, schema: pa.Schema) -> dict[int, str]:
+    """Write each batch's rows to the file of their `_bucket`."""
+    writers: dict[int, pq.ParquetWriter] = {}
+    try:
+        for batch in reader:
+            buckets = batch.column("_bucket")
+            rows = batch.drop_columns(["_bucket"]).cast(schema)
+            for bucket in pc.unique(buckets).to_pylist():
+                if bucket not in writers:
+                    writers[bucket] = pq.ParquetWriter(out / f"p-{bucket:05d}.parquet", schema, compression="zstd")
+                writers[bucket].write_batch(rows.filter(pc.equal(buckets, bucket)))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return {bucket: str(out / f"p-{bucket:05d}.parquet") for bucket in sorted(writers)}
+
+
+def ingest_partition(ctx: Context, stage_name: str, files: list[str], out: str) -> dict[str, Any]:
+    """The ingest stage's SQL on one hash partition of a source's raw rows; its duplicate ids are returned."""
+    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        engine.raw = files
+        stats = engine.run_ingest(con, ctx.plan.stage(stage_name), _fresh(out))
+        return {"stats": stats, "duplicates": engine.found}
+    return _with_engine(ctx, 1, run)
+
+
+def stage_part(ctx: Context, stage_name: str, parts: dict[str, list[str]], out: str) -> dict[str, Any]:
+    """A filter or score stage's SQL on one part of its input (for a score stage, with the cache filled)."""
+    stage = ctx.plan.stage(stage_name)
+
+    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        engine.parts = parts
+        stats: dict[str, Any] = (engine.run_score if stage.kind == "score" else engine.run_sql)(con, stage,
+                                                                                                _fresh(out))
+        return stats
+    return _with_engine(ctx, 1, run)
+
+
+def score_todo(ctx: Context, stage_name: str, parts: dict[str, list[str]], chunk: int, out: str) -> dict[str, Any]:
+    """The texts one partition of a score stage lacks in each score's cache (`@todo_NAME`), written in row
+    groups of `chunk` texts, the scoring actors' unit of work."""
+    stage = ctx.plan.stage(stage_name)
+    entries = {e["name"]: e for e in stage.params["scores"]}
+
+    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        engine.parts = parts
+        directory = _fresh(out)
+        data_inputs = [n for n in stage.inputs if ctx.plan.stage(n).kind != "fit"]
+        engine.register_outputs(con, data_inputs)
+        todo: dict[str, Any] = {}
+        for entry in entries.values():
+            if entry["kind"] != "sql":
+                engine.register_cache(con, entry)
+        try:
+            for target, sql in stage.statements():
+                if target == "":
+                    con.execute(sql)
+                elif target.startswith("todo_"):
+                    path = directory / f"{target}.parquet"
+                    result = con.sql(sql).to_arrow_reader(chunk)
+                    rows = 0
+                    with pq.ParquetWriter(path, result.schema, compression="zstd") as writer:
+                        for table in _regroup(result, chunk):
+                            writer.write_table(table, row_group_size=chunk)
+                            rows += table.num_rows
+                    todo[target.removeprefix("todo_")] = {"path": str(path), "rows": rows,
+                                                          "groups": pq.ParquetFile(path).num_row_groups}
+        finally:
+            _drop_temp_tables(con)
+        return todo
+    return _with_engine(ctx, 1, run)
+
+
+def _regroup(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+    from .engine import _chunks
+
+    for batch in _chunks(reader, rows):
+        yield pa.Table.from_batches([batch])
+
+
+def whole_stage(ctx: Context, stage_name: str, threads: int, out: str) -> dict[str, Any]:
+    """A stage that cannot be split (mix, order, fits, MinHash dedup), run whole by the local engine's code."""
+    stage = ctx.plan.stage(stage_name)
+
+    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        method = {"ingest": engine.run_ingest, "sql": engine.run_sql, "fit": engine.run_fit,
+                  "score": engine.run_score, "mix": engine.run_mix}[stage.kind]
+        stats: dict[str, Any] = method(con, stage, _fresh(out))
+        return stats
+    return _with_engine(ctx, threads, run)
+
+
+class Scorer:
+    """An actor holding one scorer (a model loaded once): it scores chunks of a score stage's todo files into
+    the score cache."""
+
+    def __init__(self, ctx: Context, stage_name: str, entry_name: str):
+        _setup(ctx)
+        self.ctx = ctx
+        self.engine = PartEngine(ctx)
+        self.stage = ctx.plan.stage(stage_name)
+        self.entry = next(e for e in self.stage.params["scores"] if e["name"] == entry_name)
+        self.scorer = self.engine.load_scorer(self.stage, self.entry)
+        self.cache = self.engine.score_cache(self.entry)
+        self.cache.mkdir(parents=True, exist_ok=True)
+
+    def score(self, path: str, group: int) -> tuple[int, int]:
+        """Score one row group of a todo file; returns the texts scored and the model's forward passes."""
+        before = int(self.scorer.forward_passes)
+        batch = pq.ParquetFile(path).read_row_group(group)
+        hashes = batch.column("content_hash").combine_chunks()
+        texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]
+        try:
+            values = self.scorer.score(texts)
+        except kernels.OperatorFailure as failure:  # name the document: the first with that text
+            raise failure.recipe_error(self.stage.name, self._doc(hashes[failure.row or 0].as_py())) from None
+        write_score_part(self.cache, hashes, values)
+        return len(texts), int(self.scorer.forward_passes) - before
+
+    def _doc(self, content_hash: int) -> str:
+        def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> str:
+            source = self.stage.params["source"]
+            con.register("docs", ds.dataset(engine.data_files(self.stage.inputs[0]), format="parquet"))
+            row = con.execute("SELECT min(doc_id) FROM docs WHERE source = $1 AND content_hash = $2",
+                              [source, content_hash]).fetchall()
+            return str(row[0][0])
+        return str(_with_engine(self.ctx, 1, run))
+
+
+# ---- the driver side ---------------------------------------------------------------------------------------
+
+
+def connect(address: str | None, object_store_bytes: int = 256 * 2**20) -> bool:
+    """Join the cluster at `address` (`auto`: the one this machine runs; `ray://host:port`: through Ray Client);
+    with none, start a Ray instance on this machine for this run. Returns whether this call connected."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        return False
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    env = {"env_vars": {"RAY_USAGE_STATS_ENABLED": "0"}}
+    try:
+        if address:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False, runtime_env=env)
+        else:
+            ray.init(object_store_memory=object_store_bytes, include_dashboard=False, logging_level=logging.ERROR,
+                     log_to_driver=False, runtime_env=env)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise RecipeError(None, f"cannot connect to the Ray cluster at {address or 'a new local instance'}: "
+                                f"{str(exc).splitlines()[0]}",
+                          "start it with `ray start --head`, or pass its address: `--address HOST:PORT`, "
+                          "`--address auto` (the cluster this machine is part of), `--address ray://HOST:10001`",
+                          stage="ray", input=address or "") from None
+    return True
+
+
+class RayEngine(LocalEngine):
+    """Runs a plan on a Ray cluster (see the module's docstring); outputs are byte-identical to LocalEngine's."""
+
+    def __init__(self, plan: Plan, recipe: CheckedRecipe, *, address: str | None = None, partitions: int = 0,
+                 shard_bytes: int = SHARD_BYTES, **kwargs: Any):
+        super().__init__(plan, recipe, **kwargs)
+        self.address = address
+        self.partitions = partitions
+        self.shard_bytes = shard_bytes
+        self._ctx: Any = None
+
+    def run(self, only: str | None = None) -> dict[str, Any]:
+        import ray
+
+        self.cache_dir = self.cache_dir.resolve()
+        self.spill_dir = self.cache_dir / "duckdb-tmp"
+        ctx = Context(self.plan, self.recipe, str(Path(self.recipe_path).resolve()), os.getcwd(),
+                      str(self.cache_dir), str(self.stage_root.resolve()) if self.stage_root else None,
+                      self.memory_limit, self.device)
+        connected = connect(self.address)
+        try:
+            self._ctx = ray.put(ctx)
+            if not self.partitions:  # two parts per core: a slow part leaves the others busy
+                self.partitions = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
+            return super().run(only)
+        finally:
+            if connected:
+                ray.shutdown()
+
+    # ---- tasks ---------------------------------------------------------------------------------------------
+
+    def _remote(self, function: Callable[..., Any], **options: Any) -> Any:
+        import ray
+
+        return ray.remote(function).options(num_cpus=options.pop("num_cpus", 1), max_retries=RETRIES,
+                                            retry_exceptions=False, **options)
+
+    def _gather(self, stage: Stage, refs: list[Any], rows: Callable[[Any], int] | None = None,
+                task: str = "") -> list[Any]:
+        """The tasks' results in the order given, advancing the stage's progress by `rows(result)` as each
+        finishes; an error a task raised is raised here, with its stage."""
+        import ray
+
+        index = {ref: i for i, ref in enumerate(refs)}
+        results: list[Any] = [None] * len(refs)
+        pending = list(refs)
+        try:
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                for ref in ready:
+                    results[index[ref]] = result = ray.get(ref)
+                    if rows is not None:
+                        self.reporter.advance(task or stage.name, rows(result))
+        except ray.exceptions.RayTaskError as exc:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, RecipeError):
+                raise cause from None
+            raise _fail(stage.name, f"a Ray task failed: {str(cause or exc).splitlines()[-1]}",
+                        "`--debug` shows the worker's traceback") from exc
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ActorDiedError,
+                ray.exceptions.ObjectLostError) as exc:
+            raise _fail(stage.name, f"a Ray task's worker died {RETRIES + 1} times: {str(exc).splitlines()[0]}",
+                        "see the workers' logs (`ray logs`), e.g. for memory; finished stages are kept") from exc
+        return results
+
+    def _whole(self, stage: Stage, tmp: Path) -> dict[str, Any]:
+        work = tmp / "work"
+        result: dict[str, Any] = self._gather(stage, [self._remote(whole_stage).remote(
+            self._ctx, stage.name, self.threads, str(work))])[0]
+        for path in work.iterdir():
+            path.rename(tmp / path.name)
+        work.rmdir()
+        return result
+
+    # ---- stages --------------------------------------------------------------------------------------------
+
+    def shards(self, files: tuple[InputFile, ...]) -> list[tuple[InputFile, ...]]:
+        """Consecutive runs of a source's files of about `shard_bytes` each, and at least one per partition
+        when the files allow it."""
+        target = min(self.shard_bytes, max(1, math.ceil(sum(f.size for f in files) / self.partitions)))
+        out: list[list[InputFile]] = []
+        size = target
+        for f in files:
+            if size >= target:
+                out.append([])
+                size = 0
+            out[-1].append(f)
+            size += f.size
+        return [tuple(shard) for shard in out]
+
+    def run_ingest(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        src = next(s for s in self.recipe.sources if f"ingest_{s.name}" == stage.name)
+        shards = self.shards(self.plan.files[src.name])
+        if not shards:
+            return self._whole(stage, tmp)
+        work = tmp / "work"
+        quarantine = Quarantine()
+        if src.id_column is None:  # ids are file:row, unique: each shard is ingested alone, in file order
+            results = self._gather(stage, [self._remote(ingest_shard).remote(
+                self._ctx, stage.name, shard, str(work / f"{i:05d}")) for i, shard in enumerate(shards)],
+                lambda r: r["rows"] + sum(r["quarantined"].values()))
+            for i in range(len(shards)):
+                quarantine.rows += pq.read_table(work / f"{i:05d}" / "quarantine.parquet").to_pylist()
+            parts = [work / f"{i:05d}" / "data.parquet" for i in range(len(shards))]
+            rows = sum(r["rows"] for r in results)
+        else:  # every row of an id in one partition: the first (by file and line) is kept, as locally
+            maps = self._gather(stage, [self._remote(partition_raw).remote(
+                self._ctx, stage.name, shard, i, self.partitions, str(work / f"raw-{i:05d}"))
+                for i, shard in enumerate(shards)], lambda r: r["rows"])
+            for result in maps:
+                quarantine.rows += result["quarantine"]
+            buckets = sorted({b for m in maps for b in m["files"]})
+            results = self._gather(stage, [self._remote(ingest_partition).remote(
+                self._ctx, stage.name, [m["files"][b] for m in maps if b in m["files"]], str(work / f"{b:05d}"))
+                for b in buckets])
+            order = {f.path: i for i, f in enumerate(self.plan.files[src.name])}
+            found = sorted((row for r in results for row in r["duplicates"]), key=lambda r: (order[r[1]], r[2]))
+            reader = SourceReader(src, (), quarantine)
+            self.duplicates(reader, found)
+            parts = [work / f"{b:05d}" / "data.parquet" for b in buckets]
+            rows = sum(r["stats"]["rows"] for r in results)
+            if not buckets:
+                return self._whole(stage, tmp)
+        self._assemble(parts, tmp)
+        pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
+        shutil.rmtree(work)
+        return {"rows": rows, "by_source": {src.name: rows},
+                "quarantined": dict(Counter(r["source"] for r in quarantine.rows))}
+
+    def _assemble(self, parts: list[Path], tmp: Path) -> None:
+        """A stage's documents as the parts its tasks wrote, in order (empty parts left out, but one kept)."""
+        data = tmp / "data.parquet"
+        data.mkdir()
+        kept = [p for p in parts if pq.read_metadata(p).num_rows] or parts[:1]
+        for i, part in enumerate(kept):
+            part.rename(data / f"part-{i:05d}.parquet")
+
+    def _partitioned(self, stage: Stage, input_name: str, key: str, tmp: Path) -> list[dict[str, list[str]]]:
+        """The stage's input as parts: its own parts when any split will do, else hash-partitioned by `key`."""
+        files = self.data_files(input_name)
+        if key == "":
+            return [{input_name: [f]} for f in files if pq.read_metadata(f).num_rows]
+        maps = self._gather(stage, [self._remote(partition_rows).remote(
+            self._ctx, [f], key, self.partitions, str(tmp / "work" / f"map-{i:05d}")) for i, f in enumerate(files)])
+        buckets = sorted({b for m in maps for b in m["files"]})
+        return [{input_name: [m["files"][b] for m in maps if b in m["files"]]} for b in buckets]
+
+    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path,
+                hook: Callable[[str, str], bool] | None = None) -> dict[str, Any]:
+        if stage.partition is None or len(stage.inputs) != 1:
+            return self._whole(stage, tmp)
+        parts = self._partitioned(stage, stage.inputs[0], stage.partition, tmp)
+        if not parts:  # no input rows: the stage's SQL writes its empty output
+            shutil.rmtree(tmp / "work", ignore_errors=True)
+            return self._whole(stage, tmp)
+        work = tmp / "work"
+        self._gather(stage, [self._remote(stage_part).remote(self._ctx, stage.name, p, str(work / f"{i:05d}"))
+                             for i, p in enumerate(parts)], lambda r: r["rows"])
+        self._assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
+        ledgers = [str(work / f"{i:05d}" / "ledger.parquet") for i in range(len(parts))
+                   if (work / f"{i:05d}" / "ledger.parquet").exists()]
+        if ledgers:  # one ledger, in doc_id order as the stage's SQL writes it
+            con.register("ledger_parts", ds.dataset(ledgers, format="parquet", schema=LEDGER_SCHEMA))
+            try:
+                result = con.sql("SELECT * FROM ledger_parts ORDER BY doc_id").to_arrow_reader(STREAM_ROWS)
+                write_parquet(tmp / "ledger.parquet", LEDGER_SCHEMA, result)
+            finally:
+                con.unregister("ledger_parts")
+        shutil.rmtree(work)
+        return sql_stats(tmp)
+
+    def run_fit(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        return self._whole(stage, tmp)
+
+    def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        return self._whole(stage, tmp)
+
+    def run_score(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+        import ray
+
+        data_input = next(n for n in stage.inputs if self.plan.stage(n).kind != "fit")
+        parts = self._partitioned(stage, data_input, stage.partition or "content_hash", tmp)
+        if not parts:
+            shutil.rmtree(tmp / "work", ignore_errors=True)
+            return self._whole(stage, tmp)
+        work = tmp / "work"
+        chunk = _score_chunk(stage.name)
+        todos = self._gather(stage, [self._remote(score_todo).remote(
+            self._ctx, stage.name, p, chunk, str(work / f"todo-{i:05d}")) for i, p in enumerate(parts)])
+        scores: dict[str, dict[str, Any]] = {}
+        for entry in stage.params["scores"]:
+            if entry["kind"] == "sql":
+                continue
+            name = entry["name"]
+            items = [(t[name]["path"], g) for t in todos for g in range(t[name]["groups"]) if t[name]["rows"]]
+            total = sum(t[name]["rows"] for t in todos)
+            scores[name] = {"op": entry["op"], "cache": entry["cache"], "scored": total, "forward_passes": 0}
+            if not items:
+                continue
+            task = f"{stage.name}.{name}"
+            self.reporter.start(task, total=total, event="task")
+            gpus = int(ray.cluster_resources().get("GPU", 0)) if entry["kind"] == "model" else 0
+            actors = [ray.remote(Scorer).options(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
+                                                 max_restarts=RETRIES, max_task_retries=RETRIES)
+                      .remote(self._ctx, stage.name, name)
+                      for _ in range(min(len(items), gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))))]
+            refs = [actors[i % len(actors)].score.remote(path, group) for i, (path, group) in enumerate(items)]
+            done = self._gather(stage, refs, lambda r: r[0], task=task)
+            scores[name]["forward_passes"] = sum(passes for _, passes in done)
+            for actor in actors:
+                ray.kill(actor)
+            self.reporter.finish(task, event="task", rows=total, forward_passes=scores[name]["forward_passes"])
+        results = self._gather(stage, [self._remote(stage_part).remote(
+            self._ctx, stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)], lambda r: r["rows"])
+        self._assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
+        shutil.rmtree(work)
+        rows = sum(r["rows"] for r in results)
+        for entry in scores.values():
+            entry["docs"] = rows
+        return {"rows": rows, "by_source": {stage.params["source"]: rows} if rows else {}, "scores": scores}
+
