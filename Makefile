@@ -35,7 +35,7 @@ typecheck: install
 # Two workers (pytest-xdist): most tests wait on a `recipe` process of their own; TEST_WORKERS=1 runs them in one.
 TEST_WORKERS ?= 2
 unit: install models
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test: lint typecheck unit
 

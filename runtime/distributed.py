@@ -346,8 +346,8 @@ def connect(address: str | None, object_store_bytes: int = 256 * 2**20) -> bool:
         if address:
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False, runtime_env=env)
         else:
-            ray.init(object_store_memory=object_store_bytes, include_dashboard=False, logging_level=logging.ERROR,
-                     log_to_driver=False, runtime_env=env)
+            ray.init(address="local", object_store_memory=object_store_bytes, include_dashboard=False,
+                     logging_level=logging.ERROR, log_to_driver=False, runtime_env=env)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RecipeError(None, f"cannot connect to the Ray cluster at {address or 'a new local instance'}: "
                                 f"{str(exc).splitlines()[0]}",

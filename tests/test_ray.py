@@ -1,0 +1,201 @@
+"""`recipe run --engine ray` on a real Ray cluster on 127.0.0.1: a head and one more worker node, each its own
+set of processes (ray.cluster_utils.Cluster). Every build is compared file by file with the local engine's
+build of the same recipe and data: shards, manifest, ledger, quarantine, card and plots must be the same bytes.
+
+The recipes cover every way the Ray engine runs a stage: ingest by file shards (text, JSONL, Parquet) and by id
+partitions, filters split by dedup key or by input part, MinHash and mixing as whole stages, fitted, tokenizer
+and plugin scores on actor pools. One test kills a worker process in the middle of a task."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import corpus, digest_tree, json_events, manifest, ok, recipe, recipe_command, write_jsonl, write_parquet
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.xdist_group("ray")  # one cluster for the module, in one test worker
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    from ray.cluster_utils import Cluster
+
+    # Ray names a node by this machine's own address (traffic to it stays on this machine, as on loopback).
+    node = {"num_cpus": 1, "object_store_memory": 100 * 2**20}
+    c = Cluster(initialize_head=True, connect=False, head_node_args={**node, "include_dashboard": False})
+    try:
+        c.add_node(**node)
+        c.wait_for_nodes()
+        yield c.address
+    finally:
+        c.shutdown()
+
+
+def project(tmp_path: Path, *recipes: str) -> Path:
+    """A working directory with the repository's sample data and recipes."""
+    work = tmp_path / "work"
+    (work / "recipes").mkdir(parents=True)
+    (work / "data").symlink_to(ROOT / "data")
+    for name in recipes:
+        shutil.copy(ROOT / "recipes" / name, work / "recipes" / name)
+    return work
+
+
+def both(work: Path, recipe_file: str, output: str, address: str, *extra: str) -> tuple[dict[str, str], Path]:
+    """Build with the local engine, then with Ray (another cache): the local build's digests, and the Ray build."""
+    ok(recipe(work, "run", recipe_file, "--cache", "cache-local", "-q", *extra))
+    local = work / f"{output}-local"
+    (work / output).rename(local)
+    ok(recipe(work, "run", recipe_file, "--cache", "cache-ray", "--engine", "ray", "--address", address,
+              "--partitions", "3", "-q", *extra))
+    return digest_tree(local), work / output
+
+
+def parts(cache: Path, stage: str) -> list[Path]:
+    """The data files of a stage's output: the parts of `data.parquet/`, or the file itself."""
+    (data,) = cache.glob(f"{stage}/*/data.parquet")
+    return sorted(data.glob("part-*.parquet")) if data.is_dir() else [data]
+
+
+def test_example_recipe_is_byte_identical_and_resumable_by_the_local_engine(tmp_path: Path, cluster: str) -> None:
+    work = project(tmp_path, "example.recipe")
+    local, ray_build = both(work, "recipes/example.recipe", "build/example", cluster)
+    assert digest_tree(ray_build) == local
+    cache = work / "cache-ray"
+    assert len(parts(cache, "ingest_code")) == 3  # 150 Go files in 3 shards
+    assert len(parts(cache, "filter_code")) > 1  # split by its dedup key
+    assert len(parts(cache, "order")) == 1  # a whole stage
+    # The local engine takes every stage the Ray engine finished (same fingerprints): only the output is written.
+    shutil.rmtree(ray_build)
+    events = json_events(ok(recipe(work, "run", "recipes/example.recipe", "--cache", "cache-ray", "--json")).stdout)
+    ends = {e["stage"]: e for e in events if e["event"] == "stage_end"}
+    assert all(e.get("cached") for name, e in ends.items() if name != "output"), ends
+    assert digest_tree(ray_build) == local
+
+
+@pytest.mark.parametrize("name", ["dsir", "quality", "plugin-example"])
+def test_scored_and_deduplicated_recipes(tmp_path: Path, cluster: str, name: str) -> None:
+    """dsir: a fitted scorer trained in a task, token counts and its scores from actor pools, a token budget.
+    quality: MinHash dedup and rule packs in whole stages. plugin-example: a plugin's filter and function in
+    split stages and its scorer on an actor pool, loaded by every worker."""
+    work = project(tmp_path, f"{name}.recipe")
+    local, ray_build = both(work, f"recipes/{name}.recipe", f"build/{name}", cluster)
+    assert digest_tree(ray_build) == local
+
+
+MIXED = """
+recipe "mixed" { seed 5 }
+
+source web   = jsonl("web/*.jsonl", text: "body", id: "id", on_error: "quarantine")
+source notes = parquet("notes/*.parquet", text: "body", id: "id")
+
+filter web {
+  keep words(text) >= 5
+  dedup exact(normalize: true)
+  dedup minhash(scope: "global")
+}
+filter notes {
+  drop text ~ "#"
+  dedup minhash(scope: "global")
+}
+
+mix 900 docs {
+  web   70%  max_epochs 2
+  notes 30%  max_epochs 3
+}
+
+order {
+  phase early first 40%: shuffle
+  phase late  last 60%:  sort words(text) desc
+}
+
+output "build/mixed" as parquet shard 64KB
+"""
+
+
+def test_ids_repeated_across_files_dedup_and_a_mixture_with_phases(tmp_path: Path, cluster: str) -> None:
+    """Ids partitioned by hash: an id repeated in another file is quarantined as locally (the first by file and
+    line is kept); exact dedup of normalized text split by its key; MinHash across sources; a mixture with
+    repetition caps over two phases."""
+    work = tmp_path / "work"
+    rows = corpus(1200, seed=3, prefix="w", dups=40, near_dups=30, short=30, symbols=10)
+    for k in range(4):
+        write_jsonl(work / "web" / f"part-{k}.jsonl", rows[k * 300:(k + 1) * 300] + ([rows[5]] if k == 2 else []))
+    notes = corpus(400, seed=4, prefix="n", dups=20, symbols=20)
+    for k in range(2):
+        write_parquet(work / "notes" / f"n-{k}.parquet", notes[k * 200:(k + 1) * 200])
+    (work / "mixed.recipe").write_text(MIXED)
+    local, ray_build = both(work, "mixed.recipe", "build/mixed", cluster)
+    assert digest_tree(ray_build) == local
+    quarantine = manifest(ray_build)["quarantine"]
+    assert quarantine["rows"] == 1 and quarantine["by_source"] == {"web": 1}  # the copy of w01195 in part-2
+    assert len(parts(work / "cache-ray", "ingest_web")) > 1
+
+
+SLOW = '''
+from datarecipe import Param, operator
+
+
+@operator(name="slow_words", kind="function", returns="number",
+          params=[Param("text", "text", "text", "the text")])
+def slow_words(text):
+    """Words in the text, after a second's sleep: a stand-in for an expensive rule."""
+    import time
+
+    import pyarrow.compute as pc
+
+    time.sleep(1.0)
+    return pc.count_substring_regex(text, r"\\S+").cast("float64")
+'''
+
+SLOW_RECIPE = """
+recipe "slow" { seed 9  plugins ["slowpoke"] }
+source web = jsonl("web/*.jsonl", text: "body")
+filter web { keep slow_words(text) >= 5 }
+order { shuffle }
+output "build/slow"
+"""
+
+
+def test_a_killed_worker_is_retried_and_the_output_is_the_same(tmp_path: Path, cluster: str) -> None:
+    work = tmp_path / "work"
+    rows = corpus(800, seed=8)
+    for k in range(4):
+        write_jsonl(work / "web" / f"part-{k}.jsonl", rows[k * 200:(k + 1) * 200])
+    (work / "slowpoke.py").write_text(SLOW)
+    (work / "slow.recipe").write_text(SLOW_RECIPE)
+    ok(recipe(work, "run", "slow.recipe", "--cache", "cache-local", "-q"))
+    local = digest_tree(work / "build" / "slow")
+    shutil.rmtree(work / "build" / "slow")
+
+    run = subprocess.Popen([*recipe_command(), "run", "slow.recipe", "--cache", "cache-ray", "--engine", "ray",
+                            "--address", cluster, "--partitions", "4", "-q"], cwd=work, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and run.poll() is None and time.monotonic() < deadline:
+        ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+        busy = [int(line.split()[0]) for line in ps.splitlines() if "ray::stage_part" in line]
+        if busy:
+            killed = busy[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    stdout, stderr = run.communicate(timeout=300)
+    assert killed is not None, "no filter task was seen running"
+    assert run.returncode == 0, stderr
+    assert digest_tree(work / "build" / "slow") == local
+
+
+def test_ray_options_need_the_ray_engine(tmp_path: Path) -> None:
+    work = project(tmp_path, "example.recipe")
+    result = recipe(work, "run", "recipes/example.recipe", "--address", "auto")
+    assert result.returncode == 1
+    assert "--address is an option of the Ray engine" in result.stderr and "Traceback" not in result.stderr
