@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class RecipeError(Exception):
     def __str__(self) -> str:
         where = f"{self.span.line}:{self.span.col}: " if self.span else ""
         return where + self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its fields (the Ray engine's tasks send it back), however it was constructed."""
+        return (type(self), (self.span, self.message, self.hint, self.stage, self.input))
 
 
 class RecipeErrors(Exception):

@@ -32,7 +32,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -143,9 +143,19 @@ def _with_engine(ctx: Context, threads: int, run: Callable[[PartEngine, duckdb.D
     con = engine.connect()
     try:
         return run(engine, con)
+    except RecipeError as exc:
+        return Failed(replace(exc))
     finally:
         con.close()
         shutil.rmtree(engine.spill_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A user's error in a task, returned rather than raised: Ray cannot rebuild a RecipeError it raised (its
+    exception wrapper calls the class with no arguments). A copy, without the traceback."""
+
+    error: RecipeError
 
 
 def _fresh(out: str) -> Path:
@@ -175,11 +185,24 @@ def partition_raw(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], i
         quarantine = Quarantine()
         engine.shard = shard
         reader = engine.reader(src, quarantine)
-        con.register("raw", pa.RecordBatchReader.from_batches(RAW_SCHEMA, reader.batches()))
+        failure: list[BaseException] = []
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from reader.batches()
+            except BaseException as exc:  # DuckDB would replace it with its own message
+                failure.append(exc)
+                raise
+
+        con.register("raw", pa.RecordBatchReader.from_batches(RAW_SCHEMA, batches()))
         try:
             result = con.sql(f"SELECT * REPLACE (_row + {index} * {2**40} AS _row), "
                              f"md5_number_lower(doc_id) % {partitions} AS _bucket FROM raw")
             files = _split(result.to_arrow_reader(STREAM_ROWS), _fresh(out), RAW_SCHEMA)
+        except duckdb.Error:
+            if failure:
+                raise failure[0] from None
+            raise
         finally:
             con.unregister("raw")
         return {"files": files, "quarantine": quarantine.rows, "rows": reader.count}
@@ -306,7 +329,7 @@ class Scorer:
         self.cache = self.engine.score_cache(self.entry)
         self.cache.mkdir(parents=True, exist_ok=True)
 
-    def score(self, path: str, group: int) -> tuple[int, int]:
+    def score(self, path: str, group: int) -> tuple[int, int] | Failed:
         """Score one row group of a todo file; returns the texts scored and the model's forward passes."""
         before = int(self.scorer.forward_passes)
         batch = pq.ParquetFile(path).read_row_group(group)
@@ -315,7 +338,7 @@ class Scorer:
         try:
             values = self.scorer.score(texts)
         except kernels.OperatorFailure as failure:  # name the document: the first with that text
-            raise failure.recipe_error(self.stage.name, self._doc(hashes[failure.row or 0].as_py())) from None
+            return Failed(failure.recipe_error(self.stage.name, self._doc(hashes[failure.row or 0].as_py())))
         write_score_part(self.cache, hashes, values)
         return len(texts), int(self.scorer.forward_passes) - before
 
@@ -408,14 +431,16 @@ class RayEngine(LocalEngine):
                 ready, pending = ray.wait(pending, num_returns=1)
                 for ref in ready:
                     results[index[ref]] = result = ray.get(ref)
+                    if isinstance(result, Failed):
+                        for other in pending:
+                            ray.cancel(other, force=True)
+                        raise result.error
                     if rows is not None:
                         self.reporter.advance(task or stage.name, rows(result))
         except ray.exceptions.RayTaskError as exc:
             for ref in pending:
                 ray.cancel(ref, force=True)
             cause = getattr(exc, "cause", None)
-            if isinstance(cause, RecipeError):
-                raise cause from None
             raise _fail(stage.name, f"a Ray task failed: {str(cause or exc).splitlines()[-1]}",
                         "`--debug` shows the worker's traceback") from exc
         except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ActorDiedError,

@@ -17,7 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import corpus, digest_tree, json_events, manifest, ok, recipe, recipe_command, write_jsonl, write_parquet
+from helpers import (
+    corpus,
+    digest_tree,
+    json_events,
+    manifest,
+    ok,
+    recipe,
+    recipe_command,
+    write_jsonl,
+    write_lines,
+    write_parquet,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("ray")  # one cluster for the module, in one test worker
@@ -199,3 +210,37 @@ def test_ray_options_need_the_ray_engine(tmp_path: Path) -> None:
     result = recipe(work, "run", "recipes/example.recipe", "--address", "auto")
     assert result.returncode == 1
     assert "--address is an option of the Ray engine" in result.stderr and "Traceback" not in result.stderr
+
+
+BOOM = '''
+from datarecipe import Param, operator
+
+
+@operator(name="boom", kind="function", returns="number", params=[Param("text", "text", "text", "the text")])
+def boom(text):
+    """The text's length; raises on a text holding `seven`."""
+    import pyarrow.compute as pc
+
+    if any("seven" in (t or "") for t in text.to_pylist()):
+        raise ValueError("no sevens here")
+    return pc.utf8_length(text).cast("float64")
+'''
+
+
+@pytest.mark.parametrize("case", ["bad line", "plugin raises"])
+def test_an_error_in_a_task_reads_as_the_local_engine_s(tmp_path: Path, cluster: str, case: str) -> None:
+    """A bad row (on_error fail) in a partition task, a plugin raising in a filter task: the same message, exit 1,
+    no traceback."""
+    write_lines(tmp_path / "web" / "a.jsonl", [b'{"id": "a", "text": "one two three four"}', b"{broken"])
+    write_lines(tmp_path / "web" / "b.jsonl", [b'{"id": "c", "text": "seven eight nine ten"}'])
+    (tmp_path / "boom.py").write_text(BOOM)
+    rule = "keep boom(text) >= 3" if case == "plugin raises" else "keep words(text) >= 3"
+    path = "web/b.jsonl" if case == "plugin raises" else "web/*.jsonl"
+    (tmp_path / "r.recipe").write_text(f'recipe "r" {{ plugins ["boom"] }}\nsource web = jsonl("{path}", id: "id")\n'
+                                       f'filter web {{ {rule} }}\norder {{ shuffle }}\noutput "build/r"\n')
+    local = recipe(tmp_path, "run", "r.recipe", "--cache", "cache-local", "-q")
+    ray_run = recipe(tmp_path, "run", "r.recipe", "--cache", "cache-ray", "--engine", "ray", "--address", cluster,
+                     "-q")
+    assert local.returncode == ray_run.returncode == 1
+    assert ray_run.stderr == local.stderr and "Traceback" not in ray_run.stderr
+    assert ("web/a.jsonl:2: not valid JSON" if case == "bad line" else "failed on document `web/c`") in local.stderr
