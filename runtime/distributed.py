@@ -30,6 +30,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -148,6 +149,13 @@ def _with_engine(ctx: Context, threads: int, run: Callable[[PartEngine, duckdb.D
     finally:
         con.close()
         shutil.rmtree(engine.spill_dir, ignore_errors=True)
+
+
+def _timed(function: Callable[..., Any], *args: Any) -> Any:
+    """A task: the function's result with its seconds on the worker (a failure as it is)."""
+    started = time.perf_counter()
+    result = function(*args)
+    return result if isinstance(result, Failed) else (time.perf_counter() - started, result)
 
 
 @dataclass(frozen=True)
@@ -411,11 +419,22 @@ class RayEngine(LocalEngine):
 
     # ---- tasks ---------------------------------------------------------------------------------------------
 
-    def _remote(self, function: Callable[..., Any], **options: Any) -> Any:
+    def _tasks(self, stage: Stage, function: Callable[..., Any], calls: list[tuple[Any, ...]],
+               rows: Callable[[Any], int] | None = None) -> list[Any]:
+        """`function(context, *call)` as one task (of one CPU) per call: their results, in the order of the calls.
+        A `tasks` event reports how many ran, their seconds in all and the longest (docs/scaling.md's costs)."""
         import ray
 
-        return ray.remote(function).options(num_cpus=options.pop("num_cpus", 1), max_retries=RETRIES,
-                                            retry_exceptions=False, **options)
+        remote = ray.remote(_timed).options(num_cpus=1, max_retries=RETRIES, retry_exceptions=False,
+                                            name=f"{stage.name}.{function.__name__}")  # `ray::NAME` in `ps`
+        started = time.perf_counter()
+        timed = self._gather(stage, [remote.remote(function, self._ctx, *call) for call in calls],
+                             None if rows is None else lambda r: rows(r[1]))
+        seconds = [t for t, _ in timed]
+        self.reporter.emit("tasks", stage=stage.name, step=function.__name__, tasks=len(calls),
+                           task_seconds=round(sum(seconds), 3), max_seconds=round(max(seconds, default=0), 3),
+                           seconds=round(time.perf_counter() - started, 3))
+        return [result for _, result in timed]
 
     def _gather(self, stage: Stage, refs: list[Any], rows: Callable[[Any], int] | None = None,
                 task: str = "") -> list[Any]:
@@ -451,8 +470,7 @@ class RayEngine(LocalEngine):
 
     def _whole(self, stage: Stage, tmp: Path) -> dict[str, Any]:
         work = tmp / "work"
-        result: dict[str, Any] = self._gather(stage, [self._remote(whole_stage).remote(
-            self._ctx, stage.name, self.threads, str(work))])[0]
+        result: dict[str, Any] = self._tasks(stage, whole_stage, [(stage.name, self.threads, str(work))])[0]
         for path in work.iterdir():
             path.rename(tmp / path.name)
         work.rmdir()
@@ -481,23 +499,23 @@ class RayEngine(LocalEngine):
             return self._whole(stage, tmp)
         work = tmp / "work"
         quarantine = Quarantine()
-        if src.id_column is None:  # ids are file:row, unique: each shard is ingested alone, in file order
-            results = self._gather(stage, [self._remote(ingest_shard).remote(
-                self._ctx, stage.name, shard, str(work / f"{i:05d}")) for i, shard in enumerate(shards)],
-                lambda r: r["rows"] + sum(r["quarantined"].values()))
+        if not src.id_column:  # ids are file:row, unique: each shard is ingested alone, in file order
+            results = self._tasks(stage, ingest_shard, [(stage.name, shard, str(work / f"{i:05d}"))
+                                                        for i, shard in enumerate(shards)],
+                                  lambda r: r["rows"] + sum(r["quarantined"].values()))
             for i in range(len(shards)):
                 quarantine.rows += pq.read_table(work / f"{i:05d}" / "quarantine.parquet").to_pylist()
             parts = [work / f"{i:05d}" / "data.parquet" for i in range(len(shards))]
             rows = sum(r["rows"] for r in results)
         else:  # every row of an id in one partition: the first (by file and line) is kept, as locally
-            maps = self._gather(stage, [self._remote(partition_raw).remote(
-                self._ctx, stage.name, shard, i, self.partitions, str(work / f"raw-{i:05d}"))
-                for i, shard in enumerate(shards)], lambda r: r["rows"])
+            maps = self._tasks(stage, partition_raw, [
+                (stage.name, shard, i, self.partitions, str(work / f"raw-{i:05d}")) for i, shard in enumerate(shards)],
+                lambda r: r["rows"])
             for result in maps:
                 quarantine.rows += result["quarantine"]
             buckets = sorted({b for m in maps for b in m["files"]})
-            results = self._gather(stage, [self._remote(ingest_partition).remote(
-                self._ctx, stage.name, [m["files"][b] for m in maps if b in m["files"]], str(work / f"{b:05d}"))
+            results = self._tasks(stage, ingest_partition, [
+                (stage.name, [m["files"][b] for m in maps if b in m["files"]], str(work / f"{b:05d}"))
                 for b in buckets])
             order = {f.path: i for i, f in enumerate(self.plan.files[src.name])}
             found = sorted((row for r in results for row in r["duplicates"]), key=lambda r: (order[r[1]], r[2]))
@@ -526,8 +544,8 @@ class RayEngine(LocalEngine):
         files = self.data_files(input_name)
         if key == "":
             return [{input_name: [f]} for f in files if pq.read_metadata(f).num_rows]
-        maps = self._gather(stage, [self._remote(partition_rows).remote(
-            self._ctx, [f], key, self.partitions, str(tmp / "work" / f"map-{i:05d}")) for i, f in enumerate(files)])
+        maps = self._tasks(stage, partition_rows, [([f], key, self.partitions, str(tmp / "work" / f"map-{i:05d}"))
+                                                   for i, f in enumerate(files)])
         buckets = sorted({b for m in maps for b in m["files"]})
         return [{input_name: [m["files"][b] for m in maps if b in m["files"]]} for b in buckets]
 
@@ -540,8 +558,8 @@ class RayEngine(LocalEngine):
             shutil.rmtree(tmp / "work", ignore_errors=True)
             return self._whole(stage, tmp)
         work = tmp / "work"
-        self._gather(stage, [self._remote(stage_part).remote(self._ctx, stage.name, p, str(work / f"{i:05d}"))
-                             for i, p in enumerate(parts)], lambda r: r["rows"])
+        self._tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
+                    lambda r: r["rows"])
         self._assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
         ledgers = [str(work / f"{i:05d}" / "ledger.parquet") for i in range(len(parts))
                    if (work / f"{i:05d}" / "ledger.parquet").exists()]
@@ -571,8 +589,8 @@ class RayEngine(LocalEngine):
             return self._whole(stage, tmp)
         work = tmp / "work"
         chunk = _score_chunk(stage.name)
-        todos = self._gather(stage, [self._remote(score_todo).remote(
-            self._ctx, stage.name, p, chunk, str(work / f"todo-{i:05d}")) for i, p in enumerate(parts)])
+        todos = self._tasks(stage, score_todo, [(stage.name, p, chunk, str(work / f"todo-{i:05d}"))
+                                                for i, p in enumerate(parts)])
         scores: dict[str, dict[str, Any]] = {}
         for entry in stage.params["scores"]:
             if entry["kind"] == "sql":
@@ -596,8 +614,8 @@ class RayEngine(LocalEngine):
             for actor in actors:
                 ray.kill(actor)
             self.reporter.finish(task, event="task", rows=total, forward_passes=scores[name]["forward_passes"])
-        results = self._gather(stage, [self._remote(stage_part).remote(
-            self._ctx, stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)], lambda r: r["rows"])
+        results = self._tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
+                              lambda r: r["rows"])
         self._assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
         shutil.rmtree(work)
         rows = sum(r["rows"] for r in results)

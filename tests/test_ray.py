@@ -60,14 +60,16 @@ def project(tmp_path: Path, *recipes: str) -> Path:
     return work
 
 
-def both(work: Path, recipe_file: str, output: str, address: str, *extra: str) -> tuple[dict[str, str], Path]:
-    """Build with the local engine, then with Ray (another cache): the local build's digests, and the Ray build."""
-    ok(recipe(work, "run", recipe_file, "--cache", "cache-local", "-q", *extra))
+def both(work: Path, recipe_file: str, output: str, address: str) -> tuple[dict[str, str], Path, set[str]]:
+    """Build with the local engine, then with Ray (another cache): the local build's digests, the Ray build, and
+    the kinds of task each stage ran (`STAGE:STEP`, from the `tasks` events)."""
+    ok(recipe(work, "run", recipe_file, "--cache", "cache-local", "-q"))
     local = work / f"{output}-local"
     (work / output).rename(local)
-    ok(recipe(work, "run", recipe_file, "--cache", "cache-ray", "--engine", "ray", "--address", address,
-              "--partitions", "3", "-q", *extra))
-    return digest_tree(local), work / output
+    run = ok(recipe(work, "run", recipe_file, "--cache", "cache-ray", "--engine", "ray", "--address", address,
+                    "--partitions", "3", "--json"))
+    steps = {f"{e['stage']}:{e['step']}" for e in json_events(run.stdout) if e["event"] == "tasks"}
+    return digest_tree(local), work / output, steps
 
 
 def parts(cache: Path, stage: str) -> list[Path]:
@@ -78,10 +80,12 @@ def parts(cache: Path, stage: str) -> list[Path]:
 
 def test_example_recipe_is_byte_identical_and_resumable_by_the_local_engine(tmp_path: Path, cluster: str) -> None:
     work = project(tmp_path, "example.recipe")
-    local, ray_build = both(work, "recipes/example.recipe", "build/example", cluster)
+    local, ray_build, steps = both(work, "recipes/example.recipe", "build/example", cluster)
     assert digest_tree(ray_build) == local
     cache = work / "cache-ray"
-    assert len(parts(cache, "ingest_code")) == 3  # 150 Go files in 3 shards
+    assert len(parts(cache, "ingest_code")) == 3  # 150 Go files in 3 shards, file by file
+    assert {"ingest_code:ingest_shard", "ingest_pydocs:partition_raw", "ingest_pydocs:ingest_partition",
+            "filter_code:partition_rows", "filter_code:stage_part", "mix:whole_stage", "order:whole_stage"} <= steps
     assert len(parts(cache, "filter_code")) > 1  # split by its dedup key
     assert len(parts(cache, "order")) == 1  # a whole stage
     # The local engine takes every stage the Ray engine finished (same fingerprints): only the output is written.
@@ -98,8 +102,10 @@ def test_scored_and_deduplicated_recipes(tmp_path: Path, cluster: str, name: str
     quality: MinHash dedup and rule packs in whole stages. plugin-example: a plugin's filter and function in
     split stages and its scorer on an actor pool, loaded by every worker."""
     work = project(tmp_path, f"{name}.recipe")
-    local, ray_build = both(work, f"recipes/{name}.recipe", f"build/{name}", cluster)
+    local, ray_build, steps = both(work, f"recipes/{name}.recipe", f"build/{name}", cluster)
     assert digest_tree(ray_build) == local
+    assert {"quality": "filter_pydocs:whole_stage", "dsir": "score_handbook:score_todo",
+            "plugin-example": "filter_pydocs:stage_part"}[name] in steps
 
 
 MIXED = """
@@ -144,11 +150,12 @@ def test_ids_repeated_across_files_dedup_and_a_mixture_with_phases(tmp_path: Pat
     for k in range(2):
         write_parquet(work / "notes" / f"n-{k}.parquet", notes[k * 200:(k + 1) * 200])
     (work / "mixed.recipe").write_text(MIXED)
-    local, ray_build = both(work, "mixed.recipe", "build/mixed", cluster)
+    local, ray_build, steps = both(work, "mixed.recipe", "build/mixed", cluster)
     assert digest_tree(ray_build) == local
     quarantine = manifest(ray_build)["quarantine"]
     assert quarantine["rows"] == 1 and quarantine["by_source"] == {"web": 1}  # the copy of w01195 in part-2
     assert len(parts(work / "cache-ray", "ingest_web")) > 1
+    assert {"ingest_web:partition_raw", "filter_web:partition_rows", "dedup_global:whole_stage"} <= steps
 
 
 SLOW = '''
@@ -194,7 +201,7 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(tmp_path: Path, c
     deadline = time.monotonic() + 120
     while killed is None and run.poll() is None and time.monotonic() < deadline:
         ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-        busy = [int(line.split()[0]) for line in ps.splitlines() if "ray::stage_part" in line]
+        busy = [int(line.split()[0]) for line in ps.splitlines() if "ray::filter_web.stage_part" in line]
         if busy:
             killed = busy[0]
             os.kill(killed, signal.SIGKILL)
