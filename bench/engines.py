@@ -73,8 +73,10 @@ def corpus(directory: Path, docs: int, files: int) -> int:
     return size
 
 
-def build(name: str, work: Path, cache: Path, extra: list[str], env: dict[str, str]) -> tuple[float, dict[str, float]]:
-    """Run one build in `work`; return its wall seconds and the seconds of each stage."""
+def build(name: str, work: Path, cache: Path, extra: list[str],
+          env: dict[str, str]) -> tuple[float, dict[str, float], dict[str, dict[str, float]]]:
+    """Run one build in `work`; return its wall seconds, the seconds of each stage, and for the Ray engine the
+    tasks of each stage's steps (`tasks` events): how many, their seconds on the workers in all, the longest."""
     recipe = str(Path(sys.executable).parent / "recipe")
     command = [recipe, "run", "bench.recipe", "--json", "--cache", str(cache), *extra]
     start = time.perf_counter()
@@ -86,7 +88,9 @@ def build(name: str, work: Path, cache: Path, extra: list[str], env: dict[str, s
         sys.exit(run.returncode)
     events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     stages = {e["stage"]: round(e["seconds"], 3) for e in events if e.get("event") == "stage_end"}
-    return wall, stages
+    tasks = {f"{e['stage']}.{e['step']}": {"tasks": e["tasks"], "task_s": e["task_seconds"], "max_s": e["max_seconds"],
+                                            "wall_s": e["seconds"]} for e in events if e.get("event") == "tasks"}
+    return wall, stages, tasks
 
 
 def compare(a: Path, b: Path) -> list[str]:
@@ -124,23 +128,30 @@ def main() -> None:
             sys.exit(f"recipe check failed:\n{check.stdout}{check.stderr}")
         ray_extra = ["--engine", "ray"] + (["--partitions", str(args.partitions)] if args.partitions else [])
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"RAY_USAGE_STATS_ENABLED": "0"}
-        local_s, local_stages = build("local", root / "local", root / "cache-local", ["--threads", "2"], env)
+        local_s, local_stages, _ = build("local", root / "local", root / "cache-local", ["--threads", "2"], env)
         # Ray's temp dir inside ours: `ray.init()` joins a cluster it finds in /tmp/ray, so another Ray on this
         # machine (a test run) would otherwise be joined instead of a new instance started for the build.
         (root / "r").mkdir()
         ray_env = env | {"RAY_TMPDIR": str(root / "r")}
-        ray_s, ray_stages = build("ray", root / "ray", root / "cache-ray", ray_extra, ray_env)
+        ray_s, ray_stages, ray_tasks = build("ray", root / "ray", root / "cache-ray", ray_extra, ray_env)
         problems = compare(root / "local/build/bench", root / "ray/build/bench")
     print(f"docs {docs}, input {size / 1e6:.1f} MB in {args.files} files")
     print(f"{'stage':<24}{'local s':>10}{'ray s':>10}")
     for stage in list(local_stages) + [s for s in ray_stages if s not in local_stages]:
         print(f"{stage:<24}{local_stages.get(stage, float('nan')):>10.2f}{ray_stages.get(stage, float('nan')):>10.2f}")
     print(f"{'wall (process)':<24}{local_s:>10.2f}{ray_s:>10.2f}")
+    # What a task costs per GB of input (core-seconds: a task holds one core), the figure docs/scaling.md
+    # scales to a cluster. Steps after the filter see fewer bytes; the cost is still per input GB.
+    gb = size / 1e9
+    print(f"{'ray step':<34}{'tasks':>6}{'core-s':>9}{'longest':>9}{'core-s/GB':>11}")
+    for step, t in ray_tasks.items():
+        print(f"{step:<34}{t['tasks']:>6}{t['task_s']:>9.2f}{t['max_s']:>9.2f}{t['task_s'] / gb:>11.1f}")
     print("outputs byte-identical" if not problems else "outputs differ:\n  " + "\n  ".join(problems))
     print(json.dumps({"docs": docs, "input_mb": round(size / 1e6, 1), "files": args.files,
                       "partitions": args.partitions, "local_seconds": round(local_s, 2),
                       "ray_seconds": round(ray_s, 2), "overhead_ratio": round(ray_s / local_s, 2),
-                      "identical": not problems, "local_stage_s": local_stages, "ray_stage_s": ray_stages}))
+                      "identical": not problems, "local_stage_s": local_stages, "ray_stage_s": ray_stages,
+                      "ray_tasks": ray_tasks}))
     if problems:
         sys.exit(1)
 
