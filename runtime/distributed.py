@@ -393,6 +393,7 @@ class RayEngine(LocalEngine):
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, address: str | None = None, partitions: int = 0,
                  shard_bytes: int = SHARD_BYTES, **kwargs: Any):
+        self.requested_threads = kwargs.get("threads", 0)  # 0: every core of the node a whole stage runs on
         super().__init__(plan, recipe, **kwargs)
         self.address = address
         self.partitions = partitions
@@ -420,12 +421,12 @@ class RayEngine(LocalEngine):
     # ---- tasks ---------------------------------------------------------------------------------------------
 
     def _tasks(self, stage: Stage, function: Callable[..., Any], calls: list[tuple[Any, ...]],
-               rows: Callable[[Any], int] | None = None) -> list[Any]:
-        """`function(context, *call)` as one task (of one CPU) per call: their results, in the order of the calls.
-        A `tasks` event reports how many ran, their seconds in all and the longest (docs/scaling.md's costs)."""
+               rows: Callable[[Any], int] | None = None, cpus: int = 1) -> list[Any]:
+        """`function(context, *call)` as one task (of `cpus` CPUs) per call: their results, in the order of the
+        calls. A `tasks` event reports how many ran, their seconds in all and the longest (docs/scaling.md)."""
         import ray
 
-        remote = ray.remote(_timed).options(num_cpus=1, max_retries=RETRIES, retry_exceptions=False,
+        remote = ray.remote(_timed).options(num_cpus=cpus, max_retries=RETRIES, retry_exceptions=False,
                                             name=f"{stage.name}.{function.__name__}")  # `ray::NAME` in `ps`
         started = time.perf_counter()
         timed = self._gather(stage, [remote.remote(function, self._ctx, *call) for call in calls],
@@ -469,8 +470,14 @@ class RayEngine(LocalEngine):
         return results
 
     def _whole(self, stage: Stage, tmp: Path) -> dict[str, Any]:
+        """The stage as one task, on a node with the cores for it."""
+        import ray
+
         work = tmp / "work"
-        result: dict[str, Any] = self._tasks(stage, whole_stage, [(stage.name, self.threads, str(work))])[0]
+        # DuckDB's threads on the largest node (--threads caps them), all reserved for the task
+        largest = max((int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n["Alive"]), default=1)
+        threads = max(1, min(self.requested_threads or largest, largest))
+        result: dict[str, Any] = self._tasks(stage, whole_stage, [(stage.name, threads, str(work))], cpus=threads)[0]
         for path in work.iterdir():
             path.rename(tmp / path.name)
         work.rmdir()
