@@ -251,3 +251,27 @@ def test_an_error_in_a_task_reads_as_the_local_engine_s(tmp_path: Path, cluster:
     assert local.returncode == ray_run.returncode == 1
     assert ray_run.stderr == local.stderr and "Traceback" not in ray_run.stderr
     assert ("web/a.jsonl:2: not valid JSON" if case == "bad line" else "failed on document `web/c`") in local.stderr
+
+
+def test_through_dvc_every_stage_runs_on_the_cluster(tmp_path: Path, cluster: str) -> None:
+    """In a DVC project, `recipe run --engine ray` passes the engine to each `recipe stage` that `dvc repro`
+    runs: the build is the local engine's, and dvc.lock records it."""
+    from test_dvc import env, sh
+
+    proj = tmp_path / "proj"
+    (proj / "recipes").mkdir(parents=True)
+    shutil.copytree(ROOT / "data" / "sample", proj / "data" / "sample")
+    shutil.copy(ROOT / "recipes" / "example.recipe", proj / "recipes")
+    (proj / ".gitignore").write_text(".datarecipe/\n")
+    sh(proj, tmp_path, "git", "init", "-q", "-b", "main")
+    sh(proj, tmp_path, "dvc", "init", "-q")
+    ok(recipe(proj, "run", "recipes/example.recipe", "--no-dvc", "--cache", "cache-local", "-q"))
+    local = digest_tree(proj / "build" / "example")
+    shutil.rmtree(proj / "build" / "example")
+    run = subprocess.run([*recipe_command(), "run", "recipes/example.recipe", "--engine", "ray", "--address", cluster,
+                          "--json"], cwd=proj, env=env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert digest_tree(proj / "build" / "example") == local
+    steps = {e["stage"] for e in json_events(run.stdout) if e.get("event") == "tasks"}
+    assert {"ingest_code", "filter_code", "mix", "order"} <= steps  # each `recipe stage` ran tasks on the cluster
+    assert "build/example" in (proj / "dvc.lock").read_text()
