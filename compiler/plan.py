@@ -19,7 +19,7 @@ from .operators import REGISTRY
 PLAN_VERSION = "1"
 # What a build directory holds (shards, manifest, card): bump it when the writer's output changes, so the output
 # stage (and its DVC stage) runs again.
-OUTPUT_VERSION = "2"
+OUTPUT_VERSION = "3"
 # Part of every score-cache key: bump it when a scorer's values change (runtime/scoring.py, runtime/fitted.py).
 SCORERS_VERSION = "1"
 # Parameters that change how fast a scorer runs, not what it computes: left out of its cache key.

@@ -25,6 +25,7 @@ fsspec URL the nodes can read.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -51,6 +52,7 @@ from .engine import (
     LEDGER_SCHEMA,
     STREAM_ROWS,
     LocalEngine,
+    OrderedRows,
     _drop_temp_tables,
     _fail,
     _score_chunk,
@@ -58,7 +60,7 @@ from .engine import (
     write_score_part,
 )
 from .sources import RAW_SCHEMA, Quarantine, SourceReader
-from .writer import write_parquet
+from .writer import Cutter, Shard, write_parquet, write_shard
 
 # Input bytes per ingest task at most; fewer when that would leave cores idle.
 SHARD_BYTES = 256 * 2**20
@@ -323,6 +325,21 @@ def whole_stage(ctx: Context, stage_name: str, threads: int, out: str) -> dict[s
     return _with_engine(ctx, threads, run)
 
 
+def write_rows(_: Context, path: str, columns: list[str], fmt: str, start: int, end: int, out: str,
+               phase: str) -> Shard:
+    """One shard of the output: rows [start, end) of the ordered stage, written as the local engine writes them."""
+    source = pq.ParquetFile(path)
+    tables, offset = [], 0
+    for group in range(source.num_row_groups):
+        rows = source.metadata.row_group(group).num_rows
+        if offset < end and offset + rows > start:
+            table = source.read_row_group(group, columns=columns)
+            tables.append(table.slice(max(start - offset, 0), min(end, offset + rows) - max(start, offset)))
+        offset += rows
+    schema = pa.schema([source.schema_arrow.field(c) for c in columns])
+    return write_shard(Path(out), fmt, schema, pa.concat_tables(tables), phase)
+
+
 class Scorer:
     """An actor holding one scorer (a model loaded once): it scores chunks of a score stage's todo files into
     the score cache."""
@@ -537,6 +554,26 @@ class RayEngine(LocalEngine):
         shutil.rmtree(work)
         return {"rows": rows, "by_source": {src.name: rows},
                 "quarantined": dict(Counter(r["source"] for r in quarantine.rows))}
+
+    def write_shards(self, stage: Stage, tmp: Path, ordered: OrderedRows) -> list[Shard]:
+        """The shards, written by tasks in parallel. A first pass over the ordered rows cuts them where the local
+        engine would (a shard's end depends only on the rows before it), counting as it goes."""
+        params = stage.params
+        ranges: list[tuple[int, int, int]] = []  # first row, end row, phase
+        position = 0
+        for index, run in itertools.groupby(ordered.runs(), key=lambda pair: pair[0]):
+            cutter, start = Cutter(params["shard_rows"] or 2**62, params["shard_bytes"]), position
+            for _, batch in run:
+                for cut in cutter.cuts(batch):
+                    ranges.append((start, position + cut, index))
+                    start = position + cut
+                position += batch.num_rows
+            ranges.append((start, position, index))
+        fmt = params["format"]
+        shards: list[Shard] = self._tasks(stage, write_rows, [
+            (str(ordered.path), ordered.columns, fmt, start, end, str(tmp / f"part-{i:05d}.{fmt}"),
+             params["phases"][index]) for i, (start, end, index) in enumerate(ranges)], lambda shard: shard.rows)
+        return shards
 
     def _assemble(self, parts: list[Path], tmp: Path) -> None:
         """A stage's documents as the parts its tasks wrote, in order (empty parts left out, but one kept)."""

@@ -441,42 +441,10 @@ class LocalEngine:
 
     def _write(self, stage: Stage, tmp: Path) -> dict[str, Any]:
         params = stage.params
-        ordered = self.stage_dir(self.plan.stage("order")) / "data.parquet"
-        pf = pq.ParquetFile(ordered)
-        columns = [*OUTPUT_COLUMNS, *params["scores"]]
-        schema = pa.schema([pf.schema_arrow.field(c) for c in columns])
-        text_bytes = 0
-        phases = params["phases"]
-        # docs, bytes and tokens written, per phase and source
-        per_phase: list[dict[str, Counter[str]]] = [defaultdict(Counter) for _ in phases]
-        counted = "n_tokens" in columns
-
-        def runs() -> Iterator[tuple[int, pa.RecordBatch]]:
-            """The ordered rows as runs of one phase each (phases are contiguous, in order)."""
-            nonlocal text_bytes
-            for batch in pf.iter_batches(batch_size=STREAM_ROWS, columns=[*columns, "_phase"]):
-                sizes = pc.binary_length(batch.column("text"))
-                text_bytes += pc.sum(sizes).as_py() or 0
-                parts = {"phase": batch.column("_phase"), "source": batch.column("source"), "bytes": sizes,
-                         **({"tokens": batch.column("n_tokens")} if counted else {})}
-                grouped = pa.table(parts).group_by(["phase", "source"]).aggregate(
-                    [("bytes", "count"), ("bytes", "sum"), *([("tokens", "sum")] if counted else [])])
-                for row in grouped.to_pylist():
-                    per_phase[row["phase"]][row["source"]].update(
-                        {"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
-                         **({"tokens": row["tokens_sum"] or 0} if counted else {})})
-                phase = batch.column("_phase").to_numpy()
-                cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
-                data = batch.drop_columns(["_phase"])
-                for a, b in itertools.pairwise(cuts):
-                    if b > a:
-                        yield int(phase[a]), data.slice(a, b - a)
-
-        shards: list[Shard] = []
-        for index, run in itertools.groupby(runs(), key=lambda pair: pair[0]):
-            shards += write_shards(tmp, params["format"], schema, (batch for _, batch in run), params["shard_rows"],
-                                   params["shard_bytes"], lambda n: self.reporter.advance(stage.name, n),
-                                   first=len(shards), phase=phases[index])
+        ordered = OrderedRows(self.stage_dir(self.plan.stage("order")) / "data.parquet",
+                              [*OUTPUT_COLUMNS, *params["scores"]], len(params["phases"]))
+        shards = self.write_shards(stage, tmp, ordered)
+        text_bytes, per_phase, counted = ordered.text_bytes, ordered.per_phase, ordered.counted
         per_source: dict[str, Counter[str]] = defaultdict(Counter)
         for counts in per_phase:
             for source, c in counts.items():
@@ -507,7 +475,7 @@ class LocalEngine:
                        **({"tokens": sum(c["tokens"] for c in per_source.values())} if counted else {}),
                        "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
             "funnel": self.funnel(),
-            "scores": self.score_summary(ordered),
+            "scores": self.score_summary(ordered.path),
             "ledger": {"path": "ledger.parquet", "rows": ledger.num_rows,
                        "sha256": sha256_file(tmp / "ledger.parquet")},
             "quarantine": {"path": "quarantine.parquet", "rows": quarantine.num_rows,
@@ -520,6 +488,17 @@ class LocalEngine:
 
         write_card(tmp, manifest, self.recipe, self.dropped_examples(tmp / "ledger.parquet"))
         return manifest
+
+    def write_shards(self, stage: Stage, tmp: Path, ordered: OrderedRows) -> list[Shard]:
+        """The output's shards, cut from the ordered rows as they stream by, each run of one phase on its own."""
+        params = stage.params
+        shards: list[Shard] = []
+        for index, run in itertools.groupby(ordered.runs(), key=lambda pair: pair[0]):
+            shards += write_shards(tmp, params["format"], ordered.schema, (batch for _, batch in run),
+                                   params["shard_rows"], params["shard_bytes"],
+                                   lambda n: self.reporter.advance(stage.name, n), first=len(shards),
+                                   phase=params["phases"][index])
+        return shards
 
     def dropped_examples(self, ledger: Path, per_rule: int = 3) -> list[dict[str, Any]]:
         """The first documents (by doc_id) each rule left out, with their text as read, for the dataset card."""
@@ -623,6 +602,38 @@ class LocalEngine:
                 "selected": selected,
             }
         return out
+
+
+class OrderedRows:
+    """The ordered stage's rows as the output reads them: runs of one phase each (phases are contiguous, in
+    order), counted as they pass: docs, bytes and tokens per phase and source, and the text's bytes."""
+
+    def __init__(self, path: Path, columns: list[str], phases: int):
+        self.path, self.columns = path, columns
+        self.file = pq.ParquetFile(path)
+        self.schema = pa.schema([self.file.schema_arrow.field(c) for c in columns])
+        self.counted = "n_tokens" in columns
+        self.per_phase: list[dict[str, Counter[str]]] = [defaultdict(Counter) for _ in range(phases)]
+        self.text_bytes = 0
+
+    def runs(self) -> Iterator[tuple[int, pa.RecordBatch]]:
+        for batch in self.file.iter_batches(batch_size=STREAM_ROWS, columns=[*self.columns, "_phase"]):
+            sizes = pc.binary_length(batch.column("text"))
+            self.text_bytes += pc.sum(sizes).as_py() or 0
+            parts = {"phase": batch.column("_phase"), "source": batch.column("source"), "bytes": sizes,
+                     **({"tokens": batch.column("n_tokens")} if self.counted else {})}
+            grouped = pa.table(parts).group_by(["phase", "source"]).aggregate(
+                [("bytes", "count"), ("bytes", "sum"), *([("tokens", "sum")] if self.counted else [])])
+            for row in grouped.to_pylist():
+                self.per_phase[row["phase"]][row["source"]].update(
+                    {"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
+                     **({"tokens": row["tokens_sum"] or 0} if self.counted else {})})
+            phase = batch.column("_phase").to_numpy()
+            cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
+            data = batch.drop_columns(["_phase"])
+            for a, b in itertools.pairwise(cuts):
+                if b > a:
+                    yield int(phase[a]), data.slice(a, b - a)
 
 
 def sql_stats(tmp: Path) -> dict[str, Any]:

@@ -31,22 +31,39 @@ def row_sizes(batch: pa.RecordBatch) -> list[int]:
     return [n + 16 for n in total.to_pylist()]
 
 
+class Cutter:
+    """Where a row stream is cut into chunks of at most max_rows rows and about max_bytes bytes: before a row that
+    would take its chunk past either (a chunk holds at least one row)."""
+
+    def __init__(self, max_rows: int, max_bytes: int):
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.rows = self.size = 0
+
+    def cuts(self, batch: pa.RecordBatch) -> list[int]:
+        """The rows of the next batch of the stream before which a new chunk begins."""
+        out = []
+        for i, n in enumerate(row_sizes(batch)):
+            if self.rows and (self.rows >= self.max_rows or self.size + n > self.max_bytes):
+                out.append(i)
+                self.rows = self.size = 0
+            self.rows += 1
+            self.size += n
+        return out
+
+
 def chunks(batches: Iterable[pa.RecordBatch], max_rows: int, max_bytes: int) -> Iterator[pa.Table]:
     """Regroup batches into tables of at most max_rows rows and about max_bytes bytes."""
+    cutter = Cutter(max_rows, max_bytes)
     pending: list[pa.RecordBatch] = []
-    rows = size = 0
     for batch in batches:
         start = 0
-        for i, n in enumerate(row_sizes(batch)):
-            if rows and (rows >= max_rows or size + n > max_bytes):
-                pending.append(batch.slice(start, i - start))
-                yield pa.Table.from_batches([b for b in pending if b.num_rows])
-                pending, rows, size, start = [], 0, 0, i
-            rows += 1
-            size += n
+        for cut in cutter.cuts(batch):
+            pending.append(batch.slice(start, cut - start))
+            yield pa.Table.from_batches([b for b in pending if b.num_rows])
+            pending, start = [], cut
         if start < batch.num_rows:
             pending.append(batch.slice(start))
-    if rows:
+    if cutter.rows:
         yield pa.Table.from_batches([b for b in pending if b.num_rows])
 
 
@@ -56,7 +73,8 @@ def write_parquet(path: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatc
     total = 0
     with pq.ParquetWriter(path, schema, **_PARQUET) as writer:  # type: ignore[arg-type]
         for table in chunks(batches, ROW_GROUP_ROWS, ROW_GROUP_BYTES):
-            writer.write_table(table.cast(schema), row_group_size=table.num_rows)
+            # one chunk per row group: Parquet's pages follow Arrow's chunks, which follow how batches arrived
+            writer.write_table(table.cast(schema).combine_chunks(), row_group_size=table.num_rows)
             total += table.num_rows
             if on_rows:
                 on_rows(table.num_rows)
@@ -87,18 +105,21 @@ def write_shards(directory: Path, fmt: str, schema: pa.Schema, batches: Iterable
     `first` and labelled with the training phase they hold."""
     shards: list[Shard] = []
     for i, table in enumerate(chunks(batches, shard_rows or 2**62, shard_bytes), start=first):
-        name = f"part-{i:05d}.{fmt}"
-        path = directory / name
-        if fmt == "parquet":
-            write_parquet(path, schema, table.to_batches())
-        else:
-            with open(path, "wb") as fh:
-                for row in table.to_pylist():
-                    meta = row.get("meta")
-                    if meta is not None:
-                        row["meta"] = orjson.Fragment(meta.encode())
-                    fh.write(orjson.dumps(row) + b"\n")
-        shards.append(Shard(name, table.num_rows, os.path.getsize(path), sha256_file(path), phase))
+        shards.append(write_shard(directory / f"part-{i:05d}.{fmt}", fmt, schema, table, phase))
         if on_rows:
             on_rows(table.num_rows)
     return shards
+
+
+def write_shard(path: Path, fmt: str, schema: pa.Schema, table: pa.Table, phase: str = "") -> Shard:
+    """One shard of a build, as Parquet or JSON lines."""
+    if fmt == "parquet":
+        write_parquet(path, schema, table.to_batches())
+    else:
+        with open(path, "wb") as fh:
+            for row in table.to_pylist():
+                meta = row.get("meta")
+                if meta is not None:
+                    row["meta"] = orjson.Fragment(meta.encode())
+                fh.write(orjson.dumps(row) + b"\n")
+    return Shard(path.name, table.num_rows, os.path.getsize(path), sha256_file(path), phase)
