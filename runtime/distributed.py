@@ -153,6 +153,25 @@ def _with_engine(ctx: Context, threads: int, run: Callable[[PartEngine, duckdb.D
         shutil.rmtree(engine.spill_dir, ignore_errors=True)
 
 
+def _result(stage: Stage, ref: Any) -> Any:
+    """A task's result; a user's error it returned, or Ray's failure to run it, raised as the stage's error."""
+    import ray
+
+    try:
+        result = ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        raise _fail(stage.name, f"a Ray task failed: {str(cause or exc).splitlines()[-1]}",
+                    "`--debug` shows the worker's traceback") from exc
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ActorDiedError,
+            ray.exceptions.ObjectLostError) as exc:
+        raise _fail(stage.name, f"a Ray task's worker died {RETRIES + 1} times: {str(exc).splitlines()[0]}",
+                    "see the workers' logs (`ray logs`), e.g. for memory; finished stages are kept") from exc
+    if isinstance(result, Failed):
+        raise result.error
+    return result
+
+
 def _timed(function: Callable[..., Any], *args: Any) -> Any:
     """A task: the function's result with its seconds on the worker (a failure as it is)."""
     started = time.perf_counter()
@@ -325,9 +344,10 @@ def whole_stage(ctx: Context, stage_name: str, threads: int, out: str) -> dict[s
     return _with_engine(ctx, threads, run)
 
 
-def write_rows(_: Context, path: str, columns: list[str], fmt: str, start: int, end: int, out: str,
+def write_rows(ctx: Context, path: str, columns: list[str], fmt: str, start: int, end: int, out: str,
                phase: str) -> Shard:
     """One shard of the output: rows [start, end) of the ordered stage, written as the local engine writes them."""
+    _setup(ctx)
     source = pq.ParquetFile(path)
     tables, offset = [], 0
     for group in range(source.num_row_groups):
@@ -454,8 +474,7 @@ class RayEngine(LocalEngine):
                            seconds=round(time.perf_counter() - started, 3))
         return [result for _, result in timed]
 
-    def _gather(self, stage: Stage, refs: list[Any], rows: Callable[[Any], int] | None = None,
-                task: str = "") -> list[Any]:
+    def _gather(self, stage: Stage, refs: list[Any], rows: Callable[[Any], int] | None = None) -> list[Any]:
         """The tasks' results in the order given, advancing the stage's progress by `rows(result)` as each
         finishes; an error a task raised is raised here, with its stage."""
         import ray
@@ -467,23 +486,31 @@ class RayEngine(LocalEngine):
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)
                 for ref in ready:
-                    results[index[ref]] = result = ray.get(ref)
-                    if isinstance(result, Failed):
-                        for other in pending:
-                            ray.cancel(other, force=True)
-                        raise result.error
+                    results[index[ref]] = result = _result(stage, ref)
                     if rows is not None:
-                        self.reporter.advance(task or stage.name, rows(result))
-        except ray.exceptions.RayTaskError as exc:
+                        self.reporter.advance(stage.name, rows(result))
+        except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
-            cause = getattr(exc, "cause", None)
-            raise _fail(stage.name, f"a Ray task failed: {str(cause or exc).splitlines()[-1]}",
-                        "`--debug` shows the worker's traceback") from exc
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ActorDiedError,
-                ray.exceptions.ObjectLostError) as exc:
-            raise _fail(stage.name, f"a Ray task's worker died {RETRIES + 1} times: {str(exc).splitlines()[0]}",
-                        "see the workers' logs (`ray logs`), e.g. for memory; finished stages are kept") from exc
+            raise
+        return results
+
+    def _pool(self, stage: Stage, actors: list[Any], items: list[tuple[str, int]], task: str) -> list[Any]:
+        """The scoring actors' results for every todo chunk: each actor takes the next chunk when it is done
+        with its last, so a slow actor (or one Ray restarted) takes fewer."""
+        import ray
+
+        queue, running, results = list(reversed(items)), {}, []
+        free = list(actors)
+        while queue or running:
+            while free and queue:
+                actor = free.pop()
+                running[actor.score.remote(*queue.pop())] = actor
+            ready, _ = ray.wait(list(running), num_returns=1)
+            for ref in ready:
+                free.append(running.pop(ref))
+                results.append(result := _result(stage, ref))
+                self.reporter.advance(task, result[0])
         return results
 
     def _whole(self, stage: Stage, tmp: Path) -> dict[str, Any]:
@@ -571,7 +598,7 @@ class RayEngine(LocalEngine):
             ranges.append((start, position, index))
         fmt = params["format"]
         shards: list[Shard] = self._tasks(stage, write_rows, [
-            (str(ordered.path), ordered.columns, fmt, start, end, str(tmp / f"part-{i:05d}.{fmt}"),
+            (str(ordered.path), ordered.columns, fmt, start, end, str(tmp.resolve() / f"part-{i:05d}.{fmt}"),
              params["phases"][index]) for i, (start, end, index) in enumerate(ranges)], lambda shard: shard.rows)
         return shards
 
@@ -652,8 +679,7 @@ class RayEngine(LocalEngine):
                                                  max_restarts=RETRIES, max_task_retries=RETRIES)
                       .remote(self._ctx, stage.name, name)
                       for _ in range(min(len(items), gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))))]
-            refs = [actors[i % len(actors)].score.remote(path, group) for i, (path, group) in enumerate(items)]
-            done = self._gather(stage, refs, lambda r: r[0], task=task)
+            done = self._pool(stage, actors, items, task)
             scores[name]["forward_passes"] = sum(passes for _, passes in done)
             for actor in actors:
                 ray.kill(actor)
