@@ -118,7 +118,8 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
                 steps.append(minhash.step(rule.label, dict(rule.args), f"filter_{src.name}", len(steps) + 1))
             continue
         if rule.kind == "dedup":
-            steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule, rewritten)})
+            steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule, rewritten),
+                          "rewritten": rewritten})
             continue
         if rule.kind == "apply" and rule.op in transforms.SQL_LOWERED:  # strip_lines, url_blocklist
             blocklist = files.get(f"{src.name}:url_blocklist", (None,))[0]
@@ -149,7 +150,7 @@ def _filter_partition(steps: list[dict[str, Any]]) -> str | None:
     they all dedup the text as read (a normalized key groups whatever the plain content hash groups); not at all
     with MinHash, or a dedup after a rewrite (its key is not a column of the input)."""
     keys = {s["key"] for s in steps if s["kind"] == "dedup"}
-    if any(s["kind"] == "minhash" for s in steps) or "md5_number_lower(text)" in keys:
+    if any(s["kind"] == "minhash" or s["kind"] == "dedup" and s["rewritten"] for s in steps):
         return None
     if len(keys) == 2 and "content_hash" in keys:
         keys.discard("content_hash")

@@ -616,6 +616,12 @@ def _threads(value: str) -> int:
     return int(value)
 
 
+def _partitions(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError("a number of parts, at least 1 (0: two per core of the cluster)")
+    return int(value)
+
+
 def _memory(value: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
         raise argparse.ArgumentTypeError("a size with a unit, e.g. 4GB or 512MB")
@@ -692,7 +698,7 @@ def parser() -> argparse.ArgumentParser:
                         help="with --engine ray: the cluster, as HOST:PORT, `auto` (the one this machine belongs "
                              "to) or ray://HOST:PORT (Ray Client); default: RAY_ADDRESS, else a Ray instance "
                              "started for this run on this machine")
-        sp.add_argument("--partitions", type=_threads, default=int(_setting("partitions", "0", env)),
+        sp.add_argument("--partitions", type=_partitions, default=_setting("partitions", "0", env),
                         metavar="N", help="with --engine ray: parts a split stage runs in (default: 0, two per "
                                           "core of the cluster); the output does not depend on it")
 

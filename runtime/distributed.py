@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.errors import RecipeError, RecipeErrors
 from datarecipe.compiler.model import CheckedRecipe
 from datarecipe.compiler.plan import InputFile, Plan, Stage
 
@@ -109,7 +109,8 @@ class PartEngine(LocalEngine):
         return SourceReader(src, self.shard if self.shard is not None else self.plan.files[src.name], quarantine)
 
     def duplicates(self, reader: Any, rows: list[tuple]) -> None:  # type: ignore[override]
-        self.found = rows  # the driver decides, over every partition, as the local engine would
+        # the driver decides, over every partition, as the local engine would (quarantine keeps 1,000 characters)
+        self.found = [(doc_id, file, line, (text or "")[:1000]) for doc_id, file, line, text in rows]
 
 
 class _RawParts:
@@ -141,13 +142,20 @@ def _setup(ctx: Context) -> None:
 
 
 def _with_engine(ctx: Context, threads: int, run: Callable[[PartEngine, duckdb.DuckDBPyConnection], Any]) -> Any:
-    _setup(ctx)
+    try:
+        _setup(ctx)
+    except RecipeErrors as exc:  # a plugin this node cannot import
+        return Failed(replace(exc.errors[0]))
     engine = PartEngine(ctx, threads)
     con = engine.connect()
     try:
         return run(engine, con)
     except RecipeError as exc:
         return Failed(replace(exc))
+    except duckdb.Error as exc:
+        hint = ("raise `--memory`, or give the nodes more memory per core"
+                if isinstance(exc, duckdb.OutOfMemoryException) else "see the stage's SQL with `recipe explain`")
+        return Failed(RecipeError(None, f"DuckDB failed: {str(exc).splitlines()[0]}", hint))
     finally:
         con.close()
         shutil.rmtree(engine.spill_dir, ignore_errors=True)
@@ -167,8 +175,12 @@ def _result(stage: Stage, ref: Any) -> Any:
             ray.exceptions.ObjectLostError) as exc:
         raise _fail(stage.name, f"a Ray task's worker died {RETRIES + 1} times: {str(exc).splitlines()[0]}",
                     "see the workers' logs (`ray logs`), e.g. for memory; finished stages are kept") from exc
+    except ray.exceptions.RayError as exc:  # out of memory, the object store full, an actor gone
+        raise _fail(stage.name, f"Ray could not run a task: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                    "see the workers' logs (`ray logs`); give the nodes more memory per core, or start them with "
+                    "fewer `--num-cpus`; finished stages are kept") from exc
     if isinstance(result, Failed):
-        raise result.error
+        raise replace(result.error, stage=result.error.stage or stage.name)
     return result
 
 
@@ -365,17 +377,27 @@ class Scorer:
     the score cache."""
 
     def __init__(self, ctx: Context, stage_name: str, entry_name: str):
-        _setup(ctx)
         self.ctx = ctx
-        self.engine = PartEngine(ctx)
         self.stage = ctx.plan.stage(stage_name)
         self.entry = next(e for e in self.stage.params["scores"] if e["name"] == entry_name)
-        self.scorer = self.engine.load_scorer(self.stage, self.entry)
+        self.failed: Failed | None = None  # a model that does not load: each chunk reports it
+        try:
+            _setup(ctx)
+            self.engine = PartEngine(ctx)
+            self.scorer = self.engine.load_scorer(self.stage, self.entry)
+        except RecipeErrors as exc:
+            self.failed = Failed(replace(exc.errors[0]))
+            return
+        except RecipeError as exc:
+            self.failed = Failed(replace(exc))
+            return
         self.cache = self.engine.score_cache(self.entry)
         self.cache.mkdir(parents=True, exist_ok=True)
 
     def score(self, path: str, group: int) -> tuple[int, int] | Failed:
         """Score one row group of a todo file; returns the texts scored and the model's forward passes."""
+        if self.failed is not None:
+            return self.failed
         before = int(self.scorer.forward_passes)
         batch = pq.ParquetFile(path).read_row_group(group)
         hashes = batch.column("content_hash").combine_chunks()
@@ -482,13 +504,22 @@ class RayEngine(LocalEngine):
         index = {ref: i for i, ref in enumerate(refs)}
         results: list[Any] = [None] * len(refs)
         pending = list(refs)
+        failed: dict[int, RecipeError] = {}
         try:
-            while pending:
+            # After a failure, the tasks before it still run: the error reported is that of the first task in
+            # order that failed (the first file, as the local engine reads them), not of the first to finish.
+            while pending and not (failed and all(index[ref] > min(failed) for ref in pending)):
                 ready, pending = ray.wait(pending, num_returns=1)
                 for ref in ready:
-                    results[index[ref]] = result = _result(stage, ref)
+                    try:
+                        results[index[ref]] = result = _result(stage, ref)
+                    except RecipeError as exc:
+                        failed[index[ref]] = exc
+                        continue
                     if rows is not None:
                         self.reporter.advance(stage.name, rows(result))
+            if failed:
+                raise failed[min(failed)]
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
@@ -679,10 +710,12 @@ class RayEngine(LocalEngine):
                                                  max_restarts=RETRIES, max_task_retries=RETRIES)
                       .remote(self._ctx, stage.name, name)
                       for _ in range(min(len(items), gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))))]
-            done = self._pool(stage, actors, items, task)
+            try:
+                done = self._pool(stage, actors, items, task)
+            finally:
+                for actor in actors:
+                    ray.kill(actor)
             scores[name]["forward_passes"] = sum(passes for _, passes in done)
-            for actor in actors:
-                ray.kill(actor)
             self.reporter.finish(task, event="task", rows=total, forward_passes=scores[name]["forward_passes"])
         results = self._tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
                               lambda r: r["rows"])

@@ -68,7 +68,10 @@ def both(work: Path, recipe_file: str, output: str, address: str) -> tuple[dict[
     (work / output).rename(local)
     run = ok(recipe(work, "run", recipe_file, "--cache", "cache-ray", "--engine", "ray", "--address", address,
                     "--partitions", "3", "--json"))
-    steps = {f"{e['stage']}:{e['step']}" for e in json_events(run.stdout) if e["event"] == "tasks"}
+    events = json_events(run.stdout)
+    steps = {f"{e['stage']}:{e['step']}" for e in events if e["event"] == "tasks"}
+    # a scorer's actor pool scored texts (`task_end` of STAGE.SCORE with the texts it scored)
+    steps |= {f"{e['stage']}:actors" for e in events if e["event"] == "task_end" and e.get("rows")}
     return digest_tree(local), work / output, steps
 
 
@@ -104,8 +107,10 @@ def test_scored_and_deduplicated_recipes(tmp_path: Path, cluster: str, name: str
     work = project(tmp_path, f"{name}.recipe")
     local, ray_build, steps = both(work, f"recipes/{name}.recipe", f"build/{name}", cluster)
     assert digest_tree(ray_build) == local
-    assert {"quality": "filter_pydocs:whole_stage", "dsir": "score_handbook:score_todo",
-            "plugin-example": "filter_pydocs:stage_part"}[name] in steps
+    assert {"quality": {"filter_pydocs:whole_stage"},
+            "dsir": {"fit_handbook_ref:whole_stage", "score_handbook:score_todo", "score_handbook.ref:actors",
+                     "score_handbook.n_tokens:actors"},
+            "plugin-example": {"filter_pydocs:stage_part", "score_pydocs.ease:actors"}}[name] <= steps, steps
 
 
 MIXED = """
@@ -165,11 +170,17 @@ from datarecipe import Param, operator
 @operator(name="slow_words", kind="function", returns="number",
           params=[Param("text", "text", "text", "the text")])
 def slow_words(text):
-    """Words in the text, after a second's sleep: a stand-in for an expensive rule."""
+    """Words in the text, after a second's sleep: a stand-in for an expensive rule. Each process that runs it
+    leaves a file named by its pid."""
+    import os
+    import pathlib
     import time
 
     import pyarrow.compute as pc
 
+    calls = pathlib.Path(__file__).parent / "calls"
+    calls.mkdir(exist_ok=True)
+    (calls / str(os.getpid())).touch()
     time.sleep(1.0)
     return pc.count_substring_regex(text, r"\\S+").cast("float64")
 '''
@@ -201,7 +212,8 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(tmp_path: Path, c
     deadline = time.monotonic() + 120
     while killed is None and run.poll() is None and time.monotonic() < deadline:
         ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-        busy = [int(line.split()[0]) for line in ps.splitlines() if "ray::filter_web.stage_part" in line]
+        busy = [int(line.split()[0]) for line in ps.splitlines() if "ray::filter_web.stage_part" in line
+                and (work / "calls" / line.split()[0]).exists()]  # inside the filter's function
         if busy:
             killed = busy[0]
             os.kill(killed, signal.SIGKILL)
@@ -275,3 +287,22 @@ def test_through_dvc_every_stage_runs_on_the_cluster(tmp_path: Path, cluster: st
     steps = {e["stage"] for e in json_events(run.stdout) if e.get("event") == "tasks"}
     assert {"ingest_code", "filter_code", "mix", "order"} <= steps  # each `recipe stage` ran tasks on the cluster
     assert "build/example" in (proj / "dvc.lock").read_text()
+
+
+@pytest.mark.parametrize(("rules", "partition"), [
+    ("keep words(text) >= 3", ""),
+    ("keep words(text) >= 3\n  dedup exact", "content_hash"),
+    ("dedup exact\n  dedup exact(normalize: true)", "md5_number_lower(trim("),
+    ("apply strip_lines(words(line) < 3)\n  dedup exact(normalize: true)", None),  # dedups the rewritten text
+    ("apply c4()\n  dedup exact", None),
+    ("dedup minhash()", None),
+])
+def test_how_the_plan_lets_a_filter_be_split(tmp_path: Path, rules: str, partition: str | None) -> None:
+    """A filter may be split by its dedup key only when every dedup compares the text as read."""
+    from datarecipe.compiler.checker import check
+    from datarecipe.compiler.parser import parse
+    from datarecipe.compiler.plan import plan
+
+    checked = check(parse(f'source web = jsonl("x.jsonl")\nfilter web {{\n  {rules}\n}}\noutput "build/x"\n'))
+    stage = plan(checked, {}).stage("filter_web")
+    assert stage.partition == partition or partition and stage.partition and stage.partition.startswith(partition)
