@@ -57,6 +57,7 @@ from .engine import (
     _fail,
     _score_chunk,
     sql_stats,
+    watched,
     write_score_part,
 )
 from .sources import RAW_SCHEMA, Quarantine, SourceReader
@@ -227,15 +228,7 @@ def partition_raw(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], i
         engine.shard = shard
         reader = engine.reader(src, quarantine)
         failure: list[BaseException] = []
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                yield from reader.batches()
-            except BaseException as exc:  # DuckDB would replace it with its own message
-                failure.append(exc)
-                raise
-
-        con.register("raw", pa.RecordBatchReader.from_batches(RAW_SCHEMA, batches()))
+        con.register("raw", pa.RecordBatchReader.from_batches(RAW_SCHEMA, watched(reader.batches(), failure)))
         try:
             result = con.sql(f"SELECT * REPLACE (_row + {index} * {2**40} AS _row), "
                              f"md5_number_lower(doc_id) % {partitions} AS _bucket FROM raw")

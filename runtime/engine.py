@@ -182,16 +182,12 @@ class LocalEngine:
         reader = self.reader(src, quarantine)
         failure: list[BaseException] = []
 
-        def batches() -> Iterator[pa.RecordBatch]:
-            try:
-                for batch in reader.batches():
-                    self.reporter.advance(stage.name, batch.num_rows)
-                    yield batch
-            except BaseException as exc:  # DuckDB would replace it with its own message
-                failure.append(exc)
-                raise
+        def counted() -> Iterator[pa.RecordBatch]:
+            for batch in reader.batches():
+                self.reporter.advance(stage.name, batch.num_rows)
+                yield batch
 
-        con.register(f"raw_{src.name}", pa.RecordBatchReader.from_batches(RAW_SCHEMA, batches()))
+        con.register(f"raw_{src.name}", pa.RecordBatchReader.from_batches(RAW_SCHEMA, watched(counted(), failure)))
         rows = 0
         try:
             for target, sql in stage.statements():
@@ -602,6 +598,15 @@ class LocalEngine:
                 "selected": selected,
             }
         return out
+
+
+def watched(batches: Iterator[pa.RecordBatch], failure: list[BaseException]) -> Iterator[pa.RecordBatch]:
+    """The batches, keeping the exception that ends them: DuckDB, reading them, would report its own instead."""
+    try:
+        yield from batches
+    except BaseException as exc:
+        failure.append(exc)
+        raise
 
 
 class OrderedRows:

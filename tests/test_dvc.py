@@ -44,6 +44,10 @@ def shard_hashes(out: Path) -> dict[str, str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    return example_project(tmp_path)
+
+
+def example_project(tmp_path: Path) -> Path:
     """A git + DVC project with the sample data, the example recipe and a local-directory remote."""
     proj = tmp_path / "proj"
     (proj / "recipes").mkdir(parents=True)

@@ -268,15 +268,9 @@ def test_an_error_in_a_task_reads_as_the_local_engine_s(tmp_path: Path, cluster:
 def test_through_dvc_every_stage_runs_on_the_cluster(tmp_path: Path, cluster: str) -> None:
     """In a DVC project, `recipe run --engine ray` passes the engine to each `recipe stage` that `dvc repro`
     runs: the build is the local engine's, and dvc.lock records it."""
-    from test_dvc import env, sh
+    from test_dvc import env, example_project
 
-    proj = tmp_path / "proj"
-    (proj / "recipes").mkdir(parents=True)
-    shutil.copytree(ROOT / "data" / "sample", proj / "data" / "sample")
-    shutil.copy(ROOT / "recipes" / "example.recipe", proj / "recipes")
-    (proj / ".gitignore").write_text(".datarecipe/\n")
-    sh(proj, tmp_path, "git", "init", "-q", "-b", "main")
-    sh(proj, tmp_path, "dvc", "init", "-q")
+    proj = example_project(tmp_path)
     ok(recipe(proj, "run", "recipes/example.recipe", "--no-dvc", "--cache", "cache-local", "-q"))
     local = digest_tree(proj / "build" / "example")
     shutil.rmtree(proj / "build" / "example")
