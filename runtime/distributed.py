@@ -53,6 +53,7 @@ from .engine import (
     STREAM_ROWS,
     LocalEngine,
     OrderedRows,
+    _chunks,
     _drop_temp_tables,
     _fail,
     _score_chunk,
@@ -319,22 +320,15 @@ def score_todo(ctx: Context, stage_name: str, parts: dict[str, list[str]], chunk
                     result = con.sql(sql).to_arrow_reader(chunk)
                     rows = 0
                     with pq.ParquetWriter(path, result.schema, compression="zstd") as writer:
-                        for table in _regroup(result, chunk):
-                            writer.write_table(table, row_group_size=chunk)
-                            rows += table.num_rows
+                        for batch in _chunks(result, chunk):  # a row group per chunk, as fill_cache cuts them
+                            writer.write_batch(batch, row_group_size=chunk)
+                            rows += batch.num_rows
                     todo[target.removeprefix("todo_")] = {"path": str(path), "rows": rows,
                                                           "groups": pq.ParquetFile(path).num_row_groups}
         finally:
             _drop_temp_tables(con)
         return todo
     return _with_engine(ctx, 1, run)
-
-
-def _regroup(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
-    from .engine import _chunks
-
-    for batch in _chunks(reader, rows):
-        yield pa.Table.from_batches([batch])
 
 
 def whole_stage(ctx: Context, stage_name: str, threads: int, out: str) -> dict[str, Any]:
