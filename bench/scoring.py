@@ -13,27 +13,25 @@
    once into bench/data/models/minilm-regressor. A scorer of FineWeb-Edu's shape (a BERT encoder, one logit),
    small enough for a CPU. max_length 512: the most its position embeddings allow, the `classifier` default and
    what FineWeb-Edu's classifier reads (MiniLM itself was trained on 256). batch 32.
-3. Four ways of computing the same logit of every document, with the model loaded beforehand (no timing
+3. Three ways of computing the same logit of every document, with the model loaded beforehand (no timing
    includes loading) and after an untimed warm-up on 8 documents:
      pipeline         `transformers.pipeline("text-classification")` called on one document at a time
      forward_loop     the tokenizer and one forward pass per document (so no padding at all)
-     ours_unbucketed  datarecipe.runtime.scoring with its batches cut in input order
-     ours             datarecipe.runtime.scoring as a build runs it: batches cut in order of token length
-   Both `ours` cut a batch at 32 documents, and on a CPU also at scoring.CPU_BATCH_POSITIONS (1,024) padded
-   positions, where bigger batches get slower per token.
+     ours             datarecipe.runtime.scoring as a build runs it: on a CPU each document alone, unpadded, but
+                      those cut at max_length, two at a time; on a GPU batches of 32 documents of one width
    The documents go by in chunks of 1,024 (one group that `ours` sorts by length, so it batches a chunk exactly
    as it would the whole list); on each chunk every variant runs in turn, a different one first each time, so that
    a change in the machine's load falls on all of them alike. On a GPU every variant runs in the dtype
    `scoring.precision` picks. On a CPU torch runs one thread by default (--threads): the comparison is of the
    work each variant does, and with one thread it does not depend on how busy the other cores are (OpenMP's
-   threads wait on each other when other work holds a core). All four must agree on every document (logits
+   threads wait on each other when other work holds a core). All three must agree on every document (logits
    within 1e-4 in float32) or the script fails: the speeds compare the same work.
 
 Prints progress, and as the last line one JSON object: scoring_speedup (ours against the faster of pipeline
-and forward_loop), speedup_vs_pipeline, speedup_vs_forward_loop, speedup_from_bucketing (ours against
-ours_unbucketed), docs, docs_per_s_<variant>, padding_share_<ours variant> (the share of the positions run that
-were padding), tokens_mean, truncated_share, max_abs_diff, device, precision, threads and load_avg (the
-machine's 1-minute load average at the end: other work on the machine slows every variant).
+and forward_loop), speedup_vs_pipeline, speedup_vs_forward_loop, docs, docs_per_s_<variant>, padding_share_ours
+(the share of the positions run that were padding), tokens_mean, truncated_share, max_abs_diff, device,
+precision, threads and load_avg (the machine's 1-minute load average at the end: other work on the machine slows
+every variant).
 """
 
 from __future__ import annotations
@@ -149,10 +147,9 @@ def run(n: int, device: str, max_length: int) -> dict[str, Any]:
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
     params = {"label": "", "output": "logit", "max_length": max_length, "batch": BATCH}
-    scorers = {"ours_unbucketed": scoring.load("classifier", MODEL, params, device, bucketing=False),
-               "ours": scoring.load("classifier", MODEL, params, device)}
+    ours = scoring.load("classifier", MODEL, params, device)
     variants = plain_variants(device, getattr(torch, precision), max_length)
-    variants.update({name: scored_by(scorer) for name, scorer in scorers.items()})
+    variants["ours"] = scored_by(ours)
     values, seconds = measure(texts, variants)
 
     max_abs_diff = max(abs(a - b) for name in values for a, b in zip(values[name], values["ours"], strict=True))
@@ -164,11 +161,10 @@ def run(n: int, device: str, max_length: int) -> dict[str, Any]:
         "scoring_speedup": round(rate["ours"] / max(rate["pipeline"], rate["forward_loop"]), 2),
         "speedup_vs_pipeline": round(rate["ours"] / rate["pipeline"], 2),
         "speedup_vs_forward_loop": round(rate["ours"] / rate["forward_loop"], 2),
-        "speedup_from_bucketing": round(rate["ours"] / rate["ours_unbucketed"], 2),
         "docs": len(texts),
         **{f"docs_per_s_{name}": round(r, 2) for name, r in rate.items()},
-        # Counted over everything each scorer ran: the warm-up documents and every chunk.
-        **{f"padding_share_{name}": round(1 - s.tokens / s.positions, 3) for name, s in scorers.items()},
+        # Counted over everything the scorer ran: the warm-up documents and every chunk.
+        "padding_share_ours": round(1 - ours.tokens / ours.positions, 3),
         "tokens_mean": round(sum(lengths) / len(texts), 1),
         "truncated_share": round(truncated, 3),
         "max_abs_diff": float(f"{max_abs_diff:.2e}"),

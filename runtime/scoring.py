@@ -3,12 +3,20 @@
 The engine picks a device, resolves each model path to a local directory and fingerprints it (runtime/weights.py),
 then loads a scorer here and calls `score(texts)`. A scorer tokenizes a group of documents at once (GROUP_BATCHES
 batches' worth), cuts what it feeds the model into pieces (a document, or one window of a long document for
-perplexity), sorts the group's pieces by token length, cuts batches from that order and pads each batch to its
-own longest piece, so little compute goes to padding. Values come back in input order.
+perplexity) and runs them in batches whose shape depends on the piece alone, so a text's value has the same bytes
+whichever texts share its batch, in whatever order, after a resume or on Ray (the kernels a model runs, and the
+order in which they add, depend on the shapes: a row padded further, or a batch of 2 rows rather than 4, changes
+the last bits). A batch holds pieces of one width and has a number of rows fixed by that width; the last batch of
+a width is filled up with copies of its first piece. On a CPU, where a batch is no faster per token than a piece
+alone (docs/benchmarks.md), the width is the piece's length and a piece runs alone, but for pieces of max_length
+tokens (long documents, perplexity's full windows: the most frequent length in a corpus of long texts), which run
+CPU_BATCH_POSITIONS // max_length at a time. On a GPU a batch has `batch` rows of a width rounded up to a multiple
+of GPU_WIDTH_STEP. Values come back in input order.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,8 +27,8 @@ from typing import Any
 import pyarrow as pa
 import torch
 import torch.nn.functional as F
-from datarecipe.compiler.errors import RecipeError, did_you_mean
-from datarecipe.runtime.weights import precision
+from datarecipe.compiler.errors import RecipeError
+from datarecipe.runtime.weights import label_index, precision
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -34,20 +42,20 @@ from transformers.utils import logging as hf_logging
 
 # Batches per group sorted by length: enough documents to find neighbours of similar length, few enough to stream.
 GROUP_BATCHES = 32
-# Padded positions per forward pass on a CPU. A bigger batch is no faster per token there, and once its
-# activations outgrow the caches it is slower: MiniLM on 256 documents of the bench corpus at max_length 512, batch
-# 32, took 49.5 s uncapped, 48.0 s at 4,096, 45.3 s at 2,048 and 44.7 s at 1,024 positions (one thread).
+# On a GPU, the widths that batches are padded to: a piece's length rounded up to a multiple of this (at most
+# max_length), so that few batches run per group and little of them is padding.
+GPU_WIDTH_STEP = 64
+# Positions per forward pass of pieces of max_length tokens on a CPU. A bigger batch is no faster per token there,
+# and once its activations outgrow the caches it is slower: MiniLM on 256 documents of the bench corpus at
+# max_length 512, batch 32, took 49.5 s uncapped, 48.0 s at 4,096, 45.3 s at 2,048 and 44.7 s at 1,024 positions.
 CPU_BATCH_POSITIONS = 1024
 KINDS = ("classifier", "perplexity", "embedding")
 
 hf_logging.disable_progress_bar()  # the build's own progress bars say what is happening; no tqdm from loading
 
 
-def load(kind: str, local: Path, params: Mapping[str, Any], device: str, *, bucketing: bool = True) -> Scorer:
-    """A scorer of `kind` for the model in local, with the compiler's checked params, on device.
-
-    `bucketing=False` cuts batches in input order instead of by length (for the benchmark's comparison).
-    """
+def load(kind: str, local: Path, params: Mapping[str, Any], device: str) -> Scorer:
+    """A scorer of `kind` for the model in local, with the compiler's checked params, on device."""
     config = _load(AutoConfig, local, kind)
     if "max_length" in params:
         _check_max_length(config, params["max_length"], local)
@@ -55,13 +63,13 @@ def load(kind: str, local: Path, params: Mapping[str, Any], device: str, *, buck
     if kind == "classifier":
         head = _ClassifierHead.of(config, params["label"], params["output"], local)
         model = _load(AutoModelForSequenceClassification, local, kind, dtype=dtype)
-        return Classifier(model, _load(AutoTokenizer, local, kind), device, params, bucketing, head)
+        return Classifier(model, _load(AutoTokenizer, local, kind), device, params, head)
     if kind == "perplexity":
         model = _load(AutoModelForCausalLM, local, kind, dtype=dtype)
-        return Perplexity(model, _load(AutoTokenizer, local, kind), device, params, bucketing)
+        return Perplexity(model, _load(AutoTokenizer, local, kind), device, params)
     if kind == "embedding":
         model = _load(AutoModel, local, kind, dtype=dtype)
-        return Embedding(model, _load(AutoTokenizer, local, kind), device, params, bucketing)
+        return Embedding(model, _load(AutoTokenizer, local, kind), device, params)
     raise ValueError(f"unknown scorer kind {kind!r}, expected one of {KINDS}")
 
 
@@ -93,20 +101,25 @@ class Piece:
 
 
 class Scorer:
-    """Runs one model over documents in length-bucketed batches. Subclasses say what the pieces of a document
-    are (`_pieces`), what a batch of pieces gives (`_run`) and how a document's value is made from its pieces'."""
+    """Runs one model over documents in batches of one shape per piece length. Subclasses say what the pieces of
+    a document are (`_pieces`), what a batch of pieces gives (`_run`) and how a document's value is made from its
+    pieces'."""
 
     output_type: pa.DataType = pa.float64()
 
-    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
-                 bucketing: bool):
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any]):
         self.model = model.to(device).eval()  # type: ignore[arg-type]  # transformers' decorator hides to()'s type
         self.tokenizer = tokenizer
         self.device = device
         self.batch: int = params["batch"]
         self.max_length: int = params["max_length"]
-        self.bucketing = bucketing
-        self.max_positions = CPU_BATCH_POSITIONS if device == "cpu" else math.inf
+        # The shape of every batch (module docstring): the multiple its width is rounded up to, and its rows, for
+        # pieces of max_length tokens (full_rows) and for the others. `batch` plays no part on a CPU, where it
+        # would otherwise decide last bits that the score's cache key does not hold (compiler/plan.py).
+        cpu = device == "cpu"
+        self.width_step = 1 if cpu else GPU_WIDTH_STEP
+        self.rows = 1 if cpu else self.batch
+        self.full_rows = max(1, CPU_BATCH_POSITIONS // self.max_length) if cpu else self.batch
         # What it did: model calls, real tokens fed, and positions run (the tokens plus the padding).
         self.forward_passes = 0
         self.tokens = 0
@@ -140,37 +153,38 @@ class Scorer:
                 progress(finished)
         return self._combine(len(texts), pieces, outputs)
 
+    def _width(self, piece: Piece) -> int:
+        """The width of the batches that run this piece: its length, rounded up to a multiple of width_step."""
+        return min(-(-len(piece.ids) // self.width_step) * self.width_step, max(self.max_length, len(piece.ids)))
+
+    def _rows(self, width: int) -> int:
+        """The rows of every batch of that width."""
+        return self.full_rows if width >= self.max_length else self.rows
+
     def _batches(self, pieces: list[Piece]) -> Iterator[list[int]]:
-        """Indices of pieces, cut into batches of up to `batch` pieces and `max_positions` padded positions:
-        in order of (length, index) when bucketing, else in input order."""
-        order = list(range(len(pieces)))
-        if self.bucketing:
-            order.sort(key=lambda i: (len(pieces[i].ids), i))
-        batch: list[int] = []
-        width = 0  # of the longest piece in batch
-        for i in order:
-            n = len(pieces[i].ids)
-            if batch and (len(batch) == self.batch or (len(batch) + 1) * max(width, n) > self.max_positions):
-                yield batch
-                batch, width = [], 0
-            batch.append(i)
-            width = max(width, n)
-        if batch:
-            yield batch
+        """Indices of pieces, in order of (width, index), cut into batches of one width and up to its rows."""
+        order = sorted(range(len(pieces)), key=lambda i: (self._width(pieces[i]), i))
+        for width, same in itertools.groupby(order, key=lambda i: self._width(pieces[i])):
+            run, rows = list(same), self._rows(width)
+            for start in range(0, len(run), rows):
+                yield run[start:start + rows]
 
     @torch.inference_mode()
     def _forward(self, pieces: list[Piece]) -> list[Any]:
-        width = max(len(p.ids) for p in pieces)
-        ids = torch.full((len(pieces), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(pieces), width), dtype=torch.long)
-        for row, piece in enumerate(pieces):
+        """The outputs of pieces of one width, run as a batch of that width's rows: the rows the batch lacks are
+        copies of its first piece, whose outputs are dropped."""
+        width = self._width(pieces[0])
+        rows = [*pieces, *[pieces[0]] * (self._rows(width) - len(pieces))]
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, piece in enumerate(rows):
             ids[row, :len(piece.ids)] = torch.tensor(piece.ids)
             mask[row, :len(piece.ids)] = 1
         self.forward_passes += 1
         self.tokens += sum(len(p.ids) for p in pieces)
         self.positions += ids.numel()
         # Right padding: the default positions 0.. are right for every real token, so no position_ids are passed.
-        return self._run(ids.to(self.device), mask.to(self.device), pieces)
+        return self._run(ids.to(self.device), mask.to(self.device), rows)[:len(pieces)]
 
     def _tokenize(self, texts: Sequence[str | None], truncate: bool) -> list[list[int] | None]:
         """Token ids per text (None for None), with the tokenizer's special tokens; cut at max_length if truncate."""
@@ -205,22 +219,17 @@ class _ClassifierHead:
     def of(config: PretrainedConfig, label: str, output: str, local: Path) -> _ClassifierHead:
         id2label: dict[int, str] = config.id2label  # type: ignore[assignment]
         labels = [id2label[i] for i in range(len(id2label))]
-        if not label and len(labels) > 1:
-            raise RecipeError(None, f"classifier `{local}` has {len(labels)} labels; say which one to score",
-                              "add `label: \"NAME\"` with one of: " + ", ".join(f"`{x}`" for x in labels))
-        if label and label not in labels:
-            raise RecipeError(None, f"classifier `{local}` has no label `{label}`",
-                              did_you_mean(label, labels) or "its labels: " + ", ".join(f"`{x}`" for x in labels))
+        index = label_index(labels, label, str(local))
         squash = "" if output == "logit" else "sigmoid" if len(labels) == 1 else "softmax"
-        return _ClassifierHead(labels.index(label) if label else 0, squash)
+        return _ClassifierHead(index, squash)
 
 
 class Classifier(Scorer):
     """The logit or probability of one label of a sequence classifier, or its one regression output."""
 
     def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
-                 bucketing: bool, head: _ClassifierHead):
-        super().__init__(model, tokenizer, device, params, bucketing)
+                 head: _ClassifierHead):
+        super().__init__(model, tokenizer, device, params)
         self.head = head
 
     def _run(self, ids: torch.Tensor, mask: torch.Tensor, pieces: list[Piece]) -> list[Any]:
@@ -235,9 +244,8 @@ class Classifier(Scorer):
 class Embedding(Scorer):
     """A sentence vector: the mean (over the attention mask) or the first token's last hidden state."""
 
-    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
-                 bucketing: bool):
-        super().__init__(model, tokenizer, device, params, bucketing)
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any]):
+        super().__init__(model, tokenizer, device, params)
         self.pooling: str = params["pooling"]
         self.normalize: bool = params["normalize"]
         self.output_type = pa.list_(pa.float32(), model.config.hidden_size)
@@ -262,9 +270,8 @@ class Perplexity(Scorer):
     (the first token of a window that starts where the last one ended has no context and is not scored).
     """
 
-    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any],
-                 bucketing: bool):
-        super().__init__(model, tokenizer, device, params, bucketing)
+    def __init__(self, model: PreTrainedModel, tokenizer: Any, device: str, params: Mapping[str, Any]):
+        super().__init__(model, tokenizer, device, params)
         self.stride: int = params["stride"]
 
     def _pieces(self, texts: Sequence[str | None]) -> list[Piece]:

@@ -122,13 +122,17 @@ def test_perplexity_is_null_below_two_tokens(gpt2: Path, llama: Path) -> None:
     assert values[0] is None and values[1] > 1 and values[2] is None
 
 
-def test_perplexity_batches_windows_of_many_documents(gpt2: Path) -> None:
+def test_perplexity_batches_the_full_windows_of_many_documents(gpt2: Path) -> None:
     texts = mixed_texts()
     lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(gpt2)(texts)["input_ids"]]
-    # Windows of 32 tokens every 12 tokens: one, and one more per 12 tokens (or part) past the first 32.
+    # Windows of 32 tokens every 12 tokens: one, and one more per 12 tokens (or part) past the first 32; all of
+    # 32 tokens, but the last one of a document whose length past 32 is no multiple of 12.
     windows = sum(1 + math.ceil(max(n - 32, 0) / 12) for n in lengths if n >= 2)
+    full = sum((n - 32) // 12 + 1 for n in lengths if n >= 32)
     _, scorer = score("perplexity", gpt2, texts, max_length=32, stride=12, batch=8)
-    assert scorer.forward_passes == math.ceil(windows / 8) < len(texts)
+    # On a CPU the full windows go CPU_BATCH_POSITIONS // 32 = 32 at a time, the others alone, unpadded.
+    assert scorer.forward_passes == windows - full + math.ceil(full / 32) < windows
+    assert scorer.tokens == scorer.positions - (32 - full % 32) * 32  # the last batch, filled up with copies
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,44 +194,67 @@ def test_minilm_embedding_equals_the_unbatched_computation(pooling: str, normali
 # batching
 
 
-def test_bucketing_keeps_input_order_and_values(classifier: Path, gpt2: Path) -> None:
-    texts = mixed_texts()
-    cases: list[tuple[str, Path, dict[str, Any]]] = [
-        ("classifier", classifier, {"label": "bad", "output": "logit", "max_length": 64}),
-        ("perplexity", gpt2, {"max_length": 32, "stride": 12})]
-    for kind, path, params in cases:
-        scorer = scoring.load(kind, path, {**params, "batch": 4}, "cpu")
-        bucketed = scorer.score(texts).to_pylist()
-        plain = scoring.load(kind, path, {**params, "batch": 4}, "cpu", bucketing=False).score(texts).to_pylist()
-        one_by_one = [scorer.score([t]).to_pylist()[0] for t in texts]
-        assert [v is None for v in bucketed] == [v is None for v in plain] == [v is None for v in one_by_one]
-        for values in (plain, one_by_one):
-            assert [v for v in bucketed if v is not None] == pytest.approx([v for v in values if v is not None],
-                                                                          rel=1e-5)
-        # The same input gives the same batches, so the same bits.
-        assert scorer.score(texts).to_pylist() == bucketed
+SCORERS: list[tuple[str, str, dict[str, Any]]] = [
+    ("classifier", "classifier", {"label": "bad", "output": "logit", "max_length": 64, "batch": 4}),
+    ("perplexity", "gpt2", {"max_length": 32, "stride": 12, "batch": 4}),
+    ("embedding", "minilm", {"pooling": "mean", "normalize": True, "max_length": 64, "batch": 4})]
+
+
+def bits(values: list[Any]) -> list[str]:
+    """The values' exact bits: repr gives the shortest text that reads back as the same float."""
+    return [repr(v) for v in values]
+
+
+def compositions(scorer: scoring.Scorer, texts: list[str]) -> dict[str, list[str]]:
+    """The bits of the texts' values scored in several batch compositions and orders, and on 2 threads."""
+    shuffled = list(range(len(texts)))
+    random.Random(1).shuffle(shuffled)
+    by_shuffle = scorer.score([texts[i] for i in shuffled]).to_pylist()
+    out = {"together": scorer.score(texts).to_pylist(),
+           "reversed": scorer.score(texts[::-1]).to_pylist()[::-1],
+           "shuffled": [by_shuffle[shuffled.index(i)] for i in range(len(texts))],
+           "alone": [scorer.score([t]).to_pylist()[0] for t in texts],
+           # as a resumed build would: the texts after others, in batches of another composition
+           "resumed": scorer.score([*texts[:5], *texts]).to_pylist()[5:]}
+    torch.set_num_threads(2)
+    try:
+        out["2 threads"] = scorer.score(texts).to_pylist()
+    finally:
+        torch.set_num_threads(1)
+    return {name: bits(values) for name, values in out.items()}
+
+
+@pytest.mark.parametrize("kind,model,params", SCORERS, ids=[s[0] for s in SCORERS])
+def test_a_texts_value_has_the_same_bits_in_any_batch(kind: str, model: str, params: dict[str, Any],
+                                                      request: pytest.FixtureRequest) -> None:
+    path = minilm_dir() if model == "minilm" else request.getfixturevalue(model)
+    texts = [*mixed_texts(), *mixed_texts(6, seed=1)]  # 22 texts, some of one length
+    scorer = scoring.load(kind, path, params, "cpu")
+    runs = compositions(scorer, texts)
+    assert [name for name, values in runs.items() if values != runs["together"]] == []
+    # A GPU's batches (`batch` rows of one width, filled up with copies of their first piece) have one shape
+    # per piece length too: run them on the CPU.
+    scorer.rows = scorer.full_rows = 4
+    scorer.width_step = 16
+    tokens, positions = scorer.tokens, scorer.positions
+    gpu_shaped = compositions(scorer, texts)
+    assert [name for name, values in gpu_shaped.items() if values != gpu_shaped["together"]] == []
+    assert scorer.positions - positions > scorer.tokens - tokens  # padded in width and in rows
 
 
 def test_one_forward_pass_per_batch_and_progress_per_document(classifier: Path) -> None:
-    texts = mixed_texts() * 20  # 300 documents, more than one sorting group of 32 batches of 4
+    texts = mixed_texts() * 20  # 300 documents, more than one group of 32 batches of 4
     reported: list[int] = []
     scorer = scoring.load("classifier", classifier, {"label": "good", "output": "logit", "max_length": 64,
                                                      "batch": 4}, "cpu")
     values = scorer.score([*texts, None], reported.append).to_pylist()
-    assert scorer.forward_passes == math.ceil(128 / 4) * 2 + math.ceil((300 - 256) / 4)
+    # On a CPU a document runs alone, but those cut at 64 tokens, 1,024 // 64 = 16 at a time, in each group of
+    # 128 documents.
+    cut = [len(ids) == 64 for ids in AutoTokenizer.from_pretrained(classifier)(
+        texts, truncation=True, max_length=64)["input_ids"]]
+    groups = [cut[start:start + 128] for start in range(0, len(cut), 128)]
+    assert scorer.forward_passes == sum(g.count(False) + math.ceil(g.count(True) / 16) for g in groups)
     assert sum(reported) == len(texts) + 1 and values[-1] is None
-    assert values[:15] == values[15:30]
-
-
-def test_long_documents_go_a_few_at_a_time_on_a_cpu(classifier: Path) -> None:
-    texts = [t for t in mixed_texts() if t.count(".") >= 6] * 3  # 12 documents of 150 to 212 tokens, cut at 128
-    params = {"label": "good", "output": "logit", "max_length": 128, "batch": 32}
-    scorer = scoring.load("classifier", classifier, params, "cpu")
-    values = scorer.score(texts).to_pylist()
-    per_pass = scoring.CPU_BATCH_POSITIONS // 128
-    assert per_pass < len(texts) and scorer.forward_passes == math.ceil(len(texts) / per_pass)
-    assert scorer.positions == scorer.tokens == 128 * len(texts)
-    assert values == pytest.approx(values[:4] * 3, rel=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------
