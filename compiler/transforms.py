@@ -28,24 +28,29 @@ from .lower import expr_sql
 # already holds a marker character is searched with Python's `re` instead: the same patterns, the same
 # leftmost-first matches, the same checks.
 
-# Emails: RFC 5322's dot-atom local part at a domain with a TLD of letters (or an IDNA `xn--` one), in
-# Latin, Greek or Cyrillic script. Scripts written without spaces (CJK, Thai) are left out of the class, so
-# an address glued to a Chinese sentence is matched alone, not with the words before and after it.
+# Emails: a local part at a domain with a TLD of letters (or an IDNA `xn--` one), in Latin, Greek or Cyrillic
+# script. Scripts written without spaces (CJK, Thai) are left out of the class, so an address glued to a Chinese
+# sentence is matched alone, not with the words before and after it. The local part is what addresses in text
+# are made of, as in the usual `[A-Za-z0-9._%+-]+`, not every character RFC 5322 allows: next to an `@` in text,
+# a quote, `=`, a backtick or a `/` is code or markup around an address (`author_email='gward@python.net'`), not
+# part of it. It begins with a letter, digit or `_` (datatrove's and presidio's patterns begin at a word
+# boundary): the `@` of a decorator in markup, ``:func:`@dataclasses.dataclass` `` or ```@property```, has none.
 _LETTERS = "A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF"  # the characters themselves: RE2 has no \u escape
 _L = _LETTERS + "0-9"
-_ATOM = rf"[{_L}!#$%&'*+/=?^_`{{|}}~-]+"
-_EMAIL = (rf"{_ATOM}(?:\.{_ATOM})*@(?:[{_L}](?:[{_L}-]{{0,61}}[{_L}])?\.)+"
+_LOCAL = rf"[{_L}_][{_L}_%+-]*(?:\.[{_L}_%+-]+)*"
+_EMAIL = (rf"{_LOCAL}@(?:[{_L}](?:[{_L}-]{{0,61}}[{_L}])?\.)+"
           rf"(?:xn--[A-Za-z0-9-]{{1,59}}|[{_LETTERS}]{{2,63}})")
 _EMAIL_GLUED = re.compile(rf"[{_L}_-]")  # a TLD followed by one of these was cut short
 # `logo@2x.png` is an image name, not an address.
 _NOT_TLDS = frozenset("png jpg jpeg gif svg webp bmp ico tif tiff avif".split())
 
 # IPv4: four dotted numbers; the check wants octets of 0..255 without leading zeros, not inside a longer
-# run of dotted numbers (`1.2.3.4.5`) nor glued to a word (`v1.2.3.4`), not after a word that makes
-# it a version or a section number, and (by default) a public address.
+# run of dotted numbers (`1.2.3.4.5`) nor glued to a word (`v1.2.3.4`), not after a word or a product name
+# that makes it a version or a section number (`Firefox/2.0.0.11`), not a numbered heading (`8.6.4.1. OR
+# Patterns` at the start of a line), and (by default) a public address.
 _IPV4 = r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"
 _OCTET = re.compile(r"0|[1-9][0-9]{0,2}")
-_VERSION_BEFORE = re.compile(r"(?i)(?:version|release|section|chapter|rfc|§)\s*$")
+_VERSION_BEFORE = re.compile(r"(?i)(?:version|release|section|chapter|rfc|§)\s*$|[a-z]/$")
 
 # Phone numbers, in three plausible shapes; bare digit runs are never phone numbers.
 _INTL = r"\+[1-9][0-9]{0,2}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{1,4}){1,5}"
@@ -65,8 +70,16 @@ def _email_ok(cand: str, before: str, after: str, p: dict[str, Any]) -> bool:
     return not _EMAIL_GLUED.match(after[:1]) and cand.rsplit(".", 1)[-1].lower() not in _NOT_TLDS
 
 
+def _line_start(before: str) -> bool:
+    """Whether only blanks stand between a candidate and the start of its line, from the CONTEXT characters
+    before it (fewer at the start of the text)."""
+    return not before.rsplit("\n", 1)[-1].strip() and ("\n" in before or len(before) < CONTEXT)
+
+
 def _ip_ok(cand: str, before: str, after: str, p: dict[str, Any]) -> bool:
     if before[-1:] == "." or _glued(before[-1:]) or _glued(after[:1]) or after[:1] == "." and after[1:2].isdigit():
+        return False
+    if after[:1] == "." and after[1:2] in (" ", "\t") and _line_start(before):  # a heading's number
         return False
     if not all(_OCTET.fullmatch(o) and int(o) <= 255 for o in cand.split(".")) or _VERSION_BEFORE.search(before):
         return False
@@ -88,6 +101,7 @@ def _phone_ok(cand: str, before: str, after: str, p: dict[str, Any]) -> bool:
 
 _KINDS = (("email", _EMAIL, _email_ok), ("ip", _IPV4, _ip_ok), ("phone", _PHONE, _phone_ok))
 _OPEN, _CLOSE = "\x00", "\x01"  # candidate markers (RE2 rewrite); texts holding them take the `re` path
+CONTEXT = 16  # characters before a candidate that its check sees
 
 
 @cache
@@ -113,7 +127,7 @@ def _replace(text: str, spans: Any, kind: str, p: dict[str, Any]) -> str:
     out: list[str] = []
     last = 0
     for start, end in spans:
-        if check(text[start:end], text[max(0, start - 16):start], text[end:end + 2], p):
+        if check(text[start:end], text[max(0, start - CONTEXT):start], text[end:end + 2], p):
             out += (text[last:start], p[f"{kind}_replacement"])
             last = end
     return "".join(out) + text[last:] if out else text
@@ -219,7 +233,8 @@ def step(rule: Any, index: int, file: Any = None) -> dict[str, Any]:
     url_blocklist, `file` is the list's InputFile (the runtime resolved and hashed it)."""
     args = dict(rule.args)
     if rule.op == "strip_lines":
-        return {"kind": "strip_lines", "label": rule.label, "sql": expr_sql(args["condition"], "bool")}
+        return {"kind": "strip_lines", "label": rule.label, "changes": rule.label,
+                "sql": expr_sql(args["condition"], "bool")}
     assert file is not None, "the runtime resolves every blocklist before planning"
     return {"kind": "url_blocklist", "label": f"{rule.op}:blocked", "url_sql": expr_sql(args["url"], "string"),
             "host_regex": HOST_REGEX, "table": {"name": f"url_blocklist_{index}", "path": file.path,

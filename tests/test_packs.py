@@ -18,7 +18,7 @@ from datarecipe.compiler.checker import check
 from datarecipe.compiler.errors import RecipeError, RecipeErrors
 from datarecipe.compiler.operators import named
 from datarecipe.compiler.parser import parse
-from helpers import build, digest_tree, manifest, ok, recipe, write_jsonl
+from helpers import build, digest_tree, manifest, ok, recipe, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 PROSE = (
@@ -220,11 +220,12 @@ output "out"
     assert ledger == {"web/b-short": "gopher_quality:short_doc", "web/c-curly": "c4:curly_bracket",
                       "web/d-bullets": "gopher_quality:too_many_bullets"}
     out = duckdb.sql(f"SELECT doc_id, text, content_hash, md5_number_lower(text) AS h "
-                     f"FROM read_parquet('{tmp_path}/out/part-*.parquet')").fetchall()
+                     f"FROM read_parquet('{tmp_path}/out/data/*.parquet')").fetchall()
     assert [(d, t) for d, t, _, _ in out] == [("web/a-good", "\n".join(lines))]  # "Navigation" is gone
     assert all(c == h for _, _, c, h in out)  # the hash is of the rewritten text
     funnel = manifest(tmp_path / "out")["funnel"]["web"]
-    assert funnel["dropped"] == {"apply gopher_quality(min_doc_words: 20)": 2, "apply c4()": 1}
+    assert steps(funnel["dropped"]) == {"apply gopher_quality(min_doc_words: 20)": 2, "apply c4()": 1}
+    assert funnel["changed"] == [{"rule": "apply c4()", "changed": 1}]  # a-good lost its "Navigation" line
     assert funnel["dropped_by_reason"]["apply gopher_quality(min_doc_words: 20)"] == {
         "gopher_quality:short_doc": 1, "gopher_quality:too_many_bullets": 1}
 
@@ -269,7 +270,7 @@ output "out"
     ledger = pq.read_table(tmp_path / "out/ledger.parquet").to_pylist()
     assert [(r["doc_id"], r["rule"]) for r in ledger] == [("web/b", "dedup exact")]
     out = duckdb.sql(f"SELECT text, content_hash = md5_number_lower(text) FROM "
-                     f"read_parquet('{tmp_path}/out/part-*.parquet')").fetchall()
+                     f"read_parquet('{tmp_path}/out/data/*.parquet')").fetchall()
     assert out == [("\n".join(line for line in lines if not line.startswith(("The mayor", "Everyone"))), True)]
 
 
@@ -285,6 +286,6 @@ def test_quality_recipe_builds_byte_identically_with_one_or_two_threads(tmp_path
     assert m["totals"]["docs"] == 400
     rules = duckdb.sql(f"SELECT DISTINCT rule FROM '{tmp_path}/build/quality/ledger.parquet'").fetchall()
     assert {"gopher_quality:short_doc", "c4:too_few_sentences"} <= {r for (r,) in rules}
-    emails = duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}/build/quality/part-*.parquet') "
+    emails = duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}/build/quality/data/*.parquet') "
                         r"WHERE regexp_matches(text, '[\w.+-]+@[\w-]+\.[a-z]{2,}')").fetchall()
     assert emails == [(0,)]

@@ -4,8 +4,10 @@ end (the rewritten text in the shards, the ledger and funnel, the blocklist as a
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,9 @@ from datarecipe.compiler.transforms import host, parse_blocklist, redact
 from datarecipe.runtime.cli import main
 from datarecipe.runtime.engine import LocalEngine
 from datarecipe.runtime.sources import rule_files
-from helpers import build, json_events, manifest, ok, write_jsonl
+from helpers import build, json_events, manifest, ok, recipe, steps, write_jsonl
 
+ROOT = Path(__file__).resolve().parents[1]
 PII_DEFAULTS = {p.name: p.default for p in named("pack")["redact_pii"].params}
 
 # ---- redact_pii: what is and is not personal data -----------------------------------------------------
@@ -49,6 +52,9 @@ PII_DEFAULTS = {p.name: p.default for p in named("pack")["redact_pii"].params}
     ("Телефон: +7 495 123-45-67", "Телефон: <PHONE>"),
     ("call +8613912345678 now", "call <PHONE> now"),
     ("8.8.8.8 john@x.org 212-555-0199", "<IP> <EMAIL> <PHONE>"),
+    ("author_email='gward@python.net',", "author_email='<EMAIL>',"),  # the quote is not part of the address
+    ("see :func:`x@example.com`", "see :func:`<EMAIL>`"),
+    ("8.6.4.1 and host 8.8.8.8. Done", "<IP> and host <IP>. Done"),
 ])
 def test_redact_pii_replaces_emails_ips_and_phone_numbers(text: str, expected: str) -> None:
     assert redact(text, PII_DEFAULTS) == expected
@@ -57,6 +63,9 @@ def test_redact_pii_replaces_emails_ips_and_phone_numbers(text: str, expected: s
 @pytest.mark.parametrize("text", [
     "logo@2x.png and icon@3x.webp",        # image names
     "@property and x = a @ b.T and a@b.c",  # decorators, matrix products, a one-letter TLD
+    ":func:`@dataclasses.dataclass` and ``@functools.cache``",  # decorators in reST
+    "8.6.4.1. OR Patterns\n\n3.3.2.3. Invoking\n  6.2.9.1. Generators",  # numbered headings
+    "Gecko/20071127 Firefox/2.0.0.11",       # a product's version
     "v1.2.3.4 and release 1.2.3.4",          # versions that are valid IPv4 syntax
     "version 2.0.0.1, Section 4.3.2.1",
     "1.2.3.4.5 and 10.1.2.3.4",              # longer dotted runs
@@ -101,6 +110,33 @@ def test_kernel_agrees_with_the_reference_and_leaves_unchanged_rows_null() -> No
     assert rows[6] == "marker \x00 in text <IP> \x01 and <EMAIL>"
     assert rows[8] == "two <IP> <IP> adjacent <IP>,<IP>"
     assert _kernel(texts, email=False, ip=False, phone=False) == [None] * len(texts)
+
+
+def replaced(text: str, redacted: str, replacement: str) -> list[str]:
+    """What was replaced by `replacement` in text to give redacted."""
+    pieces = redacted.split(replacement)
+    match = re.fullmatch("(.*?)".join(re.escape(piece) for piece in pieces), text, re.S)
+    assert match is not None
+    return list(match.groups())
+
+
+def test_redact_pii_on_the_python_docs_sample() -> None:
+    """Every address, IP and phone number it finds in Python's documentation, looked at one by one: the emails
+    are addresses (none is a decorator or a quote), the IPs an example of a public address (no section number nor
+    product version), the phone numbers those of the `re` module's phonebook example, and two lookalikes."""
+    with gzip.open(ROOT / "data/sample/pydocs.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    found: dict[str, list[str]] = {}
+    for kind in ("email", "ip", "phone"):
+        only = {**PII_DEFAULTS, **{k: k == kind for k in ("email", "ip", "phone")}}
+        found[kind] = [s for t in texts for s in replaced(t, redact(t, only), only[f"{kind}_replacement"])]
+        kernel = transforms.redact_pii(pa.array(texts, pa.string()), **only).to_pylist()
+        assert kernel == [None if redact(t, only) == t else redact(t, only) for t in texts]  # RE2 agrees
+    assert len(found["email"]) == 20
+    assert all(re.fullmatch(r"\w[\w.+-]*@[\w-]+(?:\.[\w-]+)+", e) for e in found["email"]), found["email"]
+    assert found["ip"] == ["193.168.1.2", "193.168.1.2"]
+    phonebook = {"834.345.1254", "892.345.3428", "925.541.7625", "548.326.4584"}
+    assert sorted(set(found["phone"]) - phonebook) == ["012 013 023 123", "03894-4801"]  # itertools, a post code
 
 
 # ---- url_blocklist: the list and the hosts ------------------------------------------------------------
@@ -310,7 +346,7 @@ def test_recipe_run_writes_transformed_texts_ledger_and_funnel(tmp_path: Path) -
     (tmp_path / "lists/block.txt").write_text("# blocked\nspam.example\n")
     ok(build(tmp_path, RECIPE, "--quiet"))
     out = tmp_path / "build/t"
-    rows = q(f"SELECT doc_id, text, content_hash = md5_number_lower(text) FROM '{out}/part-*.parquet' ORDER BY 1")
+    rows = q(f"SELECT doc_id, text, content_hash = md5_number_lower(text) FROM '{out}/data/*.parquet' ORDER BY 1")
     assert rows == [
         ("web/a", "Contact <EMAIL> or <IP> today.\nThe end of it.\n", True),
         ("web/d", "Kein Problem hier, nur Text.\r\nZweite Zeile, bleibt.\r\n", True),
@@ -320,13 +356,21 @@ def test_recipe_run_writes_transformed_texts_ledger_and_funnel(tmp_path: Path) -
         ("web/b", "filter_web", "url_blocklist:blocked"), ("web/c", "filter_web", "keep length(text) > 0")]
     m = manifest(out)
     funnel = m["funnel"]["web"]
-    assert funnel["dropped"] == {"apply redact_pii(phone: false)": 0,
-                                 'apply strip_lines(words(line) < 2 or line ~ "(?i)cookie")': 0,
-                                 'apply url_blocklist("lists/block.txt")': 1, "keep length(text) > 0": 1}
+    assert steps(funnel["dropped"]) == {"apply redact_pii(phone: false)": 0,
+                                        'apply strip_lines(words(line) < 2 or line ~ "(?i)cookie")': 0,
+                                        'apply url_blocklist("lists/block.txt")': 1, "keep length(text) > 0": 1}
     assert funnel["dropped_by_reason"]['apply url_blocklist("lists/block.txt")'] == {"url_blocklist:blocked": 1}
     assert (funnel["read"], funnel["kept"], funnel["selected"]) == (5, 3, 3)
     (listed,) = m["inputs"]["web:url_blocklist"]
     assert listed["path"] == "lists/block.txt" and listed["fingerprint"].startswith("sha256:")
+    # What each transform rewrote: redact_pii a and e; strip_lines a and c (c, left empty, then dropped).
+    strip = 'apply strip_lines(words(line) < 2 or line ~ "(?i)cookie")'
+    assert funnel["changed"] == [{"rule": "apply redact_pii(phone: false)", "changed": 2},
+                                 {"rule": strip, "changed": 2}]
+    card = (out / "README.md").read_text()
+    assert "| apply redact_pii(phone: false) | 0 (2 changed) |" in card and f"| {strip} | 0 (2 changed) |" in card
+    report = ok(recipe(tmp_path, "report", "build/t")).stdout
+    assert "apply redact_pii(phone: false)" in report and report.count("0 (2 changed)") == 2
 
 
 def recipe_in_process(root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -362,7 +406,7 @@ def test_editing_the_blocklist_reruns_the_filter(tmp_path: Path, monkeypatch: py
     blocklist.write_text("spam.example\ngood.org\n")
     edited = run()
     assert edited["ingest_web"] is True and edited["filter_web"] is False
-    assert q(f"SELECT doc_id FROM '{tmp_path}/build/t/part-*.parquet'") == [("web/d",)]
+    assert q(f"SELECT doc_id FROM '{tmp_path}/build/t/data/*.parquet'") == [("web/d",)]
 
 
 def test_an_unreadable_or_bad_blocklist_stops_the_build_with_its_place(
