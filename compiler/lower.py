@@ -115,6 +115,18 @@ def expr_sql(e: ast.Expr, want: str = "") -> str:
     raise ValueError(f"cannot lower {e!r}")  # pragma: no cover - the checker admits nothing else
 
 
+# The canonical schema as DuckDB types (model.CANONICAL; content_hash is md5_number_lower's UBIGINT).
+_CANONICAL_SQL = {"doc_id": "VARCHAR", "source": "VARCHAR", "text": "VARCHAR", "content_hash": "UBIGINT",
+                  "meta": "VARCHAR"}
+
+
+def bind_query(e: ast.Sql) -> str:
+    """A query that makes DuckDB bind a `sql` expression over the canonical schema (its functions and columns
+    resolved, its types checked) and that reads no row: `recipe check` runs it."""
+    columns = ", ".join(f"NULL::{sql_type} AS {identifier(name)}" for name, sql_type in _CANONICAL_SQL.items())
+    return f"SELECT {expr_sql(e)} FROM (SELECT {columns}) AS docs LIMIT 0"
+
+
 def bind_literal_args(op: Any, call: ast.Call) -> dict[str, Any]:
     """Arguments by parameter name, with defaults; the checker has already validated them."""
     out: dict[str, Any] = {}
@@ -129,7 +141,7 @@ def bind_literal_args(op: Any, call: ast.Call) -> dict[str, Any]:
             out[name] = arg.value.value  # type: ignore[union-attr]
     for p in op.params:
         if p.name not in out:
-            out[p.name] = ast.Ref((p.default,), call.span) if p.type == "text" else p.default
+            out[p.name] = p.default_arg(call.span)
     return out
 
 

@@ -21,7 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import kernels, langid
+from . import ast, kernels, langid
+from .errors import Span
 
 REQUIRED: Any = object()  # a parameter without a default
 BUILT_IN = "built-in"
@@ -49,6 +50,11 @@ class Param:
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+    def default_arg(self, span: Span) -> Any:
+        """The default as a call's argument: a `text` parameter's default names a column (`"meta.title"` is the
+        reference `meta.title`); any other is the value. The checker and the lowering both bind defaults so."""
+        return ast.Ref(tuple(self.default.split(".")), span) if self.type == "text" else self.default
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,8 @@ _RESERVED = frozenset("and or not in between true false sql keep drop apply dedu
                       .split())
 
 F = TypeVar("F", bound=Callable[..., Any])
+# What a `text` parameter's default may name: a string column of the canonical schema, or a field of `meta`.
+_STRING_COLUMN = re.compile(r"text|doc_id|source|meta(\.[^.]+)+")
 
 
 def declare(fn: Callable[..., Any], name: str, kind: str, params: Iterable[Param] = (), doc: str = "",
@@ -196,6 +204,9 @@ def _check_params(name: str, kind: str, params: tuple[Param, ...]) -> None:
             raise OperatorError(f"{where}: the default {default!r} is not of type `{p.type}`")
         if p.type == "choice" and default not in p.choices:
             raise OperatorError(f"{where}: the default {default!r} is not one of its choices")
+        if p.type == "text" and not _STRING_COLUMN.fullmatch(default):
+            raise OperatorError(f"{where}: the default of a `text` parameter names a string column: `text`, "
+                                f"`doc_id`, `source` or `meta.FIELD`, not {default!r}")
         if p.type in ("int", "float") and (p.min is not None and default < p.min
                                            or p.max is not None and default > p.max):
             raise OperatorError(f"{where}: the default {default!r} is out of its range")
@@ -432,9 +443,11 @@ PACKS = (
         "`line_punct_ratio`, `short_line_ratio`, `char_dup_ratio`, `list_ratio`."),
     # Transforms (compiler/transforms.py): `redact_pii` is an Arrow kernel; the others lower to SQL.
     declare(_redact_pii, "redact_pii", "transform", (
-        Param("email", "bool", True, "replace email addresses"),
+        Param("email", "bool", True, "replace email addresses: a local part of letters, digits and `._%+-`, "
+              "beginning with a letter, digit or `_` (so not a decorator's `@` in markup), at a domain"),
         Param("ip", "bool", True, "replace IPv4 addresses (octets 0..255, no leading zeros; not `v1.2.3.4`, "
-              "`1.2.3.4.5`, nor after `version`, `release`, `section`, `chapter`, `RFC`, `§`)"),
+              "`1.2.3.4.5`, `Firefox/2.0.0.11`, a numbered heading `8.6.4.1. Title` at the start of a line, nor "
+              "after `version`, `release`, `section`, `chapter`, `RFC`, `§`)"),
         Param("phone", "bool", True, "replace phone numbers: `+CC` and 9 to 15 digits, North American "
               "`(212) 555-0199` / `212-555-0199`, or national `06 12 34 56 78` / `020 7946 0958` (a leading 0, "
               "one separator throughout); bare digit runs, dates and times are left alone"),
@@ -498,8 +511,9 @@ DEDUPS = (
 
 _MODEL = Param("path", "path", REQUIRED, "a local model directory (`save_pretrained` layout), relative to the working "
                "directory; a hub id (`org/name`) is taken from the local Hugging Face cache, never downloaded")
-_BATCH = Param("batch", "int", 32, "documents per forward pass; the device's memory bounds it (not part of the score's "
-               "fingerprint)", min=1, max=65_536)
+_BATCH = Param("batch", "int", 32, "documents per forward pass on a GPU; the device's memory bounds it (part of the "
+               "score's cache key there: it decides the last bits). Not used on a CPU, where a document runs alone, "
+               "or with others of `max_length` tokens, 1,024 tokens a pass", min=1, max=65_536)
 
 
 def _max_length(default: int) -> Param:
@@ -610,7 +624,9 @@ MIX_SETTINGS = (
              "What happens when a source cannot fill its share, even repeated `max_epochs` times: `fail` stops the "
              "build with the source, what it has, what the mix asks and the largest budget that fits; "
              "`renormalize` takes all the short source has and gives the rest of its share to the other sources "
-             "of the mix (or phase) in proportion to their weights. The manifest records every such change."),
+             "of the mix (or phase) in proportion to their weights. The manifest records every such change, and the "
+             "build warns of each source left under its target (in the terminal, the card and `recipe report`); a "
+             "source left with no documents at all is an error with `recipe run --strict`."),
 )
 
 _ON_ERROR = Param("on_error", "choice", "fail",

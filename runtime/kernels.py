@@ -25,9 +25,23 @@ _SQL_RETURNS = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
 _ARROW = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_(), "vector": pa.list_(pa.float32())}
 
 
+class BadResult(Exception):
+    """A plugin's kernel returned what its kind does not take: `returned` says what it gave, `expected` what the
+    operator's declaration asks for."""
+
+    def __init__(self, returned: str, expected: str):
+        super().__init__(f"{returned}; {expected}")
+        self.returned, self.expected = returned, expected
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its fields, as a Ray task sends it back."""
+        return (type(self), (self.returned, self.expected))
+
+
 class OperatorFailure(Exception):
-    """A plugin's kernel raised on a batch. `row` is the first row of the batch that fails alone, or None when
-    none does (the batch fails only as a whole); `doc_id` that row's document, or the batch's first, when known."""
+    """A plugin's kernel raised on a batch, or returned what its declaration does not take (`error` is then a
+    BadResult). `row` is the first row of the batch that fails alone, or None when none does (the batch fails only
+    as a whole); `doc_id` that row's document, or the batch's first, when known."""
 
     def __init__(self, op: Operator, error: BaseException, row: int | None, doc_id: str | None = None):
         super().__init__(op.name)
@@ -35,6 +49,11 @@ class OperatorFailure(Exception):
 
     def recipe_error(self, stage: str, doc_id: str | None = None) -> RecipeError:
         doc = doc_id or self.doc_id
+        if isinstance(self.error, BadResult):  # it did not raise: what it returned breaks the declaration
+            batch = f" (on the batch that begins with document `{doc}`)" if doc else ""
+            return RecipeError(None, f"operator `{self.op.name}` ({self.op.origin}) returned "
+                                     f"{self.error.returned}{batch}",
+                               f"{self.error.expected}: fix the plugin's function (docs/plugins.md)", stage=stage)
         where = (f" on document `{doc}`" if self.row is not None else
                  f" on a batch, though on no document of it alone (the batch begins with `{doc}`)") if doc else ""
         return RecipeError(None, f"operator `{self.op.name}` ({self.op.origin}) failed{where}: {why(self.error)}",
@@ -119,7 +138,10 @@ def _guarded(op: Operator, run: Callable[[Sequence[pa.Array]], pa.Array], column
 
 def _locate(op: Operator, run: Callable[[Sequence[pa.Array]], pa.Array], columns: Sequence[pa.Array],
             error: BaseException) -> OperatorFailure:
-    """The failure of a batch, at its first row that fails on its own (the batch is run again row by row)."""
+    """The failure of a batch, at its first row that fails on its own (the batch is run again row by row). A result
+    that breaks the declaration is the batch's: no row is looked for."""
+    if isinstance(error, BadResult):
+        return OperatorFailure(op, error, None)
     for row in range(len(columns[0])):
         try:
             run([c.slice(row, 1) for c in columns])
@@ -133,9 +155,15 @@ def _one_per_row(op: Operator, result: Any, rows: int) -> pa.Array:
     if isinstance(result, pa.ChunkedArray):
         result = result.combine_chunks()
     if not isinstance(result, pa.Array):
-        result = pa.array(result)
+        try:
+            result = pa.array(result)
+        except (TypeError, ValueError, pa.ArrowException) as exc:
+            what = f"a {type(result).__name__} that pyarrow cannot make an array of ({str(exc).splitlines()[0]})"
+            raise BadResult(what, f"a {op.category} returns one value per document: an Arrow array or a list") \
+                from None
     if len(result) != rows:
-        raise ValueError(f"`{op.name}` returned {len(result)} values for {rows} documents")
+        raise BadResult(f"{len(result):,} value{'' if len(result) == 1 else 's'} for a batch of {rows:,} documents",
+                        f"a {op.category} returns one value per document, in the order of its texts")
     return result
 
 
@@ -145,7 +173,8 @@ def _array(op: Operator, result: Any, rows: int, type: pa.DataType) -> pa.Array:
     try:
         return result.cast(type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise TypeError(f"`{op.name}` returned {result.type} values, which are not {op.returns}s: {exc}") from None
+        raise BadResult(f"{result.type} values, which are not {op.returns}s ({str(exc).splitlines()[0][:100]})",
+                        f"it is declared with `returns=\"{op.returns}\"`") from None
 
 
 def _decision(op: Operator, result: Any, rows: int) -> pa.Array:
@@ -164,7 +193,7 @@ def _decision(op: Operator, result: Any, rows: int) -> pa.Array:
         drop, text = nothing, result.cast(pa.string())
     else:
         want = ("a struct {drop, text}" if op.rewrites else "booleans or strings") if op.drops else "strings"
-        raise TypeError(f"`{op.name}` returned {result.type} values; a {op.category} returns {want}")
+        raise BadResult(f"{result.type} values", f"a {op.category} returns {want}")
     return pa.StructArray.from_arrays([drop, text], names=["drop", "text"])
 
 

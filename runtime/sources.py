@@ -61,6 +61,17 @@ def resolve(src: SourceSpec, known: dict[str, str] | None = None) -> tuple[Input
     `known` remembers the sha256 of local files by (path, size, mtime), so an unchanged corpus is not
     read again just to be fingerprinted; new hashes are added to it.
     """
+    fs, paths = list_files(src)
+    try:
+        proto = _protocol(fs)
+        return tuple(_fingerprint(fs, proto, p, {} if known is None else known) for p in paths)
+    except Exception as exc:  # noqa: BLE001 - any store failure becomes one clear message
+        raise _failure(src, f"cannot list the source: {_reason(exc)}",
+                       "check the URL, the network and the credentials") from None
+
+
+def list_files(src: SourceSpec) -> tuple[Any, list[str]]:
+    """The file system of a source's URL and the files it names there, sorted; a RecipeError when it names none."""
     try:
         fs, path = _fs(src.path)
         if _GLOB & set(path):
@@ -80,9 +91,9 @@ def resolve(src: SourceSpec, known: dict[str, str] | None = None) -> tuple[Input
                 raise _failure(src, "the file does not exist", "paths are relative to the working directory") from None
             paths = sorted(p for p in fs.find(path)) if fs.isdir(path) else [path]
             if not paths:
-                raise _failure(src, "the directory is empty")
-        proto = _protocol(fs)
-        return tuple(_fingerprint(fs, proto, p, {} if known is None else known) for p in paths)
+                raise _failure(src, "the directory is empty",
+                               "a source reads every file under its directory: check the path")
+        return fs, paths
     except RecipeError:
         raise
     except Exception as exc:  # noqa: BLE001 - any store failure becomes one clear message
@@ -275,6 +286,12 @@ class SourceReader:
                     break
                 n += 1
                 raw = item
+                if n == 1 and (kind := _looks_like(raw)):
+                    what, suffix = kind
+                    self.bad(url, 0, f"the file is {what}, not JSON lines",
+                             hint=f'declare the source as `parquet("{self.src.path}")`' if not suffix else
+                             f"end its name with `{suffix}`, which is how its compression is recognized")
+                    return
                 if not raw.strip() or self.rows is not None and n not in self.rows[url]:
                     continue
                 try:
@@ -321,8 +338,17 @@ class SourceReader:
         rel = self.relative(url)
         text_key, id_key = self.src.text_column, self.src.id_column
         with fsspec.open(url, "rb") as fh:
-            if not fh.read(1):  # an empty JSONL file is zero documents; an empty Parquet file is not a Parquet file
+            head = fh.read(4)
+            if not head:  # an empty JSONL file is zero documents; an empty Parquet file is not a Parquet file
                 self.bad(url, 0, "the file is empty (0 bytes), not a Parquet file", hint=_EMPTY_HINT)
+                return
+            if head != _PARQUET:
+                kind = _looks_like(head)
+                what = kind[0] if kind else "JSON text" if head.lstrip()[:1] in (b"{", b"[") else ""
+                self.bad(url, 0, "the file is not Parquet (it does not begin with `PAR1`)"
+                         + (f": it is {what}" if what else ""),
+                         hint=f'declare the source as `jsonl("{self.src.path}")` if it holds JSON lines' if what else
+                         "the file may be truncated at its start, or not in the declared format")
                 return
             fh.seek(0)
             pf = pq.ParquetFile(fh)
@@ -387,6 +413,12 @@ class SourceReader:
         if not data:
             self.bad(url, 0, "the file is empty (0 bytes), not a document", hint=_EMPTY_HINT)
             return
+        if kind := _looks_like(data):
+            what, suffix = kind
+            self.bad(url, 0, f"the file is {what}, not text",
+                     hint=f'declare the source as `parquet("{self.src.path}")`' if not suffix else
+                     "a text source reads uncompressed files: decompress it")
+            return
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -402,6 +434,15 @@ class SourceReader:
 
 
 _EMPTY_HINT = "remove it, or fix what wrote it"
+_PARQUET = b"PAR1"
+# How a file that its declared format does not fit begins: (what it is, the suffix that names its compression).
+_MAGIC = ((_PARQUET, ("a Parquet file", "")), (b"\x1f\x8b", ("gzip-compressed", ".gz")),
+          (b"\x28\xb5\x2f\xfd", ("zstd-compressed", ".zst")))
+
+
+def _looks_like(head: bytes) -> tuple[str, str] | None:
+    """What a file is by its first bytes (Parquet, gzip, zstd), or None."""
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
 _NUL = "the text holds a NUL character (U+0000)"
 _NUL_HINT = "NUL is not text: the input is likely binary or mis-encoded (UTF-16?)"
 

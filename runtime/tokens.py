@@ -21,11 +21,15 @@ import hashlib
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow as pa
 from datarecipe.compiler.errors import RecipeError
-from tokenizers import Tokenizer
+
+from .paths import local_only, make_target
+
+if TYPE_CHECKING:  # imported where counting begins: `recipe check` resolves the tokenizer and counts nothing
+    import pyarrow as pa
+    from tokenizers import Tokenizer
 
 # Texts, and characters, per encode call: enough to keep every thread busy, few enough to bound the memory the
 # encodings of one call take (4M characters are about 1M tokens, about 70 MB).
@@ -60,6 +64,10 @@ def resolve_tokenizer(spec: str) -> Path:
     cached = _from_hub_cache(spec)
     if cached is not None:
         return cached
+    target = make_target(spec)
+    if target or local_only(spec):  # a path, not a hub id
+        raise RecipeError(None, f"cannot find tokenizer `{spec}`: no such file or directory (in {Path.cwd()})",
+                          f"`make {target}` creates it" if target else f"accepted forms: {FORMS}")
     name = spec.rstrip("/").rsplit("/", 1)[-1] or "tokenizer"
     raise RecipeError(None, f"cannot find tokenizer `{spec}`: no such file or directory in {Path.cwd()}, and no "
                             "hub tokenizer of that name in the local Hugging Face cache",
@@ -123,6 +131,8 @@ def tokenizer_fingerprint(path: Path, known: dict[str, str]) -> str:
 
 def load(path: Path) -> TokenCounter:
     """A counter for the tokenizer.json at path, with its truncation and padding settings turned off."""
+    from tokenizers import Tokenizer
+
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # whatever tokenizers raises, the cause is the file the recipe named
@@ -148,6 +158,9 @@ class TokenCounter:
 
     def count(self, texts: Sequence[str | None]) -> pa.Array:
         """Token counts (int64), one per text in input order, without special tokens; null for a None text."""
+        import numpy as np
+        import pyarrow as pa
+
         missing = np.fromiter((t is None for t in texts), dtype=bool, count=len(texts))
         where = np.flatnonzero(~missing)
         present = [t for t in texts if t is not None]

@@ -5,11 +5,14 @@ only these, so this module imports neither torch nor transformers unless a GPU d
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
 
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.errors import RecipeError, did_you_mean
+
+from .paths import local_only, make_target
 
 # Present where a GPU driver is loaded (NVIDIA; AMD's ROCm): only then is torch asked about CUDA.
 GPU_DRIVERS = ("/proc/driver/nvidia", "/dev/kfd")
@@ -60,17 +63,43 @@ def resolve_model(path: str) -> Path:
         try:
             local = Path(snapshot_download(path, local_files_only=True)).resolve()
         except (HFValidationError, LocalEntryNotFoundError) as exc:
+            target = make_target(path)
+            if target or local_only(path) or isinstance(exc, HFValidationError):  # a path, not a hub id
+                raise RecipeError(None, f"cannot find model `{path}`: the directory does not exist (in {Path.cwd()})",
+                                  f"`make {target}` creates it" if target else "give the directory of a model saved "
+                                  "with `save_pretrained`, relative to the working directory") from exc
             name = path.rstrip("/").rsplit("/", 1)[-1]
             raise RecipeError(
                 None, f"cannot find model `{path}`: no such directory in {Path.cwd()}, and no hub model of that "
                       "name in the local Hugging Face cache",
-                f"models are never downloaded during a build; download it on a machine with network "
-                f"(`hf download {path} --local-dir models/{name}`), copy the directory here and give its path, "
-                f"e.g. `models/{name}`") from exc
+                f"if `{path}` is meant as a directory, it does not exist; if it is a hub id, download it on a "
+                f"machine with network (`hf download {path} --local-dir models/{name}`), copy the directory here and "
+                f"give its path, e.g. `models/{name}` (models are never downloaded during a build)") from exc
     if not (local / "config.json").is_file():
         raise RecipeError(None, f"`{path}` is not a model directory: it has no config.json",
                           "give a directory written by `save_pretrained`: config.json, the weights and the tokenizer")
     return local  # as the recipe names it, so a build's manifest does not depend on where the project is
+
+
+def config_labels(local: Path) -> list[str] | None:
+    """A classifier's labels in the order of its outputs, as its config.json's `id2label` names them; None where
+    the file has no `id2label` (transformers then makes up `LABEL_0`, ...) or cannot be read as JSON."""
+    try:
+        id2label = json.loads((local / "config.json").read_bytes()).get("id2label")
+        return [str(id2label[key]) for key in sorted(id2label, key=int)] if isinstance(id2label, dict) else None
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def label_index(labels: list[str], label: str, path: str) -> int:
+    """The output of classifier `path` (with `labels`, in order) that a score takes: `label`'s, or the only one."""
+    if not label and len(labels) > 1:
+        raise RecipeError(None, f"classifier `{path}` has {len(labels)} labels; say which one to score",
+                          "add `label: \"NAME\"` with one of: " + ", ".join(f"`{x}`" for x in labels))
+    if label and label not in labels:
+        raise RecipeError(None, f"classifier `{path}` has no label `{label}`",
+                          did_you_mean(label, labels) or "its labels: " + ", ".join(f"`{x}`" for x in labels))
+    return labels.index(label) if label else 0
 
 
 def model_fingerprint(local: Path, known: dict[str, str]) -> str:

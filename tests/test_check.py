@@ -1,5 +1,6 @@
 """`recipe check` and the checker: every error at once, located (file:line:col, the source line, a caret
-under the span) with a hint; did-you-mean for near misses; types, ranges and units; the `sql` escape hatch;
+under the span) with a hint; did-you-mean for near misses; types, ranges and units; what the recipe's inputs hold
+(missing files, models and tokenizers, unknown labels, `sql` that DuckDB cannot bind); the `sql` escape hatch;
 recipe literals that stay SQL literals; and the generated language reference."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datarecipe.compiler.operators import builtins
 from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import plan
 from datarecipe.compiler.reference import reference
+from helpers import corpus, write_jsonl, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 _SCRIPT = Path(sys.executable).with_name("recipe")
@@ -180,7 +182,14 @@ def test_caret_sits_under_the_offending_token(bad_run: subprocess.CompletedProce
     assert compare.caret.strip() == "^~"
 
 
+def valid_inputs(d: Path) -> None:
+    """The files VALID reads."""
+    write_jsonl(d / "data/web/a.jsonl", [{"id": r["id"], "body": r["body"]} for r in corpus(3)])
+    write_parquet(d / "data/docs/a.parquet", [{"url": r["id"], "text": r["body"]} for r in corpus(3, seed=1)])
+
+
 def test_check_errors_as_json(tmp_path: Path) -> None:
+    valid_inputs(tmp_path)
     (tmp_path / "bad.recipe").write_text(BAD)
     (tmp_path / "good.recipe").write_text(VALID)
     run = recipe_cli("check", "--json", "bad.recipe", cwd=tmp_path)
@@ -206,11 +215,98 @@ def test_check_errors_as_json(tmp_path: Path) -> None:
 
 
 def test_check_valid_recipe_prints_ok_and_exits_0(tmp_path: Path) -> None:
+    valid_inputs(tmp_path)
     (tmp_path / "demo.recipe").write_text(VALID)
     run = recipe_cli("check", "demo.recipe", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("demo.recipe: ok")
     assert run.stderr == ""
+
+
+# ---- what the build would stop on in the recipe's inputs, found by `recipe check` without reading data ------------
+
+INPUTS = """\
+recipe "inputs" { tokenizer "tok/tokenizer.json" }
+source web = jsonl("data/web.jsonl", text: "body")
+source wiki = jsonl("data/wiki/*.jsonl")
+source books = parquet("data/books")
+source remote = jsonl("https://example.invalid/corpus.jsonl")
+filter web {
+  keep sql "lenght(text) > 10"
+  apply url_blocklist("lists/blocked.txt")
+}
+score web {
+  edu = classifier("models/edu", label: "god")
+  ppl = perplexity("models/lm")
+  n = expr(sql "text + 1")
+}
+mix 100 docs { web 40% where sql "lenght(meta) > 2"  wiki 20%  books 20%  remote 20% }
+output "build/inputs"
+"""
+
+# (line, token, message, hint) for every error `recipe check` finds in INPUTS's inputs, in the order reported.
+INPUT_ERRORS = [
+    (1, '"tok/', "cannot find tokenizer `tok/tokenizer.json`: no such file or directory (in {cwd})",
+     "accepted forms: "),
+    (2, '"data/web', "source `web`: the file does not exist", "did you mean `data/webs.jsonl`?"),
+    (3, '"data/wiki', "source `wiki`: no files match the pattern", "check the path and the glob ({cwd})"),
+    (4, '"data/books', "source `books`: the directory is empty", "a source reads every file under its directory"),
+    (7, "sql", "invalid SQL expression: Scalar Function with name lenght does not exist!", "did you mean `length`?"),
+    (8, '"lists', "`path` of `url_blocklist`: the file does not exist", "paths are relative to the working directory"),
+    (11, '"god"', "classifier `models/edu` has no label `god`", "did you mean `good`?"),
+    (12, '"models/lm"', "cannot find model `models/lm`: the directory does not exist (in {cwd})",
+     "give the directory of a model saved with `save_pretrained`, relative to the working directory"),
+    (13, "sql", "invalid SQL expression: No function matches the given name and argument types '+(VARCHAR, "
+     "INTEGER_LITERAL)'. You might need to add explicit type casts.", "`sql` takes one scalar expression"),
+    (15, "sql", "invalid SQL expression: Scalar Function with name lenght does not exist!", "did you mean `length`?"),
+]
+
+
+def test_check_finds_missing_inputs_unknown_labels_and_sql_that_does_not_bind(tmp_path: Path) -> None:
+    """`recipe check` said ok, and `recipe run` stopped on each of these, one at a time; now check reports all."""
+    write_jsonl(tmp_path / "data/webs.jsonl", [{"body": "The quiet river."}])
+    (tmp_path / "data/wiki").mkdir()
+    (tmp_path / "data/wiki/notes.txt").write_text("not JSON lines")
+    (tmp_path / "data/books").mkdir()
+    (tmp_path / "models/edu").mkdir(parents=True)  # a classifier's config.json names its labels
+    (tmp_path / "models/edu/config.json").write_text(json.dumps({"id2label": {"0": "bad", "1": "good"}}))
+    (tmp_path / "r.recipe").write_text(INPUTS)
+    run = recipe_cli("check", "r.recipe", cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    shown = shown_errors(run.stderr)
+    lines = INPUTS.splitlines()
+    assert [(s.line, s.col, s.message) for s in shown] == [
+        (line, col_of(INPUTS, line, token), message.format(cwd=tmp_path)) for line, token, message, _ in INPUT_ERRORS]
+    for s, (line, _, _, hint) in zip(shown, INPUT_ERRORS, strict=True):
+        assert s.source == "  " + lines[line - 1] and s.caret.strip().startswith("^"), s
+        assert s.hint is not None and s.hint.startswith(hint.format(cwd=tmp_path)), s
+    assert "hf download" not in run.stderr  # tok/ and models/lm name local paths, not hub ids
+    assert run.stderr.rstrip().endswith(f"{len(INPUT_ERRORS)} errors")  # the remote source is not listed
+
+
+def test_a_missing_model_or_tokenizer_says_which_make_target_creates_it(tmp_path: Path) -> None:
+    """In a project whose Makefile makes its models (as this repository's `make models`), a missing model directory
+    says so, and the build stops with the same words."""
+    (tmp_path / "Makefile").write_text("models: models/tiny\ntokenizers: tokenizers/tiny\n\nmodels/tiny:\n"
+                                       "\tpython export.py $@\n\ntokenizers/tiny:\n\tpython export.py $@\n")
+    write_jsonl(tmp_path / "data/web.jsonl", corpus(3))
+    (tmp_path / "r.recipe").write_text('recipe "m" { tokenizer "tokenizers/tiny" }\n'
+                                       'source web = jsonl("data/web.jsonl", text: "body")\n'
+                                       'score web { e = embedding("models/tiny") }\noutput "build/m"\n')
+    run = recipe_cli("check", "r.recipe", cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert [(s.line, s.message, s.hint) for s in shown_errors(run.stderr)] == [
+        (1, f"cannot find tokenizer `tokenizers/tiny`: no such file or directory (in {tmp_path})",
+         "`make tokenizers` creates it"),
+        (3, f"cannot find model `models/tiny`: the directory does not exist (in {tmp_path})",
+         "`make models` creates it")]
+    assert "hf download" not in run.stderr
+    (tmp_path / "r.recipe").write_text('source web = jsonl("data/web.jsonl", text: "body")\n'
+                                       'score web { e = embedding("models/tiny") }\noutput "build/m"\n')
+    built = recipe_cli("run", "r.recipe", "--quiet", cwd=tmp_path)
+    assert built.returncode == 1 and "Traceback" not in built.stderr, built.stderr
+    assert f"cannot find model `models/tiny`: the directory does not exist (in {tmp_path})" in built.stderr
+    assert "hint: `make models` creates it" in built.stderr and "hf download" not in built.stderr
 
 
 # ---- syntax errors and files that are not text, through the CLI ------------------------------------
@@ -480,6 +576,15 @@ def test_type_range_and_unit_errors_are_located(case: tuple) -> None:
     text = variant(old, new)
     errors = errors_of(text)
     assert (line, col_of(text, line, token), message) in located(errors), located(errors)
+
+
+@pytest.mark.parametrize(("old", "new", "hints"), [
+    ("web 60%  docs 40%", "web 0.6  docs 0.4", ["write `60%`", "write `40%`"]),
+    ("docs 40%", "docs 40", ["write `40%`"]),
+], ids=["fractions", "percent-sign-left-out"])
+def test_a_mix_weight_without_percent_sign_hints_the_percentage(old: str, new: str, hints: list[str]) -> None:
+    errors = errors_of(variant(old, new))
+    assert [e.hint for e in errors if e.message == "a mix weight is a percentage"] == hints
 
 
 def test_mix_weights_must_sum_to_100_and_the_hint_says_so() -> None:

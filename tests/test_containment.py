@@ -148,6 +148,7 @@ def test_in_a_dvc_project_the_project_is_its_root(project: Path, monkeypatch: py
     (project / ".dvc").mkdir()  # what makes a DVC project's root, as far as the output is concerned
     sub = project / "recipes"
     sub.mkdir()
+    (sub / "data").symlink_to(project / "data", target_is_directory=True)  # sources are relative to the cwd
     # From a directory below the root, `..` that stays under the root is inside.
     assert recipe_cli(sub, monkeypatch, capsys, output_recipe("../build/x"), "check", "r.recipe")[0] == 0
     status, _, err = recipe_cli(sub, monkeypatch, capsys, output_recipe("../../outside"), "check", "r.recipe")
@@ -243,7 +244,7 @@ output {json.dumps(ODD_OUTPUT)}
     assert status == 0, err
     out = tmp_path / ODD_OUTPUT
     assert (out / "manifest.json").is_file()
-    kept = {r["doc_id"] for r in pq.read_table(out / "part-00000.parquet", columns=["doc_id"]).to_pylist()}
+    kept = {r["doc_id"] for r in pq.read_table(out / "data", columns=["doc_id"]).to_pylist()}
     assert kept == {"web/quoted-space", "web/rendered", "web/raw-word", "web/plain"}
     ledger = {r["doc_id"]: r["rule"] for r in pq.read_table(out / "ledger.parquet").to_pylist()}
     assert ledger == {"web/quoted": f"drop text == {json.dumps(QUOTED)}",

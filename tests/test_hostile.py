@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import zstandard
 from datarecipe.runtime.sources import BATCH_ROWS
 
 try:  # pytest puts tests/ on the path; bench/soak.py imports this module from the repository root
@@ -187,6 +188,33 @@ def jsonl_empty_file(work: Path) -> dict[str, Any]:
     return {}
 
 
+def jsonl_is_parquet(work: Path) -> dict[str, Any]:
+    """A Parquet file named `.jsonl`."""
+    _good_jsonl(work)
+    write_parquet(work / "data/in/b-par.jsonl", [{**r, "id": f"x{i}"} for i, r in enumerate(TEXT_COLUMNS)])
+    return {}
+
+
+def jsonl_is_gzip(work: Path) -> dict[str, Any]:
+    """A gzip-compressed JSONL file whose name does not end in `.gz`, so nothing decompresses it."""
+    _good_jsonl(work)
+    write_jsonl(work / "data/in/b-gz.jsonl", [{**r, "id": f"x{i}"} for i, r in enumerate(GOOD)], "gzip")
+    return {}
+
+
+def parquet_is_jsonl(work: Path) -> dict[str, Any]:
+    """A JSONL file named `.parquet`."""
+    _good_parquet(work)
+    write_jsonl(work / "data/in/b-json.parquet", [{**r, "id": f"x{i}"} for i, r in enumerate(TEXT_COLUMNS)])
+    return {}
+
+
+def text_is_zstd(work: Path) -> dict[str, Any]:
+    _text_notes(work)
+    (work / "data/in/note-b.txt").write_bytes(zstandard.ZstdCompressor().compress(b"The old bridge.\n"))
+    return {}
+
+
 def gz_truncated(work: Path) -> dict[str, Any]:
     """A gzip JSONL file cut in the middle: the complete lines before the cut are read, the cut is quarantined."""
     _good_jsonl(work)
@@ -280,6 +308,10 @@ INPUTS: dict[str, Input] = {
                                   Built(1, N + 2, "b-utf8.parquet", "2")),
     "parquet-nul": Input(parquet_nul, 'parquet("data/in/*.parquet", text: "body", id: "id"{on_error})',
                          Fails(("data/in/b-nul.parquet:2", "NUL")), Built(1, N + 1, "b-nul.parquet", "2")),
+    "parquet-is-jsonl": Input(parquet_is_jsonl, 'parquet("data/in/*.parquet", text: "body", id: "id"{on_error})',
+                              Fails(("data/in/b-json.parquet", "not Parquet", "it is JSON text",
+                                     'declare the source as `jsonl("data/in/*.parquet")`')),
+                              Built(1, N, "b-json.parquet", "0")),
     "parquet-empty-file": Input(parquet_empty_file, 'parquet("data/in/*.parquet", text: "body", id: "id"{on_error})',
                                 Fails(("data/in/b-empty.parquet", "empty")), Built(1, N, "b-empty.parquet", "0")),
     "jsonl-broken-line": Input(jsonl_broken_line, 'jsonl("data/in/*.jsonl", text: "body", id: "id"{on_error})',
@@ -294,6 +326,13 @@ INPUTS: dict[str, Input] = {
     "jsonl-nul-escaped": Input(jsonl_nul_escaped, 'jsonl("data/in/*.jsonl", text: "body", id: "id"{on_error})',
                                Fails((f"data/in/b-nul.jsonl:{BROKEN_AT}", "NUL")),
                                Built(1, N + 11, "b-nul.jsonl", str(BROKEN_AT))),
+    "jsonl-is-parquet": Input(jsonl_is_parquet, 'jsonl("data/in/*.jsonl", text: "body", id: "id"{on_error})',
+                              Fails(("data/in/b-par.jsonl", "the file is a Parquet file, not JSON lines",
+                                     'declare the source as `parquet("data/in/*.jsonl")`')),
+                              Built(1, N, "b-par.jsonl", "0")),
+    "jsonl-is-gzip": Input(jsonl_is_gzip, 'jsonl("data/in/*.jsonl", text: "body", id: "id"{on_error})',
+                           Fails(("data/in/b-gz.jsonl", "the file is gzip-compressed, not JSON lines", "`.gz`")),
+                           Built(1, N, "b-gz.jsonl", "0")),
     "jsonl-empty-file": Input(jsonl_empty_file, 'jsonl("data/in/*.jsonl", text: "body", id: "id"{on_error})',
                               Built(0, N), Built(0, N)),
     "jsonl-gz-truncated": Input(gz_truncated, 'jsonl("data/in/*.jsonl*", text: "body", id: "id"{on_error})',
@@ -303,6 +342,9 @@ INPUTS: dict[str, Input] = {
                                Fails(("data/in/note-b.txt:2", NOT_VALID)), Built(1, 6, "note-b.txt", "2")),
     "text-nul": Input(text_nul, 'text("data/in/*.txt"{on_error})', Fails(("data/in/note-b.txt:2", "NUL")),
                       Built(1, 6, "note-b.txt", "2")),
+    "text-is-zstd": Input(text_is_zstd, 'text("data/in/*.txt"{on_error})',
+                          Fails(("data/in/note-b.txt", "the file is zstd-compressed, not text", "decompress")),
+                          Built(1, 6, "note-b.txt", "0")),
     "text-empty-file": Input(text_empty_file, 'text("data/in/*.txt"{on_error})',
                              Fails(("data/in/note-b.txt", "empty")), Built(1, 6, "note-b.txt", "0")),
     "text-50mb-document": Input(big_document, 'text("data/in/*.txt"{on_error})', Built(0, 7, max_rss_mb=BIG_RSS_MB),

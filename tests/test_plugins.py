@@ -20,12 +20,13 @@ import pyarrow as pa
 import pytest
 from datarecipe import Param, declare
 from datarecipe.compiler.checker import check
+from datarecipe.compiler.lower import expr_sql
 from datarecipe.compiler.operators import REGISTRY, OperatorError, register
 from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import plan
 from datarecipe.compiler.reference import reference
 from datarecipe.runtime import dvc, kernels, plugins
-from helpers import corpus, json_events, manifest, ok, recipe, recipe_command, write_jsonl
+from helpers import corpus, json_events, manifest, ok, recipe, recipe_command, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "datarecipe-example-plugin 0.1.0"
@@ -147,14 +148,14 @@ def test_the_plugin_example_recipe_builds_with_the_plugin(tmp_path: Path) -> Non
     ok(recipe(tmp_path, "run", "r.recipe", "--quiet", "--cache", "cache"))
     out = tmp_path / "build" / "plugin-example"
     funnel = manifest(out)["funnel"]
-    assert funnel["code"]["dropped"]["drop legal_terms(text) > 4"] == 6  # their headers and more
+    assert steps(funnel["code"]["dropped"])["drop legal_terms(text) > 4"] == 6  # their headers and more
     rule = 'apply phrase_blocklist(phrases: "deprecated since version|lorem ipsum")'
     reasons = funnel["pydocs"]["dropped_by_reason"][rule]
     assert reasons["phrase_blocklist:deprecated since version"] > 10
     assert manifest(out)["scores"]["pydocs"]["ease"]["op"] == "reading_ease"
-    rows = duckdb.sql(f"SELECT source, ease FROM '{out}/part-*.parquet'").fetchall()
+    rows = duckdb.sql(f"SELECT source, ease FROM '{out}/data/*.parquet'").fetchall()
     eases = [e for s, e in rows if s == "pydocs"]
-    assert len(eases) == 480 and min(eases) >= 20 and eases == sorted(eases, reverse=True)
+    assert len(eases) == 480 and min(eases) >= 20
 
 
 # ---- checking --------------------------------------------------------------------------------------------------
@@ -283,7 +284,7 @@ def test_editing_a_plugin_reruns_the_stages_that_use_it_and_rescores_only_for_it
     assert {n for n, s in third.items() if s["cached"]} == {"ingest_web", "filter_web"}
     assert third["score_web"]["scores"]["v"]["scored"] == second["filter_web"]["rows"]
     assert len(list((tmp_path / "cache" / "scores").iterdir())) == 2  # a new cache key; the old one stays
-    values = duckdb.sql(f"SELECT v FROM '{tmp_path}/build/local/part-*.parquet'").fetchall()
+    values = duckdb.sql(f"SELECT v FROM '{tmp_path}/build/local/data/*.parquet'").fetchall()
     assert all(0.6 < v < 1 for (v,) in values)  # twice a share of vowels, about 0.4 in English
 
 
@@ -377,6 +378,16 @@ def fragile_score(text):
 '''
 
 
+def build_with(tmp_path: Path, module: str, code: str, block: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Build a recipe of data/docs.jsonl that names the plugin module `module` (written from `code`) and holds
+    `block`: what `recipe run` did, and the module's origin as errors name it."""
+    (tmp_path / f"{module}.py").write_text(code)
+    (tmp_path / "r.recipe").write_text(f'recipe "r" {{ plugins ["{module}"] }}\n'
+                                       'source web = jsonl("data/docs.jsonl", text: "body", id: "id")\n'
+                                       f'{block}\noutput "build/x"\n')
+    return recipe(tmp_path, "run", "r.recipe", "--cache", "cache"), f"{module} ({tmp_path.resolve() / module}.py)"
+
+
 @pytest.mark.parametrize(("block", "op", "stage"), [
     ("filter web { keep fragile(text) > 0 }", "fragile", "filter_web"),
     ("filter web { apply fragile_filter() }", "fragile_filter", "filter_web"),
@@ -386,13 +397,8 @@ def test_a_plugin_that_raises_names_the_operator_the_stage_and_the_document(
         tmp_path: Path, docs: list[dict[str, Any]], block: str, op: str, stage: str) -> None:
     docs[17]["body"] += " EXPLODE"
     write_jsonl(tmp_path / "data" / "docs.jsonl", docs)
-    (tmp_path / "fragile_rules.py").write_text(FRAGILE)
-    (tmp_path / "r.recipe").write_text('recipe "r" { plugins ["fragile_rules"] }\n'
-                                       'source web = jsonl("data/docs.jsonl", text: "body", id: "id")\n'
-                                       f'{block}\noutput "build/x"\n')
-    result = recipe(tmp_path, "run", "r.recipe", "--cache", "cache")
+    result, origin = build_with(tmp_path, "fragile_rules", FRAGILE, block)
     assert result.returncode == 1, result.stderr
-    origin = f"fragile_rules ({tmp_path.resolve() / 'fragile_rules.py'})"
     doc = f"web/{docs[17]['id']}"  # a source's name and the document's id
     assert (f"r.recipe: error: stage {stage}: operator `{op}` ({origin}) failed on document `{doc}`: "
             "ValueError: cannot measure an explosion") in result.stderr
@@ -403,6 +409,106 @@ def test_a_plugin_that_raises_names_the_operator_the_stage_and_the_document(
         assert debug.returncode == 1 and "Traceback" in debug.stderr
         assert 'raise ValueError("cannot measure an explosion")' in debug.stderr
         assert f"failed on document `{doc}`" in debug.stderr
+
+
+SLOPPY = '''\
+from datarecipe import Param, operator
+
+
+@operator(name="one_value", kind="function", returns="number", params=[Param("text", "text", "text", "a text")])
+def one_value(text):
+    """One number, whatever the batch."""
+    return [1.0]
+
+
+@operator(name="shout", kind="function", returns="number", params=[Param("text", "text", "text", "a text")])
+def shout(text):
+    """Declared a number, returns the texts."""
+    import pyarrow.compute as pc
+
+    return pc.utf8_upper(text)
+
+
+@operator(name="lengths", kind="filter")
+def lengths(text):
+    """Returns lengths where booleans or reasons are due."""
+    import pyarrow.compute as pc
+
+    return pc.utf8_length(text)
+
+
+@operator(name="constant", kind="scorer")
+def constant(text):
+    """A number for the batch instead of one per text."""
+    return 0.5
+'''
+
+
+@pytest.mark.parametrize(("block", "op", "stage", "returned", "expected"), [
+    ("filter web { keep one_value(text) > 0 }", "one_value", "filter_web",
+     "returned 1 value for a batch of 40 documents", "a function returns one value per document, in the order of "
+     "its texts"),
+    ("filter web { keep shout(text) > 0 }", "shout", "filter_web", "returned string values, which are not numbers",
+     'it is declared with `returns="number"`'),
+    ("filter web { apply lengths() }", "lengths", "filter_web", "returned int32 values",
+     "a filter returns booleans or strings"),
+    ("score web { c = constant() }", "constant", "score_web", "returned a float that pyarrow cannot make an array of",
+     "a scorer returns one value per document: an Arrow array or a list"),
+], ids=["length", "type", "filter-type", "not-an-array"])
+def test_a_plugin_that_returns_the_wrong_thing_is_told_what_it_returned_and_what_is_expected(
+        tmp_path: Path, docs: list[dict[str, Any]], block: str, op: str, stage: str, returned: str,
+        expected: str) -> None:
+    result, origin = build_with(tmp_path, "sloppy_rules", SLOPPY, block)
+    assert result.returncode == 1, result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"r.recipe: error: stage {stage}: operator `{op}` ({origin}) {returned}" in message, message
+    assert f"hint: {expected}: fix the plugin's function" in message, message
+    assert "the plugin raised" not in message and "Traceback" not in message
+
+
+# A text parameter's default names a column: `meta.title` is the field of `meta`, in `check` and in the build.
+TITLED = '''\
+from datarecipe import Param, operator
+
+
+@operator(name="title_words", kind="function", returns="number",
+          params=[Param("title", "text", "meta.title", "the text whose words to count")])
+def title_words(title):
+    """Words of the title (by default the document's `meta.title`)."""
+    import pyarrow.compute as pc
+
+    return pc.count_substring_regex(title, "[A-Za-z]+").cast("float64")
+'''
+
+
+def test_a_text_parameters_default_column_is_the_column_the_kernel_gets(tmp_path: Path, forget: list[str]) -> None:
+    rows = [{"id": f"d{i}", "body": f"Document {i} of the set.", "title": "Two words" if i % 3 else "One"}
+            for i in range(12)]
+    write_jsonl(tmp_path / "data" / "docs.jsonl", rows)
+    (tmp_path / "titled.py").write_text(TITLED)
+    text = ('recipe "t" { plugins ["titled"] }\nsource web = jsonl("data/docs.jsonl", text: "body", id: "id")\n'
+            'filter web { keep title_words() >= 2 }\noutput "build/t"\n')
+    (tmp_path / "r.recipe").write_text(text)
+    ok(recipe(tmp_path, "check", "r.recipe"))
+    ok(recipe(tmp_path, "run", "r.recipe", "--cache", "cache", "--quiet"))
+    assert manifest(tmp_path / "build/t")["totals"]["docs"] == 8  # the titles of two words
+    forget.append("titled")
+    assert plugins.load_modules(parse(text), tmp_path) == []
+    explicit = text.replace("title_words()", "title_words(meta.title)")
+    rule, written_out = (check(parse(t)).filters[0].rules[0].expr for t in (text, explicit))
+    assert rule is not None and written_out is not None
+    assert expr_sql(rule) == expr_sql(written_out) == """(dr_title_words(json_extract_string(meta, '$."title"'), \
+doc_id) >= 2)"""
+
+
+def test_a_text_parameters_default_must_name_a_string_column() -> None:
+    def measure(title: Any) -> Any:
+        """Measures a title."""
+        return title
+
+    for default in ("titel", "meta.", "content_hash", ""):
+        with pytest.raises(OperatorError, match="the default of a `text` parameter names a string column"):
+            declare(measure, "measure", "function", [Param("title", "text", default, "a title")], returns="number")
 
 
 def test_a_plugin_that_fails_only_on_whole_batches_names_the_first_document_of_the_batch() -> None:
