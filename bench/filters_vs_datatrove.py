@@ -169,7 +169,7 @@ def read_build(out: Path) -> tuple[dict[str, dict[str, str]], dict[str, dict[str
     for row in pq.read_table(out / "ledger.parquet").to_pylist():
         drops[row["source"]][doc_id_to_id(row["doc_id"], row["source"])] = row["rule"]
     texts: dict[str, dict[str, str]] = defaultdict(dict)
-    for shard in sorted(out.glob("part-*.parquet")):
+    for shard in sorted((out / "data").glob("*.parquet")):
         t = pq.read_table(shard, columns=["doc_id", "source", "text"])
         for doc_id, source, text in zip(*(t.column(c).to_pylist() for c in ("doc_id", "source", "text")), strict=True):
             texts[source][doc_id_to_id(doc_id, source)] = text

@@ -98,8 +98,7 @@ class _Checker:
                 if param.required:
                     self.error(call.span, f"`{op.name}` needs the argument `{param.name}`", param.doc)
                 else:
-                    bound[param.name] = (ast.Ref(tuple(param.default.split(".")), call.span) if param.type == "text"
-                                         else param.default)
+                    bound[param.name] = param.default_arg(call.span)
         return bound
 
     def value(self, param: Any, expr: ast.Expr, op: Operator) -> Any:
@@ -614,7 +613,8 @@ class _Checker:
             seen.add(entry.source)
             self.source_ref(entry.source, entry_span, declared)
             if entry.share.kind != "percent":
-                self.error(entry.share.span, "a mix weight is a percentage", f"write `{entry.share.text}%`")
+                self.error(entry.share.span, "a mix weight is a percentage",
+                           f"write `{_as_percent(entry.share, entries)}`")
             elif not 0 < entry.share.value <= 100:
                 self.error(entry.share.span, "a mix weight is between 0% and 100%", "weights are shares of the budget")
             total += entry.share.value if entry.share.kind == "percent" else 0
@@ -679,6 +679,7 @@ class _Checker:
         shares = mix.shares if mix else ()
         if not phases:
             spec = OrderSpec((PhaseSpec("all", 0.0, 1.0, shares, tuple(defaults)),), prefix)
+            self.sorted_by_scores(spec.phases[0], "")
         else:
             if mix is None:
                 self.error(phases[0].span, "phases split the mix's budget, and there is no `mix` block",
@@ -701,7 +702,7 @@ class _Checker:
                 if isinstance(item, ast.PhaseMix):
                     if own is not None:
                         self.error(item.span, f"phase `{phase.name}` has two mixes", "merge them into one")
-                    own = self.mix_entries(item.entries, item.span, declared)
+                    own = _inherit(self.mix_entries(item.entries, item.span, declared), shares)
                 elif item.kind == "call" and item.call is not None and item.call.name == "prefix_metadata":
                     self.error(item.span, "`prefix_metadata` applies to the whole order, not to one phase",
                                "write it at the top level of `order`, with `until:` where it stops")
@@ -714,6 +715,8 @@ class _Checker:
                 out.append((PhaseSpec(phase.name, bounds[0], bounds[1], shares if own is None else own,
                                       tuple(steps) or defaults, own is not None), phase))
         out.sort(key=lambda pair: (pair[0].start, pair[0].end))
+        for spec, _ in out:
+            self.sorted_by_scores(spec, spec.name)
         at = 0.0
         for spec, phase in out:
             if spec.start > at + 1e-9:
@@ -775,6 +778,23 @@ class _Checker:
         args = self.bind(op, call)
         return StepSpec(call.name, args=tuple(sorted(args.items())))
 
+    def sorted_by_scores(self, phase: PhaseSpec, name: str) -> None:
+        """A `sort` by a score that some source of the phase lacks would put that source's documents, NULL,
+        after all the others: the phase would read its sources one after the other instead of mixed."""
+        sources = [s.source for s in phase.shares] or list(self.declared)
+        for step in phase.steps:
+            for ref in _refs(step.key) if step.kind == "sort" else ():
+                score = ref.parts[0] if len(ref.parts) == 1 else ""
+                lacking = [s for s in sources if score in self.score_sources and s not in self.score_sources[score]]
+                if not lacking or any(e.span == ref.span for e in self.errors):  # a default step of several phases
+                    continue
+                whose, what = (f"phase `{name}`", "the phase") if name else ("the mix", "the order")
+                self.error(ref.span, f"`{score}` is a score of {_names(self.score_sources[score])} only, and {whose} "
+                           f"also takes {_names(lacking)}: without `{score}`, those documents would all sort after "
+                           f"the scored ones, and {what} would not be mixed",
+                           f"give {_names(lacking)} a `{score}` too (e.g. `score {lacking[0]} {{ {score} = "
+                           "expr(0) }`), or order it another way (`shuffle`, `sort words(text) desc`)")
+
     def check_steps(self, steps: list[StepSpec], span: Span) -> None:
         if any(s.kind == "length_buckets" for s in steps) and len(steps) > 1:
             self.error(span, "`length_buckets` orders a phase by itself; it does not combine with other steps",
@@ -812,6 +832,46 @@ class _Checker:
                 self.error(limit.span, f"cannot read shard limit `{amount.text} {limit.unit}`".rstrip("` ") + "`",
                            "write a size like `128MB` or a row count like `10_000 rows`")
         return OutputSpec(out.path.value, out.format, shard_bytes, shard_rows)
+
+
+def _inherit(own: tuple[MixShare, ...], main: tuple[MixShare, ...]) -> tuple[MixShare, ...]:
+    """A phase's mix entries, each with the main mix's `where` and selection (`top`, `sample_by`) for its source
+    where it gives none of its own: a phase reweights what the sources offer, it does not widen it."""
+    base = {s.source: s for s in main}
+    out = []
+    for share in own:
+        first = base.get(share.source)
+        if first is not None and share.where is None:
+            share = replace(share, where=first.where, where_label=first.where_label)
+        if first is not None and not share.select:
+            share = replace(share, select=first.select, rank=first.rank, temperature=first.temperature)
+        out.append(share)
+    return tuple(out)
+
+
+def _refs(e: ast.Expr | None) -> list[ast.Ref]:
+    """The column references in an expression, in the order written."""
+    match e:
+        case ast.Ref():
+            return [e]
+        case ast.Call(args=args):
+            return [r for a in args for r in _refs(a.value)]
+        case ast.Unary(operand=operand):
+            return _refs(operand)
+        case ast.Binary(left=left, right=right):
+            return _refs(left) + _refs(right)
+        case ast.Between(value=value, low=low, high=high):
+            return _refs(value) + _refs(low) + _refs(high)
+        case ast.InList(value=value) | ast.Match(value=value):
+            return _refs(value)
+    return []
+
+
+def _as_percent(share: ast.Num, entries: tuple[ast.MixEntry, ...]) -> str:
+    """A mix weight written without `%`, as a percentage: weights that add up to at most 1 are fractions (`0.6` is
+    `60%`), others are percentages already (`40` is `40%`)."""
+    plain = sum(e.share.value for e in entries if e.share.kind == "plain")
+    return f"{share.value * 100:g}%" if share.kind == "plain" and plain <= 1 + 1e-9 else f"{share.text}%"
 
 
 def _pct(x: float) -> str:

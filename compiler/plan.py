@@ -19,10 +19,12 @@ from .operators import REGISTRY
 PLAN_VERSION = "1"
 # What a build directory holds (shards, manifest, card): bump it when the writer's output changes, so the output
 # stage (and its DVC stage) runs again.
-OUTPUT_VERSION = "3"
+OUTPUT_VERSION = "4"
 # Part of every score-cache key: bump it when a scorer's values change (runtime/scoring.py, runtime/fitted.py).
-SCORERS_VERSION = "1"
-# Parameters that change how fast a scorer runs, not what it computes: left out of its cache key.
+SCORERS_VERSION = "2"
+# Parameters that change how fast a scorer runs, not what it computes: left out of its cache key. On a GPU (a
+# precision other than float32), `batch` is the rows of every forward pass, which decide a value's last bits, so
+# it is part of the key there; on a CPU every text runs alone (runtime/scoring.py).
 _SPEED_PARAMS = ("batch",)
 
 
@@ -129,7 +131,7 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
             params = json.dumps(dict(rule.args), sort_keys=True)
             located = bool(REGISTRY[("pack", rule.op)].fingerprint)  # a plugin is told the doc_id it may fail on
             steps.append({"kind": "apply", "op": rule.op, "params": params, "prefix": f"{rule.op}:",
-                          "located": located})
+                          "located": located, "changes": rule.label if REGISTRY[("pack", rule.op)].rewrites else ""})
             continue
         assert rule.expr is not None
         entry = {"kind": rule.kind, "label": rule.label, "sql": expr_sql(rule.expr, "bool")}
@@ -214,7 +216,7 @@ def _fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str]) -> Stag
 def _cache_key(score: ScoreSpec, precision: str, weights: str, fit: str, code: str = "") -> str:
     """What a cached score value depends on: the scorer's code, parameters and model, or fitted model; for a
     plugin's scorer, its fingerprint (package, version, source)."""
-    args = {k: v for k, v in score.args if k not in _SPEED_PARAMS}
+    args = {k: v for k, v in score.args if k not in _SPEED_PARAMS or score.kind == "model" and precision != "float32"}
     doc = {"v": SCORERS_VERSION, "op": score.op, "args": args, "precision": precision if score.kind == "model"
            else "", "weights": weights, "fit": fit, **({"code": code} if code else {})}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
@@ -283,7 +285,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     phases = recipe.order.phases
     budgets = apportion(budget, [p.end - p.start for p in phases]) if mix else [0] * len(phases)
     rendered: list[dict[str, Any]] = []
-    labels: dict[str, str] = {}  # per source, the first `where` that can leave its documents out
+    wheres: dict[str, dict[str, str]] = {}  # per source, the `where` of each phase that takes it
     for phase, phase_budget in zip(phases, budgets, strict=True):
         shares: list[dict[str, Any]] = [
             {"source": s.source, "share": s.share, "where_sql": expr_sql(s.where, "bool") if s.where else "true",
@@ -293,11 +295,18 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
             shares = [{"source": s.name, "share": None, "where_sql": "true", "where_label": "", "select": "",
                        "key_sql": "0"} for s in recipe.sources]
         for s in shares:
-            if s["where_label"]:
-                labels.setdefault(s["source"], s["where_label"])
+            wheres.setdefault(s["source"], {})[phase.name] = s["where_label"]
         label = f"{_pct(phase.start)} to {_pct(phase.end)} of the order"
         rendered.append({"name": phase.name, "start": phase.start, "end": phase.end, "budget": phase_budget,
                          "label": label, "shares": shares})
+    # The ledger's rule for a document no phase may take: the `where` that left it out, with each phase's name
+    # where the phases ask different ones.
+    labels: dict[str, str] = {}
+    for source, by_phase in wheres.items():
+        if all(by_phase.values()):  # else some phase may take any of its documents
+            distinct = set(by_phase.values())
+            labels[source] = distinct.pop() if len(distinct) == 1 else \
+                ", ".join(f"{label} (phase {name})" for name, label in by_phase.items())
     caps = [(source, float(cap)) for source, cap in mix.caps] if mix else [(s.name, 1.0) for s in recipe.sources]
     size = {"bytes": "strlen(text)", "tokens": "n_tokens"}.get(mix.unit if mix else "", "1")
     sql = render("mix.sql.j2", stage="mix", inputs=taken, phases=rendered, caps=caps, labels=sorted(labels.items()),

@@ -16,35 +16,40 @@ from datarecipe.compiler import ast
 from datarecipe.compiler.model import CheckedRecipe
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from .mixing import shortfall_words
+from .writer import DATA
+
 BINS = 30
 EXAMPLE_CHARS = 300
 _COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 
 
-def write_card(out: Path, manifest: dict[str, Any], recipe: CheckedRecipe,
-               examples: list[dict[str, Any]]) -> list[str]:
-    """Write README.md and its plots into the build directory `out`; returns the files written."""
+def write_card(out: Path, manifest: dict[str, Any], recipe: CheckedRecipe, examples: list[dict[str, Any]],
+               rows: Path) -> list[str]:
+    """Write README.md and its plots into the build directory `out`; returns the files written. `rows` is the
+    output's rows as Parquet (the ordered stage's), whatever the shards' format."""
     plots = [funnel_plot(out, manifest), mixture_plot(out, manifest)]
     thresholds = score_thresholds(recipe)
     histograms = []
     for source, scores in manifest["scores"].items():
         for name, summary in scores.items():
             if summary.get("mean") is not None:
-                histograms.append(histogram(out, manifest, source, name, thresholds.get((source, name), [])))
+                histograms.append(histogram(out, rows, source, name, thresholds.get((source, name), [])))
     env = Environment(loader=PackageLoader("datarecipe.runtime", "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     env.filters["pct"] = lambda x: "" if x is None else f"{x * 100:.2f}%"
     text = env.get_template("card.md.j2").render(
         m=manifest, front=front_matter(manifest, recipe), plots=plots, histograms=histograms,
-        examples=_by_rule(examples), unit=manifest["mixture"]["unit"], counted="tokens" in manifest["totals"])
+        examples=_by_rule(examples), unit=manifest["mixture"]["unit"], counted="tokens" in manifest["totals"],
+        shortfalls=[shortfall_words(s, manifest["mixture"]) for s in manifest["mixture"]["short"]])
     (out / "README.md").write_text(text, encoding="utf-8")
     return ["README.md", *(p["png"] for p in [*plots, *histograms]), *(p["data"] for p in [*plots, *histograms])]
 
 
 def front_matter(manifest: dict[str, Any], recipe: CheckedRecipe) -> str:
-    """The card's YAML header: license and languages from the recipe, and one config per phase besides the
-    default (every shard, in training order, as the `train` split)."""
+    """The card's YAML header: license and languages from the recipe, and one config per phase (its shards) besides
+    the default (every shard, in training order, as the `train` split)."""
     fmt = manifest["format"]
     lines = []
     license_ = recipe.license.strip()
@@ -57,7 +62,7 @@ def front_matter(manifest: dict[str, Any], recipe: CheckedRecipe) -> str:
         lines += [f"- {code}" for code in recipe.language]
     lines += [f"pretty_name: {_yaml_str(recipe.name or 'dataset')}", "tags:", "- datarecipe", "configs:",
               "- config_name: default", "  default: true", "  data_files:", "  - split: train",
-              f"    path: \"part-*.{fmt}\""]
+              f"    path: \"{DATA}/train-*.{fmt}\""]
     phases = [p["name"] for p in manifest["mixture"]["phases"]]
     if len(phases) > 1:
         for phase in phases:
@@ -116,10 +121,13 @@ def funnel_plot(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     for source, f in manifest["funnel"].items():
         left = f["read"] - f["quarantined"]
         rows: list[list[Any]] = [["read", f["read"]], ["readable", left]]
-        for rule, n in f["dropped"].items():
-            left -= n
-            rows.append([rule, left])
-        rows.append(["in the output", f["selected"]])
+        for step in f["dropped"]:
+            left -= step["dropped"]
+            rows.append([step["rule"], left])
+        # the mix leaves documents out, then may repeat some (`max_epochs`): the output can hold more than it kept
+        rows.append(["selected by the mix", f["selected"] - f["repeats"]])
+        rows.append([f"in the output (with {f['repeats']:,} repeats)" if f["repeats"] else "in the output",
+                     f["selected"]])
         steps[source] = rows
     fig = _figure(8, 0.5 + 0.32 * sum(len(r) for r in steps.values()))
     ax = fig.subplots()
@@ -129,7 +137,9 @@ def funnel_plot(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             labels.append(f"{source}: {step}"[:70])
             values.append(n)
             colors.append(f"C{i % 10}")
-    ax.barh(range(len(values)), values, color=colors)
+    bars = ax.barh(range(len(values)), values, color=colors)
+    ax.bar_label(bars, [f"{n:,}" for n in values], fontsize=7, padding=2)
+    ax.margins(x=0.12)  # room for the last bar's number
     ax.set_yticks(range(len(values)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("documents")
@@ -145,26 +155,37 @@ def mixture_plot(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     sources = sorted({s for p in mixture["phases"] for s in p["by_source"]})
     shares = {s: [p["by_source"].get(s, {}).get("share", 0.0) for p in mixture["phases"]] for s in sources}
     targets = {s: [p["by_source"].get(s, {}).get("target_share") for p in mixture["phases"]] for s in sources}
-    fig = _figure(2 + 1.2 * len(phases), 4)
+    # wide enough for the title and the legend whatever the number of phases
+    fig = _figure(4 + 1.2 * len(phases), 4)
     ax = fig.subplots()
-    bottom = np.zeros(len(phases))
+    x = np.arange(len(phases))
+    bottom, target_top = np.zeros(len(phases)), np.zeros(len(phases))
     for i, source in enumerate(sources):
-        ax.bar(phases, shares[source], bottom=bottom, label=source, color=f"C{i % 10}")
+        bars = ax.bar(x, shares[source], bottom=bottom, width=0.6, label=source, color=f"C{i % 10}")
+        ax.bar_label(bars, [(f"{v:.1%}" + ("" if t is None else f"\n(target {t:.1%})")) if v >= 0.06 else ""
+                            for v, t in zip(shares[source], targets[source], strict=True)],
+                     label_type="center", fontsize=7)
         bottom += np.array(shares[source])
+        # where the stack's edges would be on target
+        target_top += np.array([t or 0.0 for t in targets[source]])
+        ax.hlines(target_top, x - 0.3, x + 0.3, color="black", linestyles="dashed", linewidth=1,
+                  label="target" if i == 0 else None)
+    ax.set_xticks(x, phases)
+    ax.set_xlim(-0.6, len(phases) - 0.4)
     ax.set_ylabel(f"share of {unit}")
     ax.set_ylim(0, 1)
-    ax.set_title(f"share of {unit} per source, per phase")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    fig.suptitle(f"share of {unit} per source, per phase")  # over the legend too: not clipped by a narrow plot
+    handles, names = ax.get_legend_handles_labels()
+    # top to bottom as the stack reads
+    ax.legend(handles[::-1], names[::-1], fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     return _save(fig, out, "mixture", {"unit": unit, "phases": phases, "shares": shares, "targets": targets},
                  "Mixture")
 
 
-def histogram(out: Path, manifest: dict[str, Any], source: str, name: str, thresholds: list[float]) -> dict[str, Any]:
+def histogram(out: Path, rows: Path, source: str, name: str, thresholds: list[float]) -> dict[str, Any]:
     """The distribution of one score over the source's documents in the output, with the mix's thresholds."""
-    values = np.concatenate([
-        pq.read_table(out / s["path"], columns=["source", name], filters=[("source", "=", source)])
-        .column(name).drop_null().to_numpy().astype(np.float64)
-        for s in manifest["shards"]] or [np.zeros(0)])
+    values = (pq.read_table(rows, columns=["source", name], filters=[("source", "=", source)])
+              .column(name).drop_null().to_numpy().astype(np.float64))
     values = values[np.isfinite(values)]
     low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
     if low == high:

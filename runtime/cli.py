@@ -9,6 +9,7 @@ import re
 import sys
 import time
 import traceback
+from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,7 @@ def compile_dvc(recipe: CheckedRecipe, recipe_path: str, root: Path, cache_dir: 
     """Write the recipe's stages into dvc.yaml and its params file; returns the files that changed."""
     from . import dvc
 
+    dvc.keep_out_of_git(root, recipe.output.path)
     light = light_plan(recipe, cache_dir)
     changed = []
     text = dvc.updated_dvc_yaml(root / "dvc.yaml", recipe_path, dvc.dvc_stages(recipe_path, recipe, light))
@@ -237,6 +239,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         try:
             recipe = load(path, err, args.json)
             contain_output(recipe, path, args, err)
+            inputs_found(recipe, path, err, args.json)
             known_budget(recipe, path, args.cache, err, args.json)
             results.append({"file": path, "ok": True, "errors": []})
             if not args.json and not args.quiet:
@@ -247,6 +250,18 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=1))
     return status
+
+
+def inputs_found(recipe: CheckedRecipe, path: str, err: Console, as_json: bool) -> None:
+    """What a build would stop on in the recipe's inputs, found without reading data (runtime/inputs.py): a
+    missing file or model, an unknown label, `sql` that does not bind. Every such error at once."""
+    from .inputs import problems
+
+    errors = problems(recipe)
+    if errors:
+        errors = RecipeErrors(errors).errors  # in the order of the text
+        _report(errors, path, recipe.text, err, as_json)
+        raise Failed(EXIT_RECIPE, [_error_json(e, path) for e in errors])
 
 
 def known_budget(recipe: CheckedRecipe, path: str, cache: str, err: Console, as_json: bool) -> None:
@@ -373,9 +388,12 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     mode = "json" if args.json else "quiet" if args.quiet else "human"
     root = dvc_project(args)
     contain_output(recipe, args.file, args, err, dvc=root is not None)
+    rebuilt = True
     with build_lock(recipe.output.path, f"recipe run {args.file}"):
         if root is not None:
-            manifest = run_dvc(recipe, args, root, mode)
+            before = _manifest_stamp(recipe.output.path)
+            manifest = run_dvc(recipe, args, root, mode, err)
+            rebuilt = before is None or _manifest_stamp(recipe.output.path) != before  # DVC may skip every stage
         else:
             the_plan = build_plan(recipe, args.cache, args.device)
             from .progress import Reporter
@@ -383,36 +401,80 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             with Reporter(mode, err) as reporter:
                 manifest = make_engine(args, the_plan, recipe, reporter, args.file).run()
     seconds = time.perf_counter() - started
-    if mode == "json":
-        print(json.dumps({"event": "done", "output": recipe.output.path, "seconds": round(seconds, 3),
-                          "totals": manifest["totals"], "funnel": manifest["funnel"],
-                          "quarantine": manifest["quarantine"]}, separators=(",", ":")))
-    elif mode == "human":
+    if mode == "human":
         out.print(funnel_table(manifest))
         t = manifest["totals"]
-        out.print(f"built {_count(t['docs'], 'doc')} in {_count(t['shards'], 'shard')}, {t['shard_bytes']:,} bytes -> "
-                  f"{recipe.output.path} in {seconds:.1f}s", highlight=False)
+        built = f"{_count(t['docs'], 'doc')} in {_count(t['shards'], 'shard')}, {t['shard_bytes']:,} bytes"
+        if rebuilt:
+            out.print(f"built {built} -> {recipe.output.path} in {seconds:.1f}s", highlight=False)
+        else:
+            out.print(f"{recipe.output.path} is up to date, nothing rebuilt ({built}); checked in {seconds:.1f}s",
+                      highlight=False)
         if manifest["quarantine"]["rows"]:
             out.print(f"quarantined {manifest['quarantine']['rows']:,} bad rows: "
                       f"{recipe.output.path}/quarantine.parquet", highlight=False)
+    shortfalls(manifest, mode, err, args.strict)
+    if mode == "json":
+        print(json.dumps({"event": "done", "output": recipe.output.path, "seconds": round(seconds, 3),
+                          "rebuilt": rebuilt, "totals": manifest["totals"], "funnel": manifest["funnel"],
+                          "quarantine": manifest["quarantine"]}, separators=(",", ":")))
     return 0
 
 
-def run_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path, mode: str) -> dict[str, Any]:
+def shortfalls(manifest: dict[str, Any], mode: str, err: Console, strict: bool) -> None:
+    """Say which sources got less than the mix asked (`on_short: renormalize`) or nothing: a `warning` event each in
+    JSON; in the terminal a warning, and one no `--quiet` hides for a source that got no documents. With `--strict`,
+    such a source is an error: the engine stops before writing, and this says it of a build DVC had nothing to re-run
+    for."""
+    from .mixing import empty_error, shortfall_words
+
+    short = manifest["mixture"].get("short", [])
+    empty = [s["source"] for s in short if not s["docs"]]
+    if strict and empty:
+        raise empty_error(empty)
+    for entry in short:
+        words = shortfall_words(entry, manifest["mixture"])
+        if mode == "json":
+            print(json.dumps({"event": "warning", "kind": "short_source", **entry, "message": words}))
+        elif mode == "human" or not entry["docs"]:
+            err.print(f"warning: {words}", style="bold red" if not entry["docs"] else "yellow", markup=False,
+                      highlight=False, soft_wrap=True)
+
+
+def _manifest_stamp(output: str) -> tuple[int, int] | None:
+    """Which manifest file the output holds (inode and modification time): a build writes a new one."""
+    try:
+        stat = (Path(output) / "manifest.json").stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def run_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path, mode: str, err: Console) -> dict[str, Any]:
     """`recipe run` in a DVC project: update the recipe's stages in dvc.yaml, then `dvc repro` them, so the
-    build and dvc.lock agree. Each stage runs as `recipe stage`, with this run's settings."""
+    build and dvc.lock agree. DVC decides what runs and records it; the recipe's stages run in this process
+    (runtime/dvc.py), with this run's settings."""
     from . import dvc
+    from .progress import Reporter
 
     rel = project_path(args.file, root)
     compile_dvc(recipe, rel, root, args.cache)
-    env = dvc.environment(threads=str(args.threads), memory=args.memory, cache=args.cache, device=args.device,
-                          progress=mode, engine=args.engine, address=args.address or "",
-                          partitions=str(args.partitions))
-    status = dvc.repro(f"{dvc.stem(rel)}-output", env, quiet=mode != "human")
-    if status != 0:
-        raise RecipeError(None, f"`dvc repro` failed (exit {status}); the stage's error is above",
-                          f"fix it and run `recipe run {rel}` again, or `dvc repro`; finished stages are kept",
-                          stage="dvc repro", input="dvc.yaml")
+    params = root / dvc.params_path(rel)
+    compiled = params.read_text(encoding="utf-8")
+    engine = None
+    with Reporter(mode, err) as reporter, ExitStack() as stack:
+        def run_stage(name: str) -> None:
+            nonlocal engine
+            if name == "compile":  # what compile_dvc has just written, and DVC removed before the stage runs
+                dvc.write_if_changed(params, compiled)
+                return
+            if engine is None:  # planned once, and only when a stage runs: nothing to plan when none changed
+                the_plan = build_plan(recipe, args.cache, args.device)
+                engine = make_engine(args, the_plan, recipe, reporter, rel, root / dvc.stage_root(rel))
+                stack.enter_context(engine.connected())
+            engine.run(only=name)
+
+        dvc.reproduce(root, rel, f"{dvc.stem(rel)}-output", run_stage)
     manifest: dict[str, Any] = json.loads((Path(recipe.output.path) / "manifest.json").read_text())
     return manifest
 
@@ -430,6 +492,7 @@ def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
                           f"build with `recipe run {args.file}`")
     contain_output(recipe, args.file, args, err, dvc=True)
     rel = project_path(args.file, root)
+    dvc.keep_out_of_git(root, recipe.output.path)  # `dvc repro` on a fresh clone: before DVC ignores the outputs
     if args.name == "compile":
         light = light_plan(recipe, args.cache)
         stale = dvc.drift(root, rel, recipe, light, params=False)
@@ -460,7 +523,8 @@ def make_engine(args: argparse.Namespace, the_plan: Plan, recipe: CheckedRecipe,
                 stage_root: Path | None = None) -> Any:
     """The engine `--engine` names, with the run's settings: local (this process) or ray (a Ray cluster)."""
     settings = {"cache_dir": Path(args.cache), "threads": args.threads, "memory_limit": args.memory,
-                "reporter": reporter, "recipe_path": recipe_path, "device": args.device, "stage_root": stage_root}
+                "reporter": reporter, "recipe_path": recipe_path, "device": args.device, "stage_root": stage_root,
+                "strict": args.strict}
     if args.engine == "local" and (args.address or args.partitions):
         option = "--address" if args.address else "--partitions"
         raise RecipeError(None, f"{option} is an option of the Ray engine, and this run is local",
@@ -475,20 +539,22 @@ def make_engine(args: argparse.Namespace, the_plan: Plan, recipe: CheckedRecipe,
 
 
 def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """Re-hash a build's files against its manifest; exit 1 on any difference."""
-    from .writer import sha256_file
+    """Re-hash every file of a build against its manifest, and the manifest against its checksum file; exit 1 on
+    any difference."""
+    from .report import load_manifest
+    from .writer import MANIFEST, sha256_file
 
     directory = Path(args.dir)
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-        shards = manifest["shards"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = "it has no manifest.json" if isinstance(exc, FileNotFoundError) else "its manifest.json is unreadable"
-        raise RecipeError(None, f"{directory} is not a datarecipe build: {reason}",
-                          "give the output directory of a build, e.g. build/example", input=str(directory)) from None
-    problems: list[str] = []
+    manifest = load_manifest(args.dir)
+    shards = manifest["shards"]
+    checksum = directory / f"{MANIFEST}.sha256"
     files = [(s["path"], s["bytes"], s["sha256"]) for s in shards]
     files += [(manifest[k]["path"], None, manifest[k].get("sha256")) for k in ("ledger", "quarantine")]
+    files += [(name, None, digest) for name, digest in manifest.get("files", {}).items()]
+    # the checksum file is in `sha256sum` format ("HASH  manifest.json"), so `sha256sum -c` reads it too
+    recorded = checksum.read_text(encoding="utf-8", errors="replace").split() if checksum.is_file() else None
+    files.append((MANIFEST, None, None if recorded is None else (recorded or [""])[0]))
+    problems = [] if recorded is not None else [f"{checksum.name}: missing"]
     for name, size, digest in files:
         path = directory / name
         if not path.is_file():
@@ -496,19 +562,22 @@ def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
         elif size is not None and path.stat().st_size != size:
             problems.append(f"{name}: {path.stat().st_size:,} bytes, the manifest says {size:,}")
         elif digest is not None and sha256_file(path) != digest:
-            problems.append(f"{name}: sha256 differs from the manifest's")
-    listed = {name for name, _, _ in files}
-    for path in sorted(directory.glob("part-*")):
-        if path.name not in listed:
-            problems.append(f"{path.name}: not in the manifest")
+            problems.append(f"{name}: sha256 differs from the " + ("checksum file's" if name == MANIFEST else
+                                                                    "manifest's"))
+    listed = {name for name, _, _ in files} | {checksum.name}
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        if path.relative_to(directory).as_posix() not in listed:
+            problems.append(f"{path.relative_to(directory).as_posix()}: not in the manifest")
     if args.json:
-        print(json.dumps({"dir": str(directory), "ok": not problems, "shards": len(shards), "problems": problems}))
+        print(json.dumps({"dir": str(directory), "ok": not problems, "files": len(files), "shards": len(shards),
+                          "problems": problems}))
     else:
         for problem in problems:
             out.print(f"{directory}/{problem}", highlight=False, markup=False)
         if not args.quiet or problems:
             verdict = f"{len(problems)} problem(s)" if problems else "every file matches the manifest"
-            out.print(f"{directory}: {_count(len(shards), 'shard')} checked, {verdict}", highlight=False)
+            out.print(f"{directory}: {_count(len(files), 'file')} checked ({_count(len(shards), 'shard')}), {verdict}",
+                      highlight=False)
     return 1 if problems else 0
 
 
@@ -542,6 +611,8 @@ def _count(n: int, noun: str) -> str:
 
 
 def funnel_table(manifest: dict[str, Any]) -> Table:
+    from .report import rule_counts
+
     table = Table(title="funnel", show_lines=False)
     for col in ("source", "step", "docs"):
         table.add_column(col, justify="right" if col == "docs" else "left")
@@ -549,17 +620,27 @@ def funnel_table(manifest: dict[str, Any]) -> Table:
         table.add_row(escape(source), "read", f"{f['read']:,}")
         if f["quarantined"]:
             table.add_row("", "quarantined", f"-{f['quarantined']:,}")
-        for rule, n in f["dropped"].items():
-            table.add_row("", escape(rule), f"-{n:,}" if n else "0")
-            for reason, m in f.get("dropped_by_reason", {}).get(rule, {}).items():
+        changed = {c["rule"]: c["changed"] for c in f.get("changed", [])}  # what each transform rewrote
+        for rule, n in rule_counts(f["dropped"]):
+            rewrote = f" ({changed[rule]:,} changed)" if rule in changed else ""
+            table.add_row("", escape(rule), (f"-{n:,}" if n else "0") + rewrote)
+            for reason, m in by_count(f.get("dropped_by_reason", {}).get(rule, {})):
                 table.add_row("", escape(f"  {reason}"), f"[dim]-{m:,}[/]")
         table.add_row("", "kept after filters", f"{f['kept']:,}")
-        for rule, n in f["left_out_by_mix"].items():
+        for rule, n in rule_counts(f["left_out_by_mix"]):
             table.add_row("", escape(f"mix: {rule}"), f"-{n:,}")
+        for where in f.get("where_by_phase", []):
+            table.add_row("", escape(f"  phase {where['phase']}: {where['rule']}"),
+                          f"[dim]{where['excluded']:,} not eligible[/]")
         if f["repeats"]:
             table.add_row("", "mix: repeats (max_epochs)", f"+{f['repeats']:,}")
         table.add_row("", "[bold]in the output[/]", f"[bold]{f['selected']:,}[/]", end_section=True)
     return table
+
+
+def by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """A rule pack's drops per reason, the most first."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def cmd_docs(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -691,6 +772,9 @@ def parser() -> argparse.ArgumentParser:
         cache_option(sp, env)
 
     def engine_options(sp: argparse.ArgumentParser, env: bool) -> None:
+        sp.add_argument("--strict", action="store_true", default=_setting("strict", "", env) not in ("", "0"),
+                        help="fail (exit 1) when a source the mix names gets no documents, e.g. when `on_short: "
+                             "renormalize` gave all its share to the others (default: a warning)")
         sp.add_argument("--engine", choices=("local", "ray"), default=_setting("engine", "local", env),
                         help="where the stages run: local (this process) or ray (a Ray cluster; docs/scaling.md); "
                              "the output is the same (default: local)")
@@ -729,13 +813,14 @@ def parser() -> argparse.ArgumentParser:
     outside_option(c)
     common(c)
     c = sub.add_parser("stage", help="run one stage of a recipe's DVC pipeline (the command of its dvc.yaml "
-                                     "stages; settings default to DATARECIPE_THREADS, _MEMORY, _CACHE, _DEVICE)")
+                                     "stages; settings default to DATARECIPE_THREADS, _MEMORY, _CACHE, _DEVICE, "
+                                     "_STRICT)")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
     c.add_argument("name", metavar="STAGE", help="`compile`, or a stage of the plan (see `recipe explain`)")
     run_options(c, env=True)
     engine_options(c, env=True)
     common(c)
-    c = sub.add_parser("verify", help="re-hash a build's shards against its manifest; exit 1 on any mismatch")
+    c = sub.add_parser("verify", help="re-hash every file of a build against its manifest; exit 1 on any mismatch")
     c.add_argument("dir", metavar="DIR", help="a build's output directory")
     common(c)
     c = sub.add_parser("diff", help="what changed between two builds: recipe, documents by content hash, mixture, "

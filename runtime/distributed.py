@@ -62,7 +62,7 @@ from .engine import (
     write_score_part,
 )
 from .sources import RAW_SCHEMA, Quarantine, SourceReader
-from .writer import Cutter, Shard, write_parquet, write_shard
+from .writer import Cutter, Shard, shard_name, write_parquet, write_shard
 
 # Input bytes per ingest task at most; fewer when that would leave cores idle.
 SHARD_BYTES = 256 * 2**20
@@ -343,8 +343,8 @@ def whole_stage(ctx: Context, stage_name: str, threads: int, out: str) -> dict[s
     return _with_engine(ctx, threads, run)
 
 
-def write_rows(ctx: Context, path: str, columns: list[str], fmt: str, start: int, end: int, out: str,
-               phase: str) -> Shard:
+def write_rows(ctx: Context, path: str, columns: list[str], fmt: str, start: int, end: int, build: str,
+               name: str, phase: str) -> Shard:
     """One shard of the output: rows [start, end) of the ordered stage, written as the local engine writes them."""
     _setup(ctx)
     source = pq.ParquetFile(path)
@@ -356,7 +356,7 @@ def write_rows(ctx: Context, path: str, columns: list[str], fmt: str, start: int
             tables.append(table.slice(max(start - offset, 0), min(end, offset + rows) - max(start, offset)))
         offset += rows
     schema = pa.schema([source.schema_arrow.field(c) for c in columns])
-    return write_shard(Path(out), fmt, schema, pa.concat_tables(tables), phase)
+    return write_shard(Path(build), name, fmt, schema, pa.concat_tables(tables), phase)
 
 
 class Scorer:
@@ -616,7 +616,7 @@ class RayEngine(LocalEngine):
             ranges.append((start, position, index))
         fmt = params["format"]
         shards: list[Shard] = self._tasks(stage, write_rows, [
-            (str(ordered.path), ordered.columns, fmt, start, end, str(tmp.resolve() / f"part-{i:05d}.{fmt}"),
+            (str(ordered.path), ordered.columns, fmt, start, end, str(tmp.resolve()), shard_name(i, len(ranges), fmt),
              params["phases"][index]) for i, (start, end, index) in enumerate(ranges)], lambda shard: shard.rows)
         return shards
 
@@ -650,15 +650,16 @@ class RayEngine(LocalEngine):
         self._tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
                     lambda r: r["rows"])
         self._assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
-        ledgers = [str(work / f"{i:05d}" / "ledger.parquet") for i in range(len(parts))
-                   if (work / f"{i:05d}" / "ledger.parquet").exists()]
-        if ledgers:  # one ledger, in doc_id order as the stage's SQL writes it
-            con.register("ledger_parts", ds.dataset(ledgers, format="parquet", schema=LEDGER_SCHEMA))
-            try:
-                result = con.sql("SELECT * FROM ledger_parts ORDER BY doc_id").to_arrow_reader(STREAM_ROWS)
-                write_parquet(tmp / "ledger.parquet", LEDGER_SCHEMA, result)
-            finally:
-                con.unregister("ledger_parts")
+        for name in ("ledger", "changed"):  # one file of each, in the order the stage's SQL writes it
+            found = [str(work / f"{i:05d}" / f"{name}.parquet") for i in range(len(parts))
+                     if (work / f"{i:05d}" / f"{name}.parquet").exists()]
+            if found:
+                con.register("record_parts", ds.dataset(found, format="parquet", schema=LEDGER_SCHEMA))
+                try:
+                    result = con.sql("SELECT * FROM record_parts ORDER BY doc_id, rule").to_arrow_reader(STREAM_ROWS)
+                    write_parquet(tmp / f"{name}.parquet", LEDGER_SCHEMA, result)
+                finally:
+                    con.unregister("record_parts")
         shutil.rmtree(work)
         return sql_stats(tmp)
 

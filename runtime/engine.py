@@ -10,6 +10,7 @@ import os
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,10 @@ from datarecipe.compiler.plan import Plan, Stage
 
 from . import kernels
 from .lock import alive, stage_lock
-from .mixing import Mixer
+from .mixing import Mixer, empty_error, empty_sources, shortfalls
 from .progress import Reporter
 from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, read_blocklist
-from .writer import Shard, sha256_file, write_parquet, write_shards
+from .writer import DATA, MANIFEST, Shard, name_shards, sha256_file, write_parquet, write_shards
 
 STREAM_ROWS = 8192
 # Texts scored between two writes of the score cache: a killed run loses at most this much work.
@@ -51,8 +52,9 @@ class LocalEngine:
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, cache_dir: Path, threads: int = 0,
                  memory_limit: str = "4GB", reporter: Reporter | None = None, recipe_path: str = "",
-                 device: str = "auto", stage_root: Path | None = None):
+                 device: str = "auto", stage_root: Path | None = None, strict: bool = False):
         self.plan = plan
+        self.strict = strict  # a source the mix names that gets no documents fails the build (`--strict`)
         self.recipe = recipe
         self.cache_dir = Path(cache_dir)
         self.threads = threads or (os.cpu_count() or 1)
@@ -63,6 +65,7 @@ class LocalEngine:
         self.stage_root = stage_root  # under DVC: one fixed directory per stage, which DVC versions
         self.spill_dir = self.cache_dir / "duckdb-tmp"  # where DuckDB spills past its memory limit
         self.stats: dict[str, dict[str, Any]] = {}
+        self.con: duckdb.DuckDBPyConnection | None = None  # kept open by `connected()`
 
     # ---- DuckDB ---------------------------------------------------------------------------------
 
@@ -84,6 +87,17 @@ class LocalEngine:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return con
+
+    @contextmanager
+    def connected(self) -> Iterator[None]:
+        """One DuckDB connection for every `run` inside, rather than one each: `recipe run` under DVC runs a
+        stage per `run` (runtime/dvc.py)."""
+        self.con = self.connect()
+        try:
+            yield
+        finally:
+            self.con.close()
+            self.con = None
 
     def plugin_failure(self, stage: Stage) -> None:
         """After DuckDB failed: when a plugin's kernel raised, the error that names it and the document."""
@@ -117,7 +131,7 @@ class LocalEngine:
     def run(self, only: str | None = None) -> dict[str, Any]:
         """Run the plan, skipping stages whose output is there; with `only`, that stage alone (`recipe stage`,
         under DVC), whose inputs must be there already. Returns the manifest, or the stage's stats."""
-        con = self.connect()
+        con = self.con or self.connect()
         try:
             for stage in self.plan.stages:
                 if only is not None and stage.name != only:
@@ -129,12 +143,16 @@ class LocalEngine:
                                           "stages in order", str(self.stage_dir(stage)))
                     continue
                 if stage.kind == "write":
+                    empty = self.strict and empty_sources(self.plan.stage("mix").params, self.stage_stats("mix"))
+                    if empty:  # before the output is written: the previous build stays
+                        raise empty_error(empty, self.filtered_words)
                     return self.write_output(stage)
                 self.run_stage(con, stage)
                 if only is not None:
                     return self.stats[stage.name]
         finally:
-            con.close()
+            if con is not self.con:
+                con.close()
         raise AssertionError("a plan ends with its output stage")  # pragma: no cover
 
     def run_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
@@ -219,7 +237,7 @@ class LocalEngine:
 
     def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
         """The mix's SQL, with runtime/mixing.py setting each phase's targets between its statements."""
-        mixer = Mixer(stage.name, stage.params)
+        mixer = Mixer(stage.name, stage.params, self.filtered_words)
         stats = self.run_sql(con, stage, tmp, lambda target, sql: mixer.statement(con, target, sql)) | mixer.stats()
         for source, supply in stats["supply"].items():  # what the supply was measured on
             supply["input"] = self.plan.stage(stage.params["feeds"][source]).fingerprint
@@ -243,7 +261,7 @@ class LocalEngine:
                     else:
                         result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
                         on_rows = (lambda n: self.reporter.advance(stage.name, n)) if target == "data" else None
-                        schema = LEDGER_SCHEMA if target == "ledger" else result.schema
+                        schema = LEDGER_SCHEMA if target in ("ledger", "changed") else result.schema
                         write_parquet(tmp / f"{target}.parquet", schema, result, on_rows)
                 except duckdb.Error as exc:
                     self.plugin_failure(stage)
@@ -439,6 +457,7 @@ class LocalEngine:
         params = stage.params
         ordered = OrderedRows(self.stage_dir(self.plan.stage("order")) / "data.parquet",
                               [*OUTPUT_COLUMNS, *params["scores"]], len(params["phases"]))
+        (tmp / DATA).mkdir()
         shards = self.write_shards(stage, tmp, ordered)
         text_bytes, per_phase, counted = ordered.text_bytes, ordered.per_phase, ordered.counted
         per_source: dict[str, Counter[str]] = defaultdict(Counter)
@@ -478,11 +497,15 @@ class LocalEngine:
                            "sha256": sha256_file(tmp / "quarantine.parquet"),
                            "by_source": dict(sorted(Counter(quarantine.column("source").to_pylist()).items()))},
         }
-        (tmp / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 |
-                                                         orjson.OPT_SORT_KEYS) + b"\n")
         from .card import write_card  # matplotlib, only when a build is written
 
-        write_card(tmp, manifest, self.recipe, self.dropped_examples(tmp / "ledger.parquet"))
+        card = write_card(tmp, manifest, self.recipe, self.dropped_examples(tmp / "ledger.parquet"), ordered.path)
+        # Every file of the build is in the manifest, and the manifest in its checksum file: `recipe verify`
+        # notices an edit to any of them.
+        manifest["files"] = {name: sha256_file(tmp / name) for name in sorted(["recipe.recipe", *card])}
+        (tmp / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+                                     + b"\n")
+        (tmp / f"{MANIFEST}.sha256").write_text(f"{sha256_file(tmp / MANIFEST)}  {MANIFEST}\n", encoding="utf-8")
         return manifest
 
     def write_shards(self, stage: Stage, tmp: Path, ordered: OrderedRows) -> list[Shard]:
@@ -494,7 +517,7 @@ class LocalEngine:
                                    params["shard_rows"], params["shard_bytes"],
                                    lambda n: self.reporter.advance(stage.name, n), first=len(shards),
                                    phase=params["phases"][index])
-        return shards
+        return name_shards(tmp, shards, params["format"])
 
     def dropped_examples(self, ledger: Path, per_rule: int = 3) -> list[dict[str, Any]]:
         """The first documents (by doc_id) each rule left out, with their text as read, for the dataset card."""
@@ -538,9 +561,10 @@ class LocalEngine:
             if record.get("renormalized"):
                 entry["renormalized"] = record["renormalized"]
             phases.append(entry)
+        by_source = shares(written, {s: round(v, 12) for s, v in overall.items()})
         return {"unit": unit, "budget": mix.budget if mix else None, "on_short": recorded["on_short"],
-                "by_source": shares(written, {s: round(v, 12) for s, v in overall.items()}), "phases": phases,
-                "supply": recorded["supply"]}
+                "by_source": by_source, "phases": phases, "supply": recorded["supply"],
+                "short": shortfalls(self.plan.stage("mix").params, recorded, by_source)}
 
     def score_summary(self, ordered: Path) -> dict[str, Any]:
         """Per source and score: its scorer, cache key, and the count, nulls, min, mean and max of its values
@@ -565,36 +589,72 @@ class LocalEngine:
                 out[source][entry["name"]] = summary
         return out
 
+    def stage_stats(self, name: str) -> dict[str, Any]:
+        """A finished stage's counts: from this run, or from its stats.json (a worker of the Ray engine runs the
+        mix without the stages before it)."""
+        if name not in self.stats:
+            self.stats[name] = json.loads((self.stage_dir(self.plan.stage(name)) / "stats.json").read_text())
+        return self.stats[name]
+
+    def filtered(self, source: str) -> dict[str, Any]:
+        """A source's funnel up to the mix: docs read, quarantined, dropped per rule in recipe order (the first rule
+        that drops a document owns it), kept. Steps are lists, so their order survives JSON with sorted keys."""
+        ingest = self.stage_stats(f"ingest_{source}")
+        filt = self.stage_stats(f"filter_{source}")
+        # `dedup minhash(scope: global)` drops in stages of its own (`dedup_global...`), after the filters.
+        late: Counter[str] = Counter()
+        for stage in self.plan.stages:
+            if stage.name.startswith("dedup_global") and f"filter_{source}" in stage.inputs:
+                late.update(self.stage_stats(stage.name).get("dropped", {}).get(source, {}))
+        dropped = Counter(filt.get("dropped", {}).get(source, {})) + late
+        rules = self.recipe.filter_for(source).rules
+        # A rule pack drops documents under `pack:reason` labels, counted here per reason too.
+        by_reason = {r.label: {k: n for k, n in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))
+                               if k.startswith(f"{r.op}:")} for r in rules if r.kind == "apply"}
+        quarantined = ingest["quarantined"].get(source, 0)
+        changed = filt.get("changed", {}).get(source, {})
+        return {"read": ingest["rows"] + quarantined, "quarantined": quarantined,
+                "dropped": [{"rule": r.label, "dropped": sum(by_reason[r.label].values()) if r.kind == "apply"
+                             else dropped.get(r.label, 0)} for r in rules],
+                "dropped_by_reason": by_reason, "kept": filt["rows"] - sum(late.values()),
+                # the documents each transform rewrote (some of which a later rule dropped), in recipe order
+                "changed": [{"rule": r.label, "changed": changed.get(r.label, 0)} for r in rules
+                            if r.kind == "apply" and REGISTRY[("pack", r.op)].rewrites]}
+
+    def filtered_words(self, source: str) -> str:
+        """A source's funnel up to the mix in words, naming the rule that removed the most: what an error that
+        the source is short needs to say."""
+        f = self.filtered(source)
+        steps = [f"read {f['read']:,}", *([f"quarantined {f['quarantined']:,}"] if f["quarantined"] else []),
+                 *(f"`{s['rule']}` -{s['dropped']:,}" if s["dropped"] else f"`{s['rule']}` 0" for s in f["dropped"]),
+                 f"kept {f['kept']:,}"]
+        worst = max(f["dropped"], key=lambda s: s["dropped"], default=None)
+        most = f"; `{worst['rule']}` removed the most" if worst and worst["dropped"] else ""
+        return f"its funnel: {', '.join(steps)}{most}"
+
     def funnel(self) -> dict[str, Any]:
-        """Per source: docs read, quarantined, dropped per rule, kept, left out by the mix, selected."""
+        """Per source: its funnel up to the mix (`filtered`), then what the mix left out (and each phase's `where`,
+        where the phases differ), the repeats it made, and what it selected."""
         out: dict[str, Any] = {}
         mix = self.stats.get("mix", {})
+        phases = self.plan.stage("mix").params["phases"]
         for src in self.recipe.sources:
-            ingest = self.stats[f"ingest_{src.name}"]
-            filt = self.stats[f"filter_{src.name}"]
-            dropped = filt.get("dropped", {}).get(src.name, {})
-            # `dedup minhash(scope: global)` drops in stages of its own (`dedup_global...`), after the filters.
-            late: Counter[str] = Counter()
-            for name, stage_stats in self.stats.items():
-                if name.startswith("dedup_global"):
-                    late.update(stage_stats.get("dropped", {}).get(src.name, {}))
-            dropped = dict(Counter(dropped) + late)
-            kept = filt["rows"] - sum(late.values())
-            rules = self.recipe.filter_for(src.name).rules
-            # A rule pack drops documents under `pack:reason` labels, counted here per reason too.
-            by_reason = {r.label: {k: n for k, n in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))
-                                   if k.startswith(f"{r.op}:")} for r in rules if r.kind == "apply"}
+            f = self.filtered(src.name)
             left_out = mix.get("dropped", {}).get(src.name, {})
             selected = self.stats["order"]["by_source"].get(src.name, 0)
+            # Where the phases that take the source ask different `where`s, what each phase's left out (documents
+            # another phase may take): apart from the steps above, which count each document once.
+            taking = [(p, record, share) for p, record in zip(phases, mix.get("phases", []), strict=False)
+                      for share in p["shares"] if share["source"] == src.name]
+            where_by_phase = [{"phase": p["name"], "rule": share["where_label"],
+                               "excluded": f["kept"] - record.get("eligible", {}).get(src.name, f["kept"])}
+                              for p, record, share in taking if share["where_label"]]
             out[src.name] = {
-                "read": ingest["rows"] + ingest["quarantined"].get(src.name, 0),
-                "quarantined": ingest["quarantined"].get(src.name, 0),
-                "dropped": {r.label: sum(by_reason[r.label].values()) if r.kind == "apply"
-                            else dropped.get(r.label, 0) for r in rules},
-                "dropped_by_reason": by_reason,
-                "kept": kept,
-                "left_out_by_mix": left_out,
-                "repeats": selected - (kept - sum(left_out.values())),
+                **f,
+                "left_out_by_mix": [{"rule": rule, "dropped": left_out[rule]}
+                                    for rule in sorted(left_out, key=lambda r: (r == "over budget", r))],
+                **({"where_by_phase": where_by_phase} if len({s["where_label"] for _, _, s in taking}) > 1 else {}),
+                "repeats": selected - (f["kept"] - sum(left_out.values())),
                 "selected": selected,
             }
         return out
@@ -642,16 +702,17 @@ class OrderedRows:
 
 
 def sql_stats(tmp: Path) -> dict[str, Any]:
-    """A SQL stage's counts, from what it wrote: documents per source, and dropped per source and rule."""
+    """A SQL stage's counts, from what it wrote: documents per source, and per source and rule those dropped
+    (the ledger) and those a transform rewrote (a filter's `changed.parquet`)."""
     data = pq.read_table(tmp / "data.parquet", columns=["source"])
     stats: dict[str, Any] = {"rows": data.num_rows,
                              "by_source": dict(sorted(Counter(data.column("source").to_pylist()).items()))}
-    if (tmp / "ledger.parquet").exists():
-        ledger = pq.read_table(tmp / "ledger.parquet", columns=["source", "rule"]).to_pylist()
-        dropped: dict[str, Counter[str]] = defaultdict(Counter)
-        for row in ledger:
-            dropped[row["source"]][row["rule"]] += 1
-        stats["dropped"] = {s: dict(c) for s, c in sorted(dropped.items())}
+    for name, key in (("ledger", "dropped"), ("changed", "changed")):
+        if (tmp / f"{name}.parquet").exists():
+            counts: dict[str, Counter[str]] = defaultdict(Counter)
+            for row in pq.read_table(tmp / f"{name}.parquet", columns=["source", "rule"]).to_pylist():
+                counts[row["source"]][row["rule"]] += 1
+            stats[key] = {s: dict(c) for s, c in sorted(counts.items())}
     return stats
 
 

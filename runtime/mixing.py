@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from datarecipe.compiler.errors import RecipeError
@@ -22,9 +23,10 @@ from datarecipe.compiler.plan import apportion
 
 
 class Mixer:
-    def __init__(self, stage: str, params: dict[str, Any]):
+    def __init__(self, stage: str, params: dict[str, Any], funnel: Callable[[str], str] | None = None):
         self.stage = stage
         self.params = params
+        self.funnel = funnel  # a source's funnel up to the mix, in words: where a short source's documents went
         self.unit = params["unit"] or "docs"
         self.caps: dict[str, float] = params["caps"]
         self.supply: dict[str, dict[str, Any]] = {}
@@ -58,10 +60,12 @@ class Mixer:
         phase = self.params["phases"][i]
         left = {row["source"]: int(row["remaining"] + 1e-6) for row in rows}
         max_used = {row["source"]: int(row["max_used"]) for row in rows}
-        record: dict[str, Any] = {"name": phase["name"], "start": phase["start"], "end": phase["end"],
-                                  "budget": phase["budget"]}
-        self.phases.append(record)
         sources = [s["source"] for s in phase["shares"]]
+        # the documents of each source the phase's `where` lets it take (the funnel shows what it left out)
+        record: dict[str, Any] = {"name": phase["name"], "start": phase["start"], "end": phase["end"],
+                                  "budget": phase["budget"],
+                                  "eligible": {s: int(self.supply[s][f"docs_{i}"]) for s in sources}}
+        self.phases.append(record)
         if not self.params["budget"]:  # no mix block: every document once
             record["targets"] = {}
             return [(i, s, math.inf, 1) for s in sources]
@@ -226,8 +230,61 @@ class Mixer:
             whose = "the mix" if len(self.params["phases"]) == 1 else f"phase `{phase['name']}`"
             lines.append(f"source `{s}` is short{self._phase_words(i)}: it has {have}, {whose} asks for "
                          f"{want[s]:,} ({shares[s] * 100:g}% of {phase['budget']:,} {unit}), short by "
-                         f"{want[s] - left.get(s, 0):,}")
-        return RecipeError(None, "; ".join(lines),
-                           f"the largest budget these sources can fill is {self.best_budget():,} {unit}; lower the "
-                           "budget, raise `max_epochs`, change the weights, or set `on_short: renormalize` in the mix",
-                           stage=self.stage)
+                         f"{want[s] - left.get(s, 0):,}" + (f" ({self.funnel(s)})" if self.funnel else ""))
+        best = self.best_budget()
+        empty = [s for s in short if not self.supply[s][f"once_{i}"]]
+        hint = (f"no budget fits: {', '.join(f'`{s}`' for s in empty)} {'has' if len(empty) == 1 else 'have'} "
+                "nothing left for the mix; loosen the "
+                "rule that removed the most (or the mix's `where`), or take the source out of the mix"
+                if empty and not best else
+                f"the largest budget these sources can fill is {best:,} {unit}; lower the budget, raise `max_epochs`, "
+                "change the weights, or set `on_short: renormalize` in the mix")
+        return RecipeError(None, "; ".join(lines), hint, stage=self.stage)
+
+
+# ---- what a build must tell: sources that got less than the mix asked --------------------------------------
+
+
+def empty_sources(params: dict[str, Any], stats: dict[str, Any]) -> list[str]:
+    """The sources the mix names (every source, without a mix block) of which no phase took a document."""
+    taken = {s for phase in stats["phases"] for s, got in phase.get("taken", {}).items() if got["docs"]}
+    return [s for s in params["caps"] if s not in taken]
+
+
+def shortfalls(params: dict[str, Any], stats: dict[str, Any], by_source: dict[str, Any]) -> list[dict[str, Any]]:
+    """For the manifest: each source the mix names that got no document, or less than a phase asked of it
+    (`on_short: renormalize` gave the rest to the others), with the share of the budget's unit it got over the
+    build (`by_source`, the manifest's) against its target."""
+    out = []
+    for source in params["caps"]:
+        lowered = [p["name"] for p in stats["phases"]
+                   if (r := p.get("renormalized", {}).get(source)) and r["got"] < r["asked"]]
+        got = by_source.get(source, {})
+        if lowered or not got.get("docs"):
+            out.append({"source": source, "docs": got.get("docs", 0), "share": got.get("share", 0.0),
+                        "target_share": got.get("target_share"), "renormalized_in": lowered})
+    return out
+
+
+def shortfall_words(short: dict[str, Any], mixture: dict[str, Any]) -> str:
+    """One shortfall of the manifest's `mixture.short`, as the terminal, `recipe report` and the card say it."""
+    source, unit, target = short["source"], mixture["unit"], short["target_share"]
+    phases = short["renormalized_in"]
+    where = " in phase " + ", ".join(f"`{p}`" for p in phases) if len(mixture["phases"]) > 1 else ""
+    if not short["docs"]:
+        given = ("nothing of it was left for the mix (see the funnel), and `on_short: renormalize` gave its whole "
+                 "share to the other sources" if phases else
+                 "its share of the budget rounds down to no document" if target else
+                 "its filters left none of it (see the funnel)")
+        return (f"source `{source}` is in the mix and got NO documents"
+                + (f" (its target: {target:.2%} of the {unit})" if target else "") + f": {given}")
+    return (f"source `{source}` got {short['share']:.2%} of the {unit}, against a target of {target:.2%}: it ran short"
+            f"{where}, and `on_short: renormalize` gave what it lacked to the other sources")
+
+
+def empty_error(empty: list[str], funnel: Callable[[str], str] | None = None) -> RecipeError:
+    """`--strict`: a source the mix names that got no documents stops the build."""
+    lines = [f"source `{s}` got no documents" + (f" ({funnel(s)})" if funnel else "") for s in empty]
+    return RecipeError(None, "; ".join(lines) + ", and the run is `--strict`",
+                       "loosen the rule or the `where` that left nothing of it, or take it out of the mix"
+                       + ("" if funnel else "; `recipe report` shows its funnel"), stage="mix")

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .mixing import shortfall_words
+
 EXAMPLES = 5  # example doc_ids shown per source for the documents added and removed
 SECTIONS = ("recipe", "format", "seed", "license", "totals", "funnel", "mixture", "scores", "shards", "ledger",
             "quarantine")
@@ -24,6 +26,10 @@ SECTIONS = ("recipe", "format", "seed", "license", "totals", "funnel", "mixture"
 def load_manifest(path: str) -> dict[str, Any]:
     """A build's manifest.json; a RecipeError when `path` is not a build."""
     directory = Path(path)
+    if not directory.exists():
+        raise RecipeError(None, "no such directory",
+                          "give the output directory of a build, e.g. build/example; `recipe run` builds it, "
+                          "`dvc pull` restores it", input=str(directory))
     try:
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         missing = [k for k in ("recipe", "shards", "mixture", "funnel", "totals") if k not in manifest]
@@ -142,11 +148,18 @@ def mixture_shares(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {"unit": {"a": a["mixture"].get("unit"), "b": b["mixture"].get("unit")}, "phases": out}
 
 
+def rule_counts(steps: list[dict[str, Any]] | dict[str, int]) -> list[tuple[str, int]]:
+    """A funnel's rules with the documents each dropped, in the order they ran. Builds before the list form wrote
+    an object, whose keys the manifest sorts."""
+    return list(steps.items()) if isinstance(steps, dict) else [(s["rule"], s["dropped"]) for s in steps]
+
+
 def _funnel_steps(f: dict[str, Any]) -> dict[str, int]:
     """A source's funnel as steps in order: read, quarantined, each rule, kept, left out by the mix, selected."""
-    return {"read": f["read"], "quarantined": f["quarantined"], **f["dropped"], "kept": f["kept"],
-            **{f"mix: {rule}": n for rule, n in f["left_out_by_mix"].items()}, "repeats": f["repeats"],
-            "selected": f["selected"]}
+    return {"read": f["read"], "quarantined": f["quarantined"], **dict(rule_counts(f["dropped"])), "kept": f["kept"],
+            **{f"mix: {rule}": n for rule, n in rule_counts(f["left_out_by_mix"])},
+            **{f"phase {w['phase']}: {w['rule']} (not eligible)": w["excluded"] for w in f.get("where_by_phase", [])},
+            "repeats": f["repeats"], "selected": f["selected"]}
 
 
 def funnel_changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -308,6 +321,9 @@ def print_report(manifest: dict[str, Any], out: Console) -> None:
                           *([_n(s.get("tokens"))] if counted else []), _n(s.get("bytes")), _share(s.get("share")),
                           _share(s.get("target_share")), end_section=i == len(phase["by_source"]) - 1)
     out.print(table)
+    for short in mixture.get("short", []):
+        out.print(f"warning: {shortfall_words(short, mixture)}", style="bold red" if not short["docs"] else "yellow",
+                  markup=False, highlight=False, soft_wrap=True)
 
     if manifest.get("scores"):
         table = Table(title="scores in the output")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -17,6 +17,8 @@ import pyarrow.parquet as pq
 ROW_GROUP_ROWS = 16_384
 ROW_GROUP_BYTES = 64 * 10**6
 _PARQUET = {"compression": "zstd", "compression_level": 3, "write_statistics": True}
+DATA = "data"  # a build's shards, and nothing else (`shard_name`)
+MANIFEST = "manifest.json"  # what a build holds, with every file's sha256; its own is in `manifest.json.sha256`
 
 
 def row_sizes(batch: pa.RecordBatch) -> list[int]:
@@ -83,7 +85,7 @@ def write_parquet(path: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatc
 
 @dataclass(frozen=True)
 class Shard:
-    path: str
+    path: str  # inside the build directory
     rows: int
     bytes: int
     sha256: str
@@ -98,28 +100,46 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_shards(directory: Path, fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch],
+def shard_name(index: int, count: int, fmt: str) -> str:
+    """A shard's path in a build, as the Hugging Face Hub names the files of a split: shards under `data/`, so a
+    reader pointed at `data/` finds the training rows and nothing else, numbered in training order."""
+    return f"{DATA}/train-{index:05d}-of-{count:05d}.{fmt}"
+
+
+def write_shards(build: Path, fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch],
                  shard_rows: int, shard_bytes: int, on_rows: Callable[[int], None] | None = None,
                  first: int = 0, phase: str = "") -> list[Shard]:
     """Cut the row stream into shards of at most shard_rows rows and about shard_bytes bytes, numbered from
-    `first` and labelled with the training phase they hold."""
+    `first` and labelled with the training phase they hold. Their names are provisional until `name_shards`:
+    a shard's name holds the count of shards, known once the stream has ended."""
     shards: list[Shard] = []
     for i, table in enumerate(chunks(batches, shard_rows or 2**62, shard_bytes), start=first):
-        shards.append(write_shard(directory / f"part-{i:05d}.{fmt}", fmt, schema, table, phase))
+        shards.append(write_shard(build, f"{DATA}/part-{i:05d}.{fmt}", fmt, schema, table, phase))
         if on_rows:
             on_rows(table.num_rows)
     return shards
 
 
-def write_shard(path: Path, fmt: str, schema: pa.Schema, table: pa.Table, phase: str = "") -> Shard:
-    """One shard of a build, as Parquet or JSON lines."""
+def name_shards(build: Path, shards: list[Shard], fmt: str) -> list[Shard]:
+    """The shards written by `write_shards`, renamed to their final names (`shard_name`)."""
+    named = []
+    for i, shard in enumerate(shards):
+        path = shard_name(i, len(shards), fmt)
+        (build / shard.path).rename(build / path)
+        named.append(replace(shard, path=path))
+    return named
+
+
+def write_shard(build: Path, path: str, fmt: str, schema: pa.Schema, table: pa.Table, phase: str = "") -> Shard:
+    """One shard of a build, as Parquet or JSON lines, at `path` inside the build directory."""
+    file = build / path
     if fmt == "parquet":
-        write_parquet(path, schema, table.to_batches())
+        write_parquet(file, schema, table.to_batches())
     else:
-        with open(path, "wb") as fh:
+        with open(file, "wb") as fh:
             for row in table.to_pylist():
                 meta = row.get("meta")
                 if meta is not None:
                     row["meta"] = orjson.Fragment(meta.encode())
                 fh.write(orjson.dumps(row) + b"\n")
-    return Shard(path.name, table.num_rows, os.path.getsize(path), sha256_file(path), phase)
+    return Shard(path, table.num_rows, os.path.getsize(file), sha256_file(file), phase)

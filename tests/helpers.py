@@ -149,5 +149,10 @@ def manifest(out: Path) -> dict[str, Any]:
     return json.loads((out / "manifest.json").read_text())
 
 
+def steps(funnel_steps: list[dict[str, Any]]) -> dict[str, int]:
+    """A funnel's `dropped` or `left_out_by_mix` (a list, in the order the rules ran) as {rule: documents}."""
+    return {s["rule"]: s["dropped"] for s in funnel_steps}
+
+
 def json_events(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]

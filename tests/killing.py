@@ -71,7 +71,8 @@ def make_project(root: Path, web_docs: int = 600, wiki_docs: int = 300) -> Path:
     return root
 
 
-SCORE = 'score web { q = classifier("clf", label: "good", output: "probability", max_length: 64, batch: 16) }\n'
+SCORE = ('score web { q = classifier("clf", label: "good", output: "probability", max_length: 64, batch: 16) }\n'
+         "score wiki { q = expr(0.5) }\n")  # every source of the anneal has the score it sorts by
 
 
 def recipe_text(order: str = "shuffle", tokens: str = "50K", scored: bool = True) -> str:
@@ -181,7 +182,7 @@ def writing(work: Path, stage: str, name: str = "data.parquet") -> bool:
 
 def shards_written(work: Path, at_least: int) -> bool:
     """Whether the output stage has written at least this many shards into its temporary directory."""
-    return len(list((work / "build").glob(".resume.tmp-*/part-*"))) >= at_least
+    return len(list((work / "build").glob(".resume.tmp-*/data/*"))) >= at_least
 
 
 def output(work: Path) -> dict[str, str]:

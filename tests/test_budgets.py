@@ -35,7 +35,7 @@ def sources(root: Path) -> None:
 
 
 def rows(root: Path) -> list[dict[str, Any]]:
-    return duckdb.sql(f"SELECT * FROM '{root}/build/tokens/part-*.parquet'").arrow().read_all().to_pylist()
+    return duckdb.sql(f"SELECT * FROM '{root}/build/tokens/data/*.parquet'").arrow().read_all().to_pylist()
 
 
 def test_n_tokens_is_the_tokenizers_count_and_a_token_budget_is_met_within_a_document(tmp_path: Path,

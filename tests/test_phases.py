@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from helpers import build, corpus, digest_tree, document, manifest, ok, recipe, write_jsonl
+from helpers import build, corpus, digest_tree, document, json_events, manifest, ok, recipe, steps, write_jsonl
 from models import tiny_tokenizer_dir
 from tokenizers import Tokenizer
 
@@ -43,20 +43,20 @@ def in_order(out: Path, columns: str = "doc_id, source, text, content_hash, meta
     """Every row of the build in training order (shard by shard, row by row), with the shard it is in and the
     phase the manifest gives that shard."""
     phase_of = {s["path"]: s["phase"] for s in manifest(out)["shards"]}
-    sql = (f"SELECT {columns}, filename FROM read_parquet('{out}/part-*.parquet', filename = true, "
+    sql = (f"SELECT {columns}, filename FROM read_parquet('{out}/data/*.parquet', filename = true, "
            "file_row_number = true) ORDER BY filename, file_row_number")
     with duckdb.connect() as con:
         result = con.execute(sql)
         names = [d[0] for d in result.description]
         rows = [dict(zip(names, r, strict=True)) for r in result.fetchall()]
     for row in rows:
-        row["shard"] = Path(row.pop("filename")).name
+        row["shard"] = Path(row.pop("filename")).relative_to(out).as_posix()
         row["phase"] = phase_of[row["shard"]]
     return rows
 
 
 def shard_names(out: Path) -> list[str]:
-    return sorted(p.name for p in out.glob("part-*.parquet"))
+    return sorted(p.relative_to(out).as_posix() for p in (out / "data").iterdir())
 
 
 @pytest.fixture(scope="module")
@@ -392,6 +392,113 @@ output "build/p"
     assert {s: v["docs"] for s, v in mixture["phases"][1]["by_source"].items()} == anneal
 
 
+# ---- a phase's own mix keeps what the main mix says of each source -------------------------------------------
+
+INHERIT = """\
+recipe "inherit" { seed 5 }
+source py  = jsonl("data/py.jsonl", text: "body", id: "id")
+source deb = jsonl("data/deb.jsonl", text: "body", id: "id")
+score py  { tech = expr(0) }
+score deb { tech = expr(words(text)) }
+mix 100 docs { py 65%  deb 35% where tech >= 45 }
+order {
+  phase main   first 80%: shuffle
+  phase anneal last 20%: mix { py 60%, deb 40%ANNEAL }, sort tech desc
+}
+output "build/p"
+"""
+
+
+def test_a_phase_mix_keeps_the_main_mix_where_of_a_source_unless_it_gives_its_own(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "data/py.jsonl", corpus(200, seed=1, prefix="p"))
+    deb = corpus(200, seed=2, prefix="d")
+    write_jsonl(tmp_path / "data/deb.jsonl", deb)
+    words = {f"deb/{r['id']}": len(r["body"].split()) for r in deb}
+    below = {doc_id for doc_id, n in words.items() if n < 45}
+    assert 50 < len(below) < 150  # the threshold leaves out a good part of the source, and keeps enough
+
+    # The anneal's `deb 40%` says nothing of `where`: it keeps the main mix's `where tech >= 45`.
+    ok(build(tmp_path, INHERIT.replace("ANNEAL", ""), "--quiet"))
+    out = tmp_path / "build/p"
+    rows = in_order(out, "doc_id, source, tech")
+    assert all(r["tech"] == words[r["doc_id"]] for r in rows if r["source"] == "deb")
+    anneal = [r for r in rows if r["phase"] == "anneal"]
+    assert Counter(r["source"] for r in anneal) == {"py": 12, "deb": 8}
+    assert [r["source"] for r in anneal] == ["deb"] * 8 + ["py"] * 12  # sorted by tech desc: py's is 0
+    assert all(r["tech"] >= 45 for r in rows if r["source"] == "deb"), [r for r in anneal if r["tech"] < 45]
+    # The funnel calls the documents under the threshold what they are, not "over budget".
+    funnel = manifest(out)["funnel"]["deb"]
+    taken = {r["doc_id"] for r in rows if r["source"] == "deb"}
+    assert funnel["left_out_by_mix"] == [{"rule": "where tech >= 45", "dropped": len(below)},
+                                         {"rule": "over budget", "dropped": 200 - len(below) - len(taken)}]
+    assert "where_by_phase" not in funnel  # one `where` for every phase: the row above says it all
+    ledger = q(f"SELECT doc_id FROM '{out}/ledger.parquet' WHERE rule = 'where tech >= 45'")
+    assert {doc_id for (doc_id,) in ledger} == below
+
+    # Its own `where` replaces the main mix's, in that phase only; the funnel shows what each phase's left out.
+    ok(build(tmp_path, INHERIT.replace("ANNEAL", " where tech >= 60"), "--quiet"))
+    rows = in_order(out, "doc_id, source, tech")
+    assert all(r["tech"] >= 60 for r in rows if r["source"] == "deb" and r["phase"] == "anneal")
+    assert all(r["tech"] >= 45 for r in rows if r["source"] == "deb")
+    assert any(r["tech"] < 60 for r in rows if r["source"] == "deb" and r["phase"] == "main")
+    funnel = manifest(out)["funnel"]["deb"]
+    assert funnel["where_by_phase"] == [
+        {"phase": "main", "rule": "where tech >= 45", "excluded": len(below)},
+        {"phase": "anneal", "rule": "where tech >= 60", "excluded": sum(n < 60 for n in words.values())}]
+    assert steps(funnel["left_out_by_mix"])["where tech >= 45 (phase main), where tech >= 60 (phase anneal)"] == \
+        len(below)  # left out by every phase that takes the source
+    human = ok(recipe(tmp_path, "report", "build/p")).stdout
+    assert re.search(r"phase anneal: where tech >= 60\s+│\s+\d+ not eligible", human), human
+
+
+RENORMALIZE = SOURCES + """\
+filter short { keep words(text) >= WORDS }
+mix 200 docs { long 65% short 35%, on_short: renormalize }
+order { shuffle }
+output "build/p"
+"""
+
+
+def test_a_source_renormalize_leaves_short_or_empty_is_a_warning_and_empty_an_error_with_strict(tmp_path: Path) -> None:
+    two_sources(tmp_path, 300, 60)
+    keeps = sum(len(r["body"].split()) >= 50 for r in corpus(60, seed=12, prefix="s"))
+    assert 10 < keeps < 70  # of the 70 docs (35% of 200) the mix asks
+
+    # Short: a warning in the terminal, a `warning` event in JSON, and the same words in the manifest, the card
+    # and `recipe report`.
+    result = ok(build(tmp_path, RENORMALIZE.replace("WORDS", "50")))
+    out = tmp_path / "build/p"
+    mixture = manifest(out)["mixture"]
+    assert mixture["short"] == [{"source": "short", "docs": keeps, "share": keeps / 200, "target_share": 0.35,
+                                 "renormalized_in": ["all"]}]
+    words = (f"source `short` got {keeps / 200:.2%} of the docs, against a target of 35.00%: it ran short, and "
+             "`on_short: renormalize` gave what it lacked to the other sources")
+    assert f"warning: {words}" in " ".join(result.stderr.split())
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert f"> **Warning:** {words}." in card and f"35.00% (renormalized: asked 70, got {keeps} docs)" in card
+    assert f"warning: {words}" in " ".join(ok(recipe(tmp_path, "report", "build/p")).stdout.split())
+    events = json_events(ok(build(tmp_path, RENORMALIZE.replace("WORDS", "50"), "--json")).stdout)
+    warning = next(e for e in events if e["event"] == "warning")
+    assert warning == {"event": "warning", "kind": "short_source", **mixture["short"][0], "message": words}
+    assert events[-1]["event"] == "done"
+
+    # Empty: a warning even under --quiet; with --strict, an error of the mix stage, with the source's funnel, and
+    # the previous build stays.
+    empty = RENORMALIZE.replace("WORDS", "1000")
+    result = ok(build(tmp_path, empty, "--quiet"))
+    assert ("warning: source `short` is in the mix and got NO documents (its target: 35.00% of the docs)"
+            in " ".join(result.stderr.split())), result.stderr
+    assert manifest(out)["mixture"]["short"][0]["docs"] == 0
+    ok(build(tmp_path, RENORMALIZE.replace("WORDS", "50"), "--quiet"))
+    before = digest_tree(out)
+    strict = build(tmp_path, empty, "--quiet", "--strict")
+    assert strict.returncode == 1 and "Traceback" not in strict.stderr
+    assert ("error: stage mix: source `short` got no documents (its funnel: read 60, `keep words(text) >= 1000` -60, "
+            "kept 0; `keep words(text) >= 1000` removed the most), and the run is `--strict`"
+            in " ".join(strict.stderr.split())), strict.stderr
+    assert digest_tree(out) == before
+
+
 # ---- determinism -------------------------------------------------------------------------------------------
 
 
@@ -425,13 +532,13 @@ output "build/det" shard 100 rows
     for threads in ("1", "2"):
         ok(build(tmp_path, text, "--quiet", "--threads", threads, "--cache", f"cache-{threads}"))
         digests.append(digest_tree(out))
-    shards = [n for n in digests[0] if n.startswith("part-")]
+    shards = [n for n in digests[0] if n.startswith("data/")]
     assert len(shards) >= 5
     assert digests[1] == digests[0], "--threads 2 changed the output"
     m = manifest(out)
     assert [p["name"] for p in m["mixture"]["phases"]] == ["main", "mid", "anneal"]
     assert {s["phase"] for s in m["shards"]} == {"main", "mid", "anneal"}
-    assert any(r[0].startswith("URL: ") for r in q(f"SELECT text FROM '{out}/part-*.parquet'"))
+    assert any(r[0].startswith("URL: ") for r in q(f"SELECT text FROM '{out}/data/*.parquet'"))
 
 
 # ---- length buckets ---------------------------------------------------------------------------------------
@@ -641,6 +748,14 @@ MIX = "mix 100 docs { long 50% short 50% }\n"
                  "unknown mix setting `on_shortage`", "did you mean `on_short`?", id="unknown-mix-setting"),
     pytest.param(MIX + "order {\n  phase main first 80%\n  phase main last 20%\n}\n", 7, 9,
                  "phase `main` is declared twice", "own name", id="duplicate-phase"),
+    pytest.param("score long { q = expr(words(text)) }\n" + MIX + "order {\n  phase main first 80%\n"
+                 "  phase anneal last 20%: sort q desc\n}\n", 8, 31,
+                 "`q` is a score of `long` only, and phase `anneal` also takes `short`: without `q`, those documents "
+                 "would all sort after the scored ones, and the phase would not be mixed",
+                 "give `short` a `q` too (e.g. `score short { q = expr(0) }`)", id="sort-by-a-score-a-source-lacks"),
+    pytest.param("score long { q = expr(words(text)) }\n" + MIX + "order { sort q desc }\n", 6, 14,
+                 "`q` is a score of `long` only, and the mix also takes `short`", "`shuffle`",
+                 id="sort-by-a-score-a-source-lacks-without-phases"),
 ])
 def test_check_rejects_bad_phases_and_mix_settings(tmp_path: Path, body: str, line: int, col: int, message: str,
                                                   hint: str) -> None:
@@ -653,6 +768,15 @@ def test_check_rejects_bad_phases_and_mix_settings(tmp_path: Path, body: str, li
     assert f"c.recipe:{line}:{col}: error: {message}" in printed, printed
     assert hint in printed.split("hint:", 1)[1], printed
     assert printed.count(": error: ") == 1, printed
+
+
+def test_check_accepts_a_sort_by_a_score_every_source_of_the_phase_has(tmp_path: Path) -> None:
+    two_sources(tmp_path, 20, 10)
+    body = ("score long { q = expr(words(text)) }\nmix 100 docs { long 50%, short 50% }\norder {\n"
+            "  phase main first 80%: shuffle\n  phase anneal last 20%: mix { long 100% }, sort q desc\n}\n")
+    (tmp_path / "c.recipe").write_text(CHECK_HEAD + body + 'output "build/c"\n', encoding="utf-8")
+    result = recipe(tmp_path, "check", "c.recipe")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_check_accepts_a_full_phase_layout(tmp_path: Path) -> None:

@@ -113,6 +113,18 @@ def test_scored_and_deduplicated_recipes(tmp_path: Path, cluster: str, name: str
             "plugin-example": {"filter_pydocs:stage_part", "score_pydocs.ease:actors"}}[name] <= steps, steps
 
 
+def test_a_split_filter_counts_the_documents_its_transforms_changed(tmp_path: Path, cluster: str) -> None:
+    work = tmp_path / "work"
+    write_jsonl(work / "web.jsonl", [{"id": f"d{i:02}", "text": f"Write to user{i}@example.org today" if i % 3 == 0
+                                      else f"Nothing personal in text {i}"} for i in range(60)])
+    (work / "r.recipe").write_text('source web = jsonl("web.jsonl", id: "id")\n'
+                                   'filter web {\n  apply redact_pii()\n  keep words(text) >= 5\n}\n'
+                                   'output "build/t"\n')
+    local, ray_build, steps = both(work, "r.recipe", "build/t", cluster)
+    assert digest_tree(ray_build) == local and "filter_web:stage_part" in steps
+    assert manifest(ray_build)["funnel"]["web"]["changed"] == [{"rule": "apply redact_pii()", "changed": 20}]
+
+
 MIXED = """
 recipe "mixed" { seed 5 }
 
@@ -266,8 +278,8 @@ def test_an_error_in_a_task_reads_as_the_local_engine_s(tmp_path: Path, cluster:
 
 
 def test_through_dvc_every_stage_runs_on_the_cluster(tmp_path: Path, cluster: str) -> None:
-    """In a DVC project, `recipe run --engine ray` passes the engine to each `recipe stage` that `dvc repro`
-    runs: the build is the local engine's, and dvc.lock records it."""
+    """In a DVC project, `recipe run --engine ray` runs each stage DVC reproduces on the cluster: the build is
+    the local engine's, and dvc.lock records it."""
     from test_dvc import env, example_project
 
     proj = example_project(tmp_path)
@@ -279,7 +291,7 @@ def test_through_dvc_every_stage_runs_on_the_cluster(tmp_path: Path, cluster: st
     assert run.returncode == 0, run.stderr
     assert digest_tree(proj / "build" / "example") == local
     steps = {e["stage"] for e in json_events(run.stdout) if e.get("event") == "tasks"}
-    assert {"ingest_code", "filter_code", "mix", "order"} <= steps  # each `recipe stage` ran tasks on the cluster
+    assert {"ingest_code", "filter_code", "mix", "order"} <= steps  # each stage ran tasks on the cluster
     assert "build/example" in (proj / "dvc.lock").read_text()
 
 

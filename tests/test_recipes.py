@@ -95,7 +95,7 @@ def test_dsir_resamples_the_handbook_toward_pythons_documentation(project: Path)
     pool = duckdb.sql(f"SELECT lang, count(*) FROM '{ROOT}/data/sample/handbook/*.parquet' GROUP BY lang").fetchall()
     pool_en = dict(pool)["en"] / sum(n for _, n in pool)
     chosen = duckdb.sql(f"SELECT json_extract_string(meta, '$.lang') AS lang, n_tokens, ref "
-                        f"FROM '{out}/part-*.parquet'").fetchall()
+                        f"FROM '{out}/data/*.parquet'").fetchall()
     chosen_en = sum(1 for lang, _, _ in chosen if lang == "en") / len(chosen)
     assert pool_en < 0.15 and chosen_en > 3 * pool_en  # the English pages look like the (English) target
     tokens = sum(n for _, n, _ in chosen)

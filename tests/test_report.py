@@ -11,7 +11,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from helpers import manifest, ok, recipe
+from datarecipe.compiler.checker import check
+from datarecipe.compiler.parser import parse
+from helpers import manifest, ok, recipe, steps
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANGES = {"  pydocs   50%": "  pydocs   55%", "handbook 35%": "handbook 30%",
@@ -38,7 +40,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 def hashes(build: Path) -> dict[str, dict[int, set[str]]]:
     """Per source, each content hash in the build's shards with the doc_ids that carry it."""
     out: dict[str, dict[int, set[str]]] = {}
-    rows = duckdb.execute(f"SELECT source, content_hash, doc_id FROM '{build}/part-*.parquet'").fetchall()
+    rows = duckdb.execute(f"SELECT source, content_hash, doc_id FROM '{build}/data/*.parquet'").fetchall()
     for source, content_hash, doc_id in rows:
         out.setdefault(source, {}).setdefault(content_hash, set()).add(doc_id)
     return out
@@ -67,7 +69,7 @@ def test_diff_counts_documents_added_and_removed_by_content_hash(builds: tuple[P
         assert got == expected
     assert changes["documents"]["added"]["by_source"]["pydocs"]["count"] > 0  # more pydocs...
     assert changes["documents"]["removed"]["by_source"]["handbook"]["count"] > 0  # ...fewer handbook pages
-    docs = [dict(duckdb.execute(f"SELECT source, count(*) FROM '{build}/part-*.parquet' GROUP BY ALL").fetchall())
+    docs = [dict(duckdb.execute(f"SELECT source, count(*) FROM '{build}/data/*.parquet' GROUP BY ALL").fetchall())
             for build in (a, b)]
     assert {source: counts["docs"] for source, counts in changes["sources"].items()} == \
         {source: {"a": docs[0][source], "b": docs[1][source], "change": docs[1][source] - docs[0][source]}
@@ -121,7 +123,7 @@ def test_report_prints_the_funnel_and_the_mixture(builds: tuple[Path, Path, Path
     for source, f in m["funnel"].items():
         row = next(line for line in human.splitlines() if re.search(rf"\b{source}\b.*\bread\b", line))
         assert f"{f['read']:,}" in row
-        for rule, n in f["left_out_by_mix"].items():
+        for rule, n in steps(f["left_out_by_mix"]).items():
             assert re.search(rf"mix: {re.escape(rule)}\s+│\s+-{n:,} │", human)
         s = m["mixture"]["by_source"][source]
         assert re.search(rf"│ {source}\s+│\s+{s['docs']:,} │\s+{s['bytes']:,} │\s+{s['share']:.2%} │\s+"
@@ -135,13 +137,36 @@ def test_report_prints_the_funnel_and_the_mixture(builds: tuple[Path, Path, Path
         {k: m[k] for k in ("funnel", "mixture", "totals", "shards")}
 
 
-@pytest.mark.parametrize("command", [("report", "data"), ("diff", "build/example", "nowhere")])
+def test_the_funnel_keeps_the_rules_in_recipe_order(builds: tuple[Path, Path, Path]) -> None:
+    # A rule owns the documents it drops first: the funnel reads in the order the rules run, in the manifest
+    # (written with sorted keys), the card, its plot's numbers and `recipe report`.
+    root, a, _ = builds
+    checked = check(parse((root / "a.recipe").read_text(encoding="utf-8")))
+    m = manifest(a)
+    card = (a / "README.md").read_text(encoding="utf-8")
+    human = ok(recipe(root, "report", "build/example")).stdout
+    plotted = json.loads((a / "funnel.json").read_text())["steps"]
+    for source in ("pydocs", "handbook", "code"):
+        rules = [r.label for r in checked.filter_for(source).rules]
+        assert rules != sorted(rules)
+        assert [s["rule"] for s in m["funnel"][source]["dropped"]] == rules
+        assert [step for step, _ in plotted[source] if step in rules] == rules
+        section = card.split(f"**{source}**")[1].split("**in the output**")[0]
+        assert sorted(rules, key=lambda rule: section.index(f"| {rule} |")) == rules
+        table = human.split("funnel")[1].split(f" {source} ")[1].split("in the output")[0]
+        assert sorted(rules, key=lambda rule: table.index(f" {rule} ")) == rules
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    (("report", "data"), "data: data is not a datarecipe build: it has no manifest.json"),
+    (("diff", "build/example", "nowhere"), "nowhere: no such directory"),
+    (("report", "build/nowhere"), "build/nowhere: no such directory")])
 def test_a_directory_that_is_not_a_build_is_a_clean_error(builds: tuple[Path, Path, Path],
-                                                          command: tuple[str, ...]) -> None:
+                                                          command: tuple[str, ...], message: str) -> None:
     root, _, _ = builds
     result = recipe(root, *command)
     assert result.returncode == 1
-    assert f"{command[-1]} is not a datarecipe build: it has no manifest.json" in result.stderr
+    assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     as_json = recipe(root, *command, "--json")
     assert as_json.returncode == 1 and "Traceback" not in as_json.stderr

