@@ -546,15 +546,22 @@ def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     directory = Path(args.dir)
     manifest = load_manifest(args.dir)
-    shards = manifest["shards"]
     checksum = directory / f"{MANIFEST}.sha256"
-    files = [(s["path"], s["bytes"], s["sha256"]) for s in shards]
-    files += [(manifest[k]["path"], None, manifest[k].get("sha256")) for k in ("ledger", "quarantine")]
-    files += [(name, None, digest) for name, digest in manifest.get("files", {}).items()]
     # the checksum file is in `sha256sum` format ("HASH  manifest.json"), so `sha256sum -c` reads it too
     recorded = checksum.read_text(encoding="utf-8", errors="replace").split() if checksum.is_file() else None
-    files.append((MANIFEST, None, None if recorded is None else (recorded or [""])[0]))
-    problems = [] if recorded is not None else [f"{checksum.name}: missing"]
+    # A build from before whole-build checksums (output layout 3 and older) lists its shards, ledger and
+    # quarantine only: those are checked, and it is said.
+    whole = recorded is not None or "files" in manifest
+    problems = [] if recorded is not None or not whole else [f"{checksum.name}: missing"]
+    files: list[tuple[str, int | None, str | None]] = [(MANIFEST, None, (recorded or [""])[0] if whole else None)]
+    try:
+        shards = [(str(s["path"]), int(s["bytes"]), str(s["sha256"])) for s in manifest["shards"]]
+        files += shards
+        files += [(str(manifest[k]["path"]), None, manifest[k].get("sha256")) for k in ("ledger", "quarantine")]
+        files += [(str(name), None, str(digest)) for name, digest in dict(manifest.get("files", {})).items()]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        shards = []
+        problems.append(f"{MANIFEST}: malformed ({type(exc).__name__}: {exc}); its files cannot be checked")
     for name, size, digest in files:
         path = directory / name
         if not path.is_file():
@@ -565,12 +572,15 @@ def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
             problems.append(f"{name}: sha256 differs from the " + ("checksum file's" if name == MANIFEST else
                                                                     "manifest's"))
     listed = {name for name, _, _ in files} | {checksum.name}
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()) if whole else ():
         if path.relative_to(directory).as_posix() not in listed:
             problems.append(f"{path.relative_to(directory).as_posix()}: not in the manifest")
+    if not whole and not args.json:
+        out.print(f"{directory}: built before whole-build checksums; its shards, ledger and quarantine are checked, "
+                  "not its card (rebuild it to cover every file)", highlight=False, markup=False)
     if args.json:
         print(json.dumps({"dir": str(directory), "ok": not problems, "files": len(files), "shards": len(shards),
-                          "problems": problems}))
+                          "whole_build": whole, "problems": problems}))
     else:
         for problem in problems:
             out.print(f"{directory}/{problem}", highlight=False, markup=False)

@@ -356,7 +356,7 @@ def reproduce(root: Path, recipe_path: str, target: str, run: Callable[[str], No
 
         from dvc.exceptions import DvcException, ReproductionError
         from dvc.logger import set_loggers_level
-        from dvc.repo import Repo
+        from dvc.repo import Repo, lock_repo
     except ImportError:
         raise RecipeError(None, "this is a DVC project, but `dvc` is not installed",
                           "install it (`pip install dvc`), or build without DVC: `recipe run --no-dvc`") from None
@@ -391,8 +391,9 @@ def reproduce(root: Path, recipe_path: str, target: str, run: Callable[[str], No
             by_file: dict[str, list[Any]] = {}
             for stage in ran:  # in the order they ran, as DVC would have added them one by one
                 by_file.setdefault(stage.dvcfile.path, []).append(stage)
-            for stages in by_file.values():
-                stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
+            with lock_repo(repo):  # as DVC writes it: holding the repository's lock
+                for stages in by_file.values():
+                    stages[0].dvcfile.dump_stages(stages, update_pipeline=False)
 
 
 def _run_here(stage: Any, run: Callable[[str], None], dry: bool, force: bool, run_env: Any = None,
@@ -400,6 +401,7 @@ def _run_here(stage: Any, run: Callable[[str], None], dry: bool, force: bool, ru
     """What DVC's `run_stage` does for a stage (dvc/stage/run.py), with `run` in place of the command's process:
     a run DVC has cached restores the outputs; else the stage runs."""
     from dvc.stage.cache import RunCacheNotFoundError
+    from dvc.stage.decorators import unlocked_repo
 
     if not force:
         try:
@@ -407,7 +409,9 @@ def _run_here(stage: Any, run: Callable[[str], None], dry: bool, force: bool, ru
             return
         except RunCacheNotFoundError:
             stage.save_deps()
-    run(stage.cmd.rsplit(" ", 1)[1])
+    # As DVC runs a command: without the repository's lock, so `dvc status` or another recipe's build in the
+    # project is not locked out while a long stage runs.
+    unlocked_repo(lambda _: run(stage.cmd.rsplit(" ", 1)[1]))(stage)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ edit re-runs the stages the edit reaches and no others. Real git, real DVC, a lo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -277,6 +278,28 @@ def test_verify_notices_an_edit_to_any_file_of_a_build(tmp_path: Path) -> None:
     assert "manifest.json: sha256 differs from the checksum file's" in result.stdout
     (tampered / "manifest.json.sha256").unlink()
     assert "manifest.json.sha256: missing" in recipe(tmp_path, "verify", str(tampered)).stdout
+
+    # A manifest edited into another shape is a problem to report, not a crash.
+    broken = tmp_path / "broken"
+    shutil.copytree(built, broken)
+    shape = manifest(built)
+    del shape["ledger"]
+    (broken / "manifest.json").write_text(json.dumps(shape))
+    result = recipe(tmp_path, "verify", str(broken))
+    assert result.returncode == 1 and "manifest.json: malformed (KeyError: 'ledger')" in result.stdout
+    assert "internal error" not in result.stderr
+
+    # A build from before whole-build checksums (no `files`, no checksum file): what it lists is checked, and said.
+    older = tmp_path / "older"
+    shutil.copytree(built, older)
+    shape = manifest(built)
+    del shape["files"]
+    (older / "manifest.json").write_text(json.dumps(shape))
+    (older / "manifest.json.sha256").unlink()
+    result = ok(recipe(tmp_path, "verify", str(older)))
+    assert "built before whole-build checksums" in result.stdout and "every file matches" in result.stdout
+    (older / shard["path"]).write_bytes(b"other rows")
+    assert recipe(tmp_path, "verify", str(older)).returncode == 1
 
     missing = recipe(tmp_path, "verify", str(tmp_path))
     assert missing.returncode == 1 and "is not a datarecipe build: it has no manifest.json" in missing.stderr
