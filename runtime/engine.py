@@ -709,9 +709,8 @@ def sql_stats(tmp: Path) -> dict[str, Any]:
         table = pq.read_table(tmp / f"{name}.parquet", columns=keys)
         return table.group_by(keys).aggregate([([], "count_all")]).sort_by([(k, "ascending") for k in keys]).to_pylist()
 
-    by_source = counted("data", ["source"])
-    stats: dict[str, Any] = {"rows": pq.read_metadata(tmp / "data.parquet").num_rows,
-                             "by_source": {row["source"]: row["count_all"] for row in by_source}}
+    by_source = {row["source"]: row["count_all"] for row in counted("data", ["source"])}  # a file, or parts (Ray)
+    stats: dict[str, Any] = {"rows": sum(by_source.values()), "by_source": by_source}
     for name, key in (("ledger", "dropped"), ("changed", "changed")):
         if (tmp / f"{name}.parquet").exists():
             counts: dict[str, dict[str, int]] = defaultdict(dict)
