@@ -27,10 +27,15 @@ models/all-MiniLM-L6-v2: $(BIN)/.installed
 models: models/all-MiniLM-L6-v2
 
 lint: install
-	$(BIN)/ruff check api compiler runtime tests bench examples
+	$(BIN)/ruff check api compiler operators runtime tests bench examples
 
+# mypy reads the package as it is installed (api/ is datarecipe, compiler/ is datarecipe.compiler, ...): a tree of
+# links in that shape, so imports between the folders are followed and typed.
 typecheck: install
-	$(BIN)/mypy compiler
+	rm -rf build/typecheck && mkdir -p build/typecheck/datarecipe
+	ln -s $(CURDIR)/api/__init__.py build/typecheck/datarecipe/__init__.py
+	for d in compiler operators runtime; do ln -s $(CURDIR)/$$d build/typecheck/datarecipe/$$d; done
+	MYPYPATH=build/typecheck $(BIN)/mypy -p datarecipe.compiler -p datarecipe.operators
 
 # models: tests/test_dvc.py checks dvc.yaml against recipes/scored.recipe, whose model DVC hashes.
 # Two workers (pytest-xdist): most tests wait on a `recipe` process of their own; TEST_WORKERS=1 runs them in one.

@@ -12,6 +12,6 @@
 The built-in operators with a Python kernel are declared with the same `declare` (compiler/operators.py).
 """
 
-from .compiler.operators import REQUIRED, Operator, OperatorError, Param, declare, operator
+from datarecipe.operators import REQUIRED, Operator, OperatorError, Param, declare, operator
 
 __all__ = ["REQUIRED", "Operator", "OperatorError", "Param", "declare", "operator"]

@@ -13,8 +13,8 @@ r"""Our `dsir` scorer against data-selection 1.0.3, the DSIR authors' package: s
    sides split a few words differently (on the full corpus, Pearson 0.99989 instead of 1). Its weights and seconds
    are kept in bench/data/dsir/ under a key made of the corpus's sha256, the limit, the pinned requirements and
    the side script's sha256, and reused (--fresh-reference runs it again).
-3. Ours: `datarecipe.runtime.fitted.fit("dsir", ...)` reading the raw and target Parquet files in batches of 4,096
-   rows (as the engine streams a stage's input), then `load(...).score(batch)` over raw's batches; this process,
+3. Ours: `datarecipe.operators.scorers.fitted.fit("dsir", ...)` reading the raw and target Parquet files in batches of
+   4,096 rows (as the engine streams a stage's input), then `load(...).score(batch)` over raw's batches; this process,
    one thread. Both sides: ngram 2 (words and word pairs), 10,000 buckets, fit on every document.
 
 Printed: Pearson and Spearman correlation of the per-document log importance weights, the largest absolute
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datarecipe.runtime import fitted
+from datarecipe.operators.scorers import fitted
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

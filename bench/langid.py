@@ -229,7 +229,7 @@ def code_scores(predict: Predict, files: list[str]) -> str:
 def kernel_predict() -> Predict:
     """The project's own `lang()` / `lang_score()` kernels, called on Arrow arrays as DuckDB calls them."""
     import pyarrow as pa
-    from datarecipe.compiler import langid
+    from datarecipe.operators import langid
 
     def predict(texts: list[str]) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
@@ -252,7 +252,7 @@ def main() -> None:
     args = ap.parse_args()
     # This file is bench/langid.py: its directory must not hide the `langid` package (langid.py).
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + args.extra_site
-    from datarecipe.compiler import langid
+    from datarecipe.operators import langid
 
     chars = args.chars or langid.MAX_CHARS
     n_speed = args.docs or (500 if args.quick else 3000)

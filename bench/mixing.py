@@ -30,11 +30,11 @@ import time
 import duckdb
 import numpy as np
 import pyarrow as pa
-from datarecipe.compiler.checker import check
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.lower import statements
-from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import InputFile, plan
-from datarecipe.runtime.mixing import Mixer
+from datarecipe.runtime.stages.mix import Mixer
 
 RECIPE = '''recipe "mixing" { seed 1  tokenizer "tok.json" }
 source web  = parquet("web/*.parquet")

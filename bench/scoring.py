@@ -17,7 +17,7 @@
    includes loading) and after an untimed warm-up on 8 documents:
      pipeline         `transformers.pipeline("text-classification")` called on one document at a time
      forward_loop     the tokenizer and one forward pass per document (so no padding at all)
-     ours             datarecipe.runtime.scoring as a build runs it: on a CPU each document alone, unpadded, but
+     ours             operators.scorers.models as a build runs it: on a CPU each document alone, unpadded, but
                       those cut at max_length, two at a time; on a GPU batches of 32 documents of one width
    The documents go by in chunks of 1,024 (one group that `ours` sorts by length, so it batches a chunk exactly
    as it would the whole list); on each chunk every variant runs in turn, a different one first each time, so that
@@ -47,7 +47,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import torch
-from datarecipe.runtime import scoring, weights
+from datarecipe.operators.scorers import models as scoring
+from datarecipe.runtime import weights
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 BENCH = Path(__file__).resolve().parent

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from datarecipe.runtime import scoring
+from datarecipe.operators.scorers import models as scoring
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))

@@ -108,7 +108,7 @@ def _kills(root: Path, n: int, rng: random.Random, quick: bool) -> dict[str, Any
 
 def soak_fuzz(n: int, seed: int) -> dict[str, Any]:
     import test_fuzz
-    from datarecipe.compiler.errors import RecipeErrors
+    from datarecipe.compiler.language.errors import RecipeErrors
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fix_seed
 

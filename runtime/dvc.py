@@ -22,10 +22,10 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
-from datarecipe.compiler.errors import RecipeError
-from datarecipe.compiler.model import CheckedRecipe
-from datarecipe.compiler.operators import REGISTRY
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import PLAN_VERSION, SCORERS_VERSION, InputFile, Plan, Stage, plan
+from datarecipe.operators import REGISTRY
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
@@ -65,7 +65,7 @@ def is_remote(path: str) -> bool:
 
 def _dependency(path: str) -> str:
     """A local source as a DVC dependency: the file itself, or the directory its glob starts in."""
-    from .sources import glob_base
+    from datarecipe.runtime.stages.ingest import glob_base
 
     path = path.removeprefix("file://").removeprefix("local://")
     return (glob_base(path) or ".") if set("*?[") & set(path) else path
@@ -78,19 +78,19 @@ def light_plan(recipe: CheckedRecipe, known: dict[str, str]) -> Plan:
     """The plan as far as dvc.yaml and the params need it. Local sources are not read: DVC hashes them.
     Remote sources, and models and tokenizers outside the project, are fingerprinted (the params carry them);
     blocklists are, as their SQL needs."""
-    from .sources import resolve, rule_files
+    from datarecipe.runtime.stages.ingest import resolve, rule_files
 
     files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s, known) for s in recipe.sources if is_remote(s.path)}
     files.update(rule_files(recipe, known))
     if recipe.tokenizer:
-        from . import tokens
+        from datarecipe.runtime import tokens
 
         local = tokens.resolve_tokenizer(recipe.tokenizer)
         mark = "" if in_project(recipe.tokenizer) else tokens.tokenizer_fingerprint(local, known)
         files["tokenizer"] = (InputFile(str(local), 0, mark),)
     models = sorted({dict(s.args)["path"] for s in recipe.scores if s.kind == "model"})
     if models:
-        from . import weights
+        from datarecipe.runtime import weights
 
         for path in models:
             local = weights.resolve_model(path)
@@ -282,7 +282,7 @@ def keep_out_of_git(root: Path, output: str) -> None:
     which DVC versions by dvc.lock; caches; locks), by a `.gitignore` of its own that ignores itself too, as
     pytest's cache does; and the build's lock file beside the output, by the `.gitignore` there that DVC keeps
     for the output (and that is committed with it)."""
-    from .lock import build_lock_path
+    from datarecipe.runtime.lock import build_lock_path
 
     own = root / STAGES_DIR.parent / ".gitignore"
     if not own.exists():

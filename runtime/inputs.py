@@ -18,12 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from datarecipe.compiler import ast
-from datarecipe.compiler.errors import RecipeError, Span, did_you_mean
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.errors import RecipeError, Span, did_you_mean
+from datarecipe.compiler.language.parser import parse
+from datarecipe.compiler.language.spec import CheckedRecipe, ScoreSpec, SourceSpec
 from datarecipe.compiler.lower import bind_query, macros_sql, statements
-from datarecipe.compiler.model import CheckedRecipe, ScoreSpec, SourceSpec
-from datarecipe.compiler.operators import Param, named
-from datarecipe.compiler.parser import parse
+from datarecipe.operators import Param, named
 
 
 def problems(recipe: CheckedRecipe) -> list[RecipeError]:
@@ -75,7 +75,7 @@ def _missing_files(src: SourceSpec) -> RecipeError | None:
     if found:
         return None
     # A stat or a glob said "nothing": the build's own listing (fsspec's glob) decides, and says it in its words.
-    from .sources import list_files
+    from datarecipe.runtime.stages.ingest import list_files
 
     try:
         list_files(src)
@@ -111,7 +111,7 @@ def _rule_files(recipe: CheckedRecipe) -> Iterator[RecipeError]:
 def _tokenizer(recipe: CheckedRecipe) -> Iterator[Found]:
     if not recipe.tokenizer:
         return
-    from .tokens import resolve_tokenizer
+    from datarecipe.runtime.tokens import resolve_tokenizer
 
     try:
         resolve_tokenizer(recipe.tokenizer)
@@ -128,7 +128,7 @@ def _models(recipe: CheckedRecipe) -> Iterator[Found]:
     specs = [s for s in recipe.scores if s.kind == "model"]
     if not specs:
         return
-    from . import weights  # without torch: it resolves paths and reads config.json
+    from datarecipe.runtime import weights  # without torch: it resolves paths and reads config.json
 
     resolved: dict[str, Path | None] = {}
     for spec in specs:
@@ -172,7 +172,7 @@ def _sql(recipe: CheckedRecipe) -> Iterator[RecipeError]:
     try:
         con.execute("SET enable_external_access = false")
         if any("dr_" in e.text for e in expressions):
-            from .kernels import register_kernels
+            from datarecipe.runtime.session import register_kernels
 
             for _, sql in statements(macros_sql()):
                 con.execute(sql)

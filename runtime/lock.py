@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.language.errors import RecipeError
 
 
 def _holder(path: Path) -> dict[str, Any]:

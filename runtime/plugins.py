@@ -14,10 +14,10 @@ import traceback
 from importlib import metadata
 from pathlib import Path
 
-from datarecipe.compiler import ast
-from datarecipe.compiler.checker import MODULE_NAME
-from datarecipe.compiler.errors import RecipeError
-from datarecipe.compiler.operators import OperatorError, provided_by
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.checker import MODULE_NAME
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.operators import OperatorError, provided_by
 
 ENTRY_POINTS = "datarecipe.operators"
 

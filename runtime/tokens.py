@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datarecipe.compiler.errors import RecipeError
-
-from .paths import local_only, make_target
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.runtime.paths import local_only, make_target
 
 if TYPE_CHECKING:  # imported where counting begins: `recipe check` resolves the tokenizer and counts nothing
     import pyarrow as pa

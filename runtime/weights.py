@@ -10,9 +10,8 @@ import os
 import re
 from pathlib import Path
 
-from datarecipe.compiler.errors import RecipeError, did_you_mean
-
-from .paths import local_only, make_target
+from datarecipe.compiler.language.errors import RecipeError, did_you_mean
+from datarecipe.runtime.paths import local_only, make_target
 
 # Present where a GPU driver is loaded (NVIDIA; AMD's ROCm): only then is torch asked about CUDA.
 GPU_DRIVERS = ("/proc/driver/nvidia", "/dev/kfd")

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.lower import literal
-from datarecipe.compiler.operators import builtins
-from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import plan
-from datarecipe.compiler.reference import reference
+from datarecipe.operators import builtins
+from datarecipe.operators.reference import reference
 from helpers import corpus, write_jsonl, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]

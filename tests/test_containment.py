@@ -16,12 +16,12 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from datarecipe.compiler.checker import check
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.lower import literal
-from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import plan
 from datarecipe.runtime.cli import main
-from datarecipe.runtime.engine import LocalEngine
+from datarecipe.runtime.executors.local import LocalEngine
 from helpers import corpus, write_jsonl
 
 SOURCE = 'source web = jsonl("data/web.jsonl", text: "body", id: "id")\n'

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from datarecipe.compiler.model import SourceSpec
-from datarecipe.runtime.estimate import sample_source
-from datarecipe.runtime.sources import resolve
+from datarecipe.compiler.language.spec import SourceSpec
+from datarecipe.runtime.executors.sample import sample_source
+from datarecipe.runtime.stages.ingest import resolve
 from helpers import corpus, manifest, ok, recipe, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent

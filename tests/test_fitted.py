@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import torch
-from datarecipe.compiler.errors import RecipeError
-from datarecipe.compiler.operators import REGISTRY
-from datarecipe.runtime import fitted
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.operators import REGISTRY
+from datarecipe.operators.scorers import fitted
 from helpers import ADJECTIVES, NOUNS, VERBS, digest_tree, document
 
 KINDS = ("dsir", "fasttext_classifier", "zipfit")

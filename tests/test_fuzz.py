@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeError, RecipeErrors, render
-from datarecipe.compiler.model import CANONICAL, CheckedRecipe
-from datarecipe.compiler.operators import REGISTRY
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors, render
+from datarecipe.compiler.language.parser import parse
+from datarecipe.compiler.language.spec import CANONICAL, CheckedRecipe
 from datarecipe.compiler.plan import plan
+from datarecipe.operators import REGISTRY
 from datarecipe.runtime.plugins import load_entry_points
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from datarecipe.runtime.sources import BATCH_ROWS
+from datarecipe.runtime.stages.ingest import BATCH_ROWS
 
 try:  # pytest puts tests/ on the path; bench/soak.py imports this module from the repository root
     from helpers import corpus, write_jsonl, write_lines, write_parquet

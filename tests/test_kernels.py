@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from datarecipe.compiler import kernels
 from datarecipe.compiler.lower import macros_sql
 from datarecipe.compiler.plan import Plan
-from datarecipe.runtime.engine import LocalEngine
+from datarecipe.operators import kernels
+from datarecipe.runtime.executors.local import LocalEngine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

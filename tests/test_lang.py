@@ -13,13 +13,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from datarecipe.compiler import langid
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeErrors
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeErrors
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.lower import macros_sql
-from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import Plan
-from datarecipe.runtime.engine import LocalEngine
+from datarecipe.operators import langid
+from datarecipe.runtime.executors.local import LocalEngine
 from helpers import build, ok, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]

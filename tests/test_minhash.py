@@ -19,12 +19,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from datarecipe.compiler import minhash
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeErrors
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeErrors
+from datarecipe.compiler.language.parser import parse
+from datarecipe.operators import minhash
 from datarecipe.runtime.cli import build_plan
-from datarecipe.runtime.engine import LocalEngine
+from datarecipe.runtime.executors.local import LocalEngine
 from helpers import digest_tree, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]

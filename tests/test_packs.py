@@ -13,11 +13,10 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from datarecipe.compiler import packs
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeError, RecipeErrors
-from datarecipe.compiler.operators import named
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.language.parser import parse
+from datarecipe.operators import named, packs
 from helpers import build, digest_tree, manifest, ok, recipe, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,10 +4,10 @@ located syntax errors it raises (all of them at once, one per broken top-level b
 from __future__ import annotations
 
 import pytest
-from datarecipe.compiler import ast
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeError, RecipeErrors
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.plan import plan
 
 DEMO = """\

@@ -19,13 +19,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 from datarecipe import Param, declare
-from datarecipe.compiler.checker import check
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.lower import expr_sql
-from datarecipe.compiler.operators import REGISTRY, OperatorError, register
-from datarecipe.compiler.parser import parse
 from datarecipe.compiler.plan import plan
-from datarecipe.compiler.reference import reference
-from datarecipe.runtime import dvc, kernels, plugins
+from datarecipe.operators import REGISTRY, OperatorError, register
+from datarecipe.operators.reference import reference
+from datarecipe.runtime import dvc, plugins
+from datarecipe.runtime import session as kernels
 from helpers import corpus, json_events, manifest, ok, recipe, recipe_command, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent

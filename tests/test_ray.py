@@ -305,8 +305,8 @@ def test_through_dvc_every_stage_runs_on_the_cluster(tmp_path: Path, cluster: st
 ])
 def test_how_the_plan_lets_a_filter_be_split(tmp_path: Path, rules: str, partition: str | None) -> None:
     """A filter may be split by its dedup key only when every dedup compares the text as read."""
-    from datarecipe.compiler.checker import check
-    from datarecipe.compiler.parser import parse
+    from datarecipe.compiler.language.checker import check
+    from datarecipe.compiler.language.parser import parse
     from datarecipe.compiler.plan import plan
 
     checked = check(parse(f'source web = jsonl("x.jsonl")\nfilter web {{\n  {rules}\n}}\noutput "build/x"\n'))

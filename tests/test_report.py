@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.parser import parse
 from helpers import manifest, ok, recipe, steps
 
 ROOT = Path(__file__).resolve().parent.parent

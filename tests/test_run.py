@@ -15,10 +15,10 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.plan import plan
-from datarecipe.runtime.engine import LocalEngine
+from datarecipe.runtime.executors.local import LocalEngine
 from helpers import (
     build,
     corpus,

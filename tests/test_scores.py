@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeErrors
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeErrors
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.plan import InputFile, plan
 from helpers import build, corpus, digest_tree, json_events, ok, recipe, write_jsonl
 from models import tiny_classifier
@@ -291,7 +291,7 @@ mix 20 docs { web 50% top n  wiki 50% }
 
 
 def test_sample_by_is_gumbel_top_k_with_probability_proportional_to_exp_score_over_t() -> None:
-    from datarecipe.compiler.model import MixShare
+    from datarecipe.compiler.language.spec import MixShare
     from datarecipe.compiler.plan import _selection_key
 
     # three documents per trial scoring 0, ln 2 and ln 4 at temperature 1: each is taken first with

@@ -17,8 +17,9 @@ import huggingface_hub
 import pyarrow as pa
 import pytest
 import torch
-from datarecipe.compiler.errors import RecipeError
-from datarecipe.runtime import scoring, weights
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.operators.scorers import models as scoring
+from datarecipe.runtime import weights
 from helpers import sentence
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import huggingface_hub
 import pyarrow as pa
 import pytest
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.runtime import tokens
 from helpers import document
 from tokenizers import Tokenizer, pre_tokenizers, processors, trainers

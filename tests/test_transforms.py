@@ -15,16 +15,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from datarecipe.compiler import transforms
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeError, RecipeErrors
-from datarecipe.compiler.operators import named
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.plan import plan
-from datarecipe.compiler.transforms import host, parse_blocklist, redact
+from datarecipe.operators import named, transforms
+from datarecipe.operators.transforms import host, parse_blocklist, redact
 from datarecipe.runtime.cli import main
-from datarecipe.runtime.engine import LocalEngine
-from datarecipe.runtime.sources import rule_files
+from datarecipe.runtime.executors.local import LocalEngine
+from datarecipe.runtime.stages.ingest import rule_files
 from helpers import build, json_events, manifest, ok, recipe, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]

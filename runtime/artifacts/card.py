@@ -12,12 +12,11 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow.parquet as pq
-from datarecipe.compiler import ast
-from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.spec import CheckedRecipe
+from datarecipe.runtime.artifacts.shards import DATA
+from datarecipe.runtime.stages.mix import shortfall_words
 from jinja2 import Environment, PackageLoader, StrictUndefined
-
-from .mixing import shortfall_words
-from .writer import DATA
 
 BINS = 30
 EXAMPLE_CHARS = 300
@@ -35,7 +34,7 @@ def write_card(out: Path, manifest: dict[str, Any], recipe: CheckedRecipe, examp
         for name, summary in scores.items():
             if summary.get("mean") is not None:
                 histograms.append(histogram(out, rows, source, name, thresholds.get((source, name), [])))
-    env = Environment(loader=PackageLoader("datarecipe.runtime", "templates"), undefined=StrictUndefined,
+    env = Environment(loader=PackageLoader(__package__, "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     env.filters["pct"] = lambda x: "" if x is None else f"{x * 100:.2f}%"

@@ -8,9 +8,9 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
-from . import ast
-from .errors import NOWHERE, RecipeError, RecipeErrors, Span, did_you_mean
-from .model import (
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.errors import NOWHERE, RecipeError, RecipeErrors, Span, did_you_mean
+from datarecipe.compiler.language.spec import (
     CANONICAL,
     CheckedRecipe,
     FilterSpec,
@@ -25,7 +25,7 @@ from .model import (
     SourceSpec,
     StepSpec,
 )
-from .operators import Operator, named
+from datarecipe.operators import Operator, named
 
 # Few, large shards: DVC (and object stores) handle thousands of files well, millions badly. 500MB of text is
 # about a third of that as zstd Parquet (the example build: 2.8MB of text in 0.98MB of shards), some 2,000 shards

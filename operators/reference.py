@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from .operators import BUILT_IN, REGISTRY, Operator, Param
+from datarecipe.operators import BUILT_IN, REGISTRY, Operator, Param
 
 _KINDS = (
     ("setting", "Header settings", "Written inside `recipe \"NAME\" { ... }`, e.g. `seed 17`."),

@@ -21,8 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import ast, kernels, langid
-from .errors import Span
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.errors import Span
+from datarecipe.operators import kernels, langid
 
 REQUIRED: Any = object()  # a parameter without a default
 BUILT_IN = "built-in"
@@ -364,7 +365,7 @@ FUNCTIONS = (
 
 def _pack(name: str) -> Callable[..., Any]:
     def run(text: Any, **params: Any) -> Any:
-        from . import packs  # imported when a build runs, so `recipe check` stays fast
+        from datarecipe.operators import packs  # imported when a build runs, so `recipe check` stays fast
 
         return packs.kernel(name)(text, params)
 
@@ -373,7 +374,7 @@ def _pack(name: str) -> Callable[..., Any]:
 
 
 def _redact_pii(text: Any, **params: Any) -> Any:
-    from . import transforms  # imported when a build runs, so `recipe check` stays fast
+    from datarecipe.operators import transforms  # imported when a build runs, so `recipe check` stays fast
 
     return transforms.redact_pii(text, **params)
 

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.runtime.stages.mix import shortfall_words
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
-from .mixing import shortfall_words
 
 EXAMPLES = 5  # example doc_ids shown per source for the documents added and removed
 SECTIONS = ("recipe", "format", "seed", "license", "totals", "funnel", "mixture", "scores", "shards", "ledger",
@@ -294,7 +293,7 @@ def _value(value: Any) -> str:
 
 
 def print_report(manifest: dict[str, Any], out: Console) -> None:
-    from .cli import funnel_table  # the CLI imports this module
+    from datarecipe.runtime.cli import funnel_table  # the CLI imports this module
 
     recipe, totals = manifest["recipe"], manifest["totals"]
     table = Table(title=f"build {escape(manifest['dir'])}", show_header=False)

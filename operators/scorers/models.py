@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import torch
 import torch.nn.functional as F
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.runtime.weights import label_index, precision
 from transformers import (
     AutoConfig,

@@ -14,20 +14,19 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from datarecipe.compiler import ast
-from datarecipe.compiler.checker import check
-from datarecipe.compiler.errors import RecipeError, RecipeErrors, Span, render
-from datarecipe.compiler.model import CheckedRecipe
-from datarecipe.compiler.parser import parse
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.checker import check
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors, Span, render
+from datarecipe.compiler.language.parser import parse
+from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import InputFile, Plan, plan
-from datarecipe.compiler.reference import reference
+from datarecipe.operators.reference import reference
+from datarecipe.runtime.lock import build_lock
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
-
-from .lock import build_lock
 
 EXIT_RECIPE, EXIT_BUILD, EXIT_INTERNAL = 2, 1, 70
 
@@ -78,7 +77,7 @@ def load(path: str, err: Console, as_json: bool) -> CheckedRecipe:
 def load_plugins(tree: ast.Recipe | None, path: str) -> None:
     """Import the installed plugins, and the modules the recipe's header names, so that their operators are
     in the library the checker reads; raises RecipeErrors (located at the module's name, where it can be)."""
-    from . import plugins
+    from datarecipe.runtime import plugins
 
     try:
         plugins.load_entry_points()
@@ -133,21 +132,21 @@ def save_hashes(cache_dir: str, known: dict[str, str]) -> None:
 
 def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto") -> Plan:
     """Resolve the sources and models (the I/O the compiler does not do) and plan the recipe."""
-    from .sources import resolve, rule_files  # fsspec; `recipe check` does not need it
+    from datarecipe.runtime.stages.ingest import resolve, rule_files  # fsspec; `recipe check` does not need it
 
     known = file_hashes(cache_dir)
     before = len(known)
     files: dict[str, tuple[InputFile, ...]] = {s.name: resolve(s, known) for s in recipe.sources}
     files.update(rule_files(recipe, known))
     if recipe.tokenizer:
-        from . import tokens  # the tokenizers library, without torch
+        from datarecipe.runtime import tokens  # the tokenizers library, without torch
 
         local = tokens.resolve_tokenizer(recipe.tokenizer)
         files["tokenizer"] = (InputFile(str(local), local.stat().st_size, tokens.tokenizer_fingerprint(local, known)),)
     precision = "float32"
     models = sorted({dict(s.args)["path"] for s in recipe.scores if s.kind == "model"})
     if models:
-        from . import weights  # torch only where a GPU driver is: planning reads the model's files, not the model
+        from datarecipe.runtime import weights  # torch only where a GPU driver is: it reads the model's files
 
         for path in models:
             local = weights.resolve_model(path)
@@ -162,7 +161,7 @@ def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto") -> P
 def dvc_project(args: argparse.Namespace) -> Path | None:
     """The DVC project a command works in: the working directory, when it is a DVC project's root and the
     command was not given `--no-dvc`."""
-    from . import dvc
+    from datarecipe.runtime import dvc
 
     if getattr(args, "no_dvc", False):
         return None
@@ -186,7 +185,7 @@ def contain_output(recipe: CheckedRecipe, path: str, args: argparse.Namespace, e
     """Before anything is written: an output outside the project (runtime/paths.py) is a recipe error at the
     `output` line, unless the person running the command allows it with `--allow-outside` (never under DVC,
     which versions only what is inside the project)."""
-    from .paths import output_problem, project_root
+    from datarecipe.runtime.paths import output_problem, project_root
 
     allow = getattr(args, "allow_outside", False) and not dvc
     problem = output_problem(recipe.output.path, project_root(), allow_outside=allow)
@@ -204,7 +203,7 @@ def contain_output(recipe: CheckedRecipe, path: str, args: argparse.Namespace, e
 
 def light_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
     """The plan as dvc.yaml and the params file need it (runtime/dvc.py), with the file-hash cache."""
-    from . import dvc
+    from datarecipe.runtime import dvc
 
     known = file_hashes(cache_dir)
     before = len(known)
@@ -216,7 +215,7 @@ def light_plan(recipe: CheckedRecipe, cache_dir: str) -> Plan:
 
 def compile_dvc(recipe: CheckedRecipe, recipe_path: str, root: Path, cache_dir: str) -> list[str]:
     """Write the recipe's stages into dvc.yaml and its params file; returns the files that changed."""
-    from . import dvc
+    from datarecipe.runtime import dvc
 
     dvc.keep_out_of_git(root, recipe.output.path)
     light = light_plan(recipe, cache_dir)
@@ -255,7 +254,7 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
 def inputs_found(recipe: CheckedRecipe, path: str, err: Console, as_json: bool) -> None:
     """What a build would stop on in the recipe's inputs, found without reading data (runtime/inputs.py): a
     missing file or model, an unknown label, `sql` that does not bind. Every such error at once."""
-    from .inputs import problems
+    from datarecipe.runtime.inputs import problems
 
     errors = problems(recipe)
     if errors:
@@ -269,7 +268,7 @@ def known_budget(recipe: CheckedRecipe, path: str, cache: str, err: Console, as_
     they had then: a share they cannot fill is an error now, not after the scoring. Silent when nothing is known."""
     if recipe.mix is None or not (Path(recipe.output.path) / "manifest.json").is_file():
         return
-    from .mixing import Mixer
+    from datarecipe.runtime.stages.mix import Mixer
 
     try:
         previous = json.loads((Path(recipe.output.path) / "manifest.json").read_text())
@@ -328,7 +327,7 @@ def cmd_compile(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def check_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path | None, out: Console) -> int:
     """`recipe compile --check`: exit 1 when dvc.yaml or the params file is not what the recipe compiles to."""
-    from . import dvc
+    from datarecipe.runtime import dvc
 
     if root is None:
         raise RecipeError(None, "`--check` compares dvc.yaml with the recipe, and this is not a DVC project",
@@ -352,7 +351,7 @@ def cmd_explain(args: argparse.Namespace, out: Console, err: Console) -> int:
     started = time.perf_counter()
     the_plan = build_plan(recipe, args.cache, args.device)
     if args.estimate or args.sample is not None:
-        from .estimate import estimate, render
+        from datarecipe.runtime.executors.sample import estimate, render
 
         result = estimate(recipe, the_plan, args.sample or 1000, plan_seconds=time.perf_counter() - started,
                           threads=args.threads, memory_limit=args.memory, device=args.device)
@@ -396,7 +395,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             rebuilt = before is None or _manifest_stamp(recipe.output.path) != before  # DVC may skip every stage
         else:
             the_plan = build_plan(recipe, args.cache, args.device)
-            from .progress import Reporter
+            from datarecipe.runtime.progress import Reporter
 
             with Reporter(mode, err) as reporter:
                 manifest = make_engine(args, the_plan, recipe, reporter, args.file).run()
@@ -426,7 +425,7 @@ def shortfalls(manifest: dict[str, Any], mode: str, err: Console, strict: bool) 
     JSON; in the terminal a warning, and one no `--quiet` hides for a source that got no documents. With `--strict`,
     such a source is an error: the engine stops before writing, and this says it of a build DVC had nothing to re-run
     for."""
-    from .mixing import empty_error, shortfall_words
+    from datarecipe.runtime.stages.mix import empty_error, shortfall_words
 
     short = manifest["mixture"].get("short", [])
     empty = [s["source"] for s in short if not s["docs"]]
@@ -454,8 +453,8 @@ def run_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path, mode: s
     """`recipe run` in a DVC project: update the recipe's stages in dvc.yaml, then `dvc repro` them, so the
     build and dvc.lock agree. DVC decides what runs and records it; the recipe's stages run in this process
     (runtime/dvc.py), with this run's settings."""
-    from . import dvc
-    from .progress import Reporter
+    from datarecipe.runtime import dvc
+    from datarecipe.runtime.progress import Reporter
 
     rel = project_path(args.file, root)
     compile_dvc(recipe, rel, root, args.cache)
@@ -482,8 +481,8 @@ def run_dvc(recipe: CheckedRecipe, args: argparse.Namespace, root: Path, mode: s
 def cmd_stage(args: argparse.Namespace, out: Console, err: Console) -> int:
     """One stage of a recipe's DVC pipeline: `compile` writes the params file; any other name runs that stage
     of the plan, from the outputs of the stages before it."""
-    from . import dvc
-    from .progress import Reporter
+    from datarecipe.runtime import dvc
+    from datarecipe.runtime.progress import Reporter
 
     recipe = load(args.file, err, args.json)
     root = dvc_project(args)
@@ -530,10 +529,10 @@ def make_engine(args: argparse.Namespace, the_plan: Plan, recipe: CheckedRecipe,
         raise RecipeError(None, f"{option} is an option of the Ray engine, and this run is local",
                           f"add `--engine ray`, or leave out {option}")
     if args.engine == "ray":
-        from .distributed import RayEngine
+        from datarecipe.runtime.executors.cluster import RayEngine
 
         return RayEngine(the_plan, recipe, address=args.address or None, partitions=args.partitions, **settings)
-    from .engine import LocalEngine
+    from datarecipe.runtime.executors.local import LocalEngine
 
     return LocalEngine(the_plan, recipe, **settings)
 
@@ -541,8 +540,8 @@ def make_engine(args: argparse.Namespace, the_plan: Plan, recipe: CheckedRecipe,
 def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Re-hash every file of a build against its manifest, and the manifest against its checksum file; exit 1 on
     any difference."""
-    from .report import load_manifest
-    from .writer import MANIFEST, sha256_file
+    from datarecipe.runtime.artifacts.report import load_manifest
+    from datarecipe.runtime.artifacts.shards import MANIFEST, sha256_file
 
     directory = Path(args.dir)
     manifest = load_manifest(args.dir)
@@ -594,7 +593,7 @@ def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
 def cmd_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
     """What changed between two builds: the recipe, the documents per source and by content hash, the mixture,
     the funnel and the input files. Exit 0 whether or not they differ."""
-    from . import report
+    from datarecipe.runtime.artifacts import report
 
     changes = report.diff(args.a, args.b)
     if args.json:
@@ -606,7 +605,7 @@ def cmd_diff(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_report(args: argparse.Namespace, out: Console, err: Console) -> int:
     """What a build's manifest says: header, funnel, mixture per phase, scores, shards, ledger and quarantine."""
-    from . import report
+    from datarecipe.runtime.artifacts import report
 
     sections = report.report(args.dir)
     if args.json:
@@ -621,7 +620,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def funnel_table(manifest: dict[str, Any]) -> Table:
-    from .report import rule_counts
+    from datarecipe.runtime.artifacts.report import rule_counts
 
     table = Table(title="funnel", show_lines=False)
     for col in ("source", "step", "docs"):
@@ -668,7 +667,7 @@ def cmd_docs(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_operators(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Every operator of the library, built-in and from plugins (installed, or named by the recipes given)."""
-    from datarecipe.compiler.operators import REGISTRY
+    from datarecipe.operators import REGISTRY
 
     installed_plugins(err, args.json)
     for path in args.files:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import Span
+from datarecipe.compiler.language.errors import Span
 
 # Unit suffixes a number may carry, as multipliers. Counts are decimal (2B = two billion);
 # sizes are bytes, decimal (MB) or binary (MiB).

@@ -35,18 +35,17 @@ import fsspec
 import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datarecipe.compiler.errors import RecipeError
-from datarecipe.compiler.model import CheckedRecipe, SourceSpec
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
 from datarecipe.compiler.plan import InputFile, Plan, Stage
+from datarecipe.runtime.artifacts.shards import write_parquet
+from datarecipe.runtime.executors.local import OUTPUT_COLUMNS, LocalEngine
+from datarecipe.runtime.stages.ingest import Quarantine, SourceReader
+from datarecipe.runtime.stages.mix import Mixer
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-
-from .engine import OUTPUT_COLUMNS, LocalEngine
-from .mixing import Mixer
-from .sources import Quarantine, SourceReader
-from .writer import write_parquet
 
 CHUNK = 1 << 20  # row numbers hashed at a time
 COUNTED = {"parquet": "rows from the Parquet metadata", "jsonl": "lines counted", "text": "files listed"}

@@ -14,10 +14,10 @@ import fsspec
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datarecipe.compiler import transforms
-from datarecipe.compiler.errors import RecipeError, did_you_mean
-from datarecipe.compiler.model import CheckedRecipe, SourceSpec
+from datarecipe.compiler.language.errors import RecipeError, did_you_mean
+from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
 from datarecipe.compiler.plan import InputFile
+from datarecipe.operators import transforms
 
 # What a reader yields: the document, plus where it came from (`_row` counts rows across the source's files).
 RAW_SCHEMA = pa.schema([("doc_id", pa.string()), ("text", pa.string()), ("meta", pa.string()),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import ast
+from datarecipe.compiler.language import ast
 
 # The canonical document schema every source is normalized to, with each column's type.
 CANONICAL = {"doc_id": "string", "source": "string", "text": "string", "content_hash": "number",

@@ -14,10 +14,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from datarecipe.compiler.errors import RecipeError
-from datarecipe.compiler.operators import REGISTRY, Operator
-
-from .plugins import why
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.operators import REGISTRY, Operator
+from datarecipe.runtime.plugins import why
 
 _SQL_TYPES = {"text": "VARCHAR", "str": "VARCHAR", "choice": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
               "bool": "BOOLEAN"}

@@ -8,11 +8,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors, Span
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-
-from . import ast
-from .errors import RecipeError, RecipeErrors, Span
 
 _TOP_LEVEL = re.compile(r"^(recipe|source|filter|score|mix|order|output)\b", re.M)
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}

@@ -22,7 +22,7 @@ from functools import cache, lru_cache
 from itertools import filterfalse
 from typing import Any
 
-from .kernels import STOPWORDS
+from datarecipe.operators.kernels import STOPWORDS
 
 # ---- character classes ------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from .langid import MODEL as LANGID_MODEL
+from datarecipe.operators.langid import MODEL as LANGID_MODEL
 
 # numpy and pyarrow are imported when a kernel runs, so `recipe check` stays fast. Arguments and
 # results are pyarrow arrays; the annotations say Any because DuckDB evaluates them when registering.

@@ -18,7 +18,7 @@ import re
 from functools import cache
 from typing import Any
 
-from .lower import expr_sql
+from datarecipe.compiler.lower import expr_sql
 
 # ---- redact_pii -----------------------------------------------------------------------------------------
 #

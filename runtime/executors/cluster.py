@@ -43,12 +43,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from datarecipe.compiler.errors import RecipeError, RecipeErrors
-from datarecipe.compiler.model import CheckedRecipe
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import InputFile, Plan, Stage
-
-from . import kernels
-from .engine import (
+from datarecipe.runtime import session as kernels
+from datarecipe.runtime.artifacts.shards import Cutter, Shard, shard_name, write_parquet, write_shard
+from datarecipe.runtime.executors.local import (
     LEDGER_SCHEMA,
     STREAM_ROWS,
     LocalEngine,
@@ -61,8 +61,7 @@ from .engine import (
     watched,
     write_score_part,
 )
-from .sources import RAW_SCHEMA, Quarantine, SourceReader
-from .writer import Cutter, Shard, shard_name, write_parquet, write_shard
+from datarecipe.runtime.stages.ingest import RAW_SCHEMA, Quarantine, SourceReader
 
 # Input bytes per ingest task at most; fewer when that would leave cores idle.
 SHARD_BYTES = 256 * 2**20
@@ -135,9 +134,8 @@ def _setup(ctx: Context) -> None:
     if _WORKER.get("key") == key:
         return
     os.chdir(ctx.cwd)
-    from datarecipe.compiler.parser import parse
-
-    from .cli import load_plugins
+    from datarecipe.compiler.language.parser import parse
+    from datarecipe.runtime.cli import load_plugins
 
     load_plugins(parse(ctx.recipe.text), ctx.recipe_path)
     _WORKER["key"] = key

@@ -8,11 +8,10 @@ from functools import cache
 from typing import Any
 
 import jinja2
-
-from . import ast
-from .kernels import KERNELS_VERSION
-from .model import CANONICAL
-from .operators import FUNCTIONS, REGISTRY
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.spec import CANONICAL
+from datarecipe.operators import FUNCTIONS, REGISTRY
+from datarecipe.operators.kernels import KERNELS_VERSION
 
 
 def literal(value: Any) -> str:

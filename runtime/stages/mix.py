@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.plan import apportion
 
 

@@ -20,19 +20,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from datarecipe.compiler import minhash
-from datarecipe.compiler.errors import RecipeError
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
 from datarecipe.compiler.lower import statements
-from datarecipe.compiler.model import CheckedRecipe, SourceSpec
-from datarecipe.compiler.operators import REGISTRY
 from datarecipe.compiler.plan import Plan, Stage
-
-from . import kernels
-from .lock import alive, stage_lock
-from .mixing import Mixer, empty_error, empty_sources, shortfalls
-from .progress import Reporter
-from .sources import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, read_blocklist
-from .writer import DATA, MANIFEST, Shard, name_shards, sha256_file, write_parquet, write_shards
+from datarecipe.operators import REGISTRY, minhash
+from datarecipe.runtime import session as kernels
+from datarecipe.runtime.artifacts.shards import (
+    DATA,
+    MANIFEST,
+    Shard,
+    name_shards,
+    sha256_file,
+    write_parquet,
+    write_shards,
+)
+from datarecipe.runtime.lock import alive, stage_lock
+from datarecipe.runtime.progress import Reporter
+from datarecipe.runtime.stages.ingest import QUARANTINE_SCHEMA, RAW_SCHEMA, Quarantine, SourceReader, read_blocklist
+from datarecipe.runtime.stages.mix import Mixer, empty_error, empty_sources, shortfalls
 
 STREAM_ROWS = 8192
 # Texts scored between two writes of the score cache: a killed run loses at most this much work.
@@ -278,7 +284,7 @@ class LocalEngine:
 
     def run_fit(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
         """Train a fitted scorer: its inputs are written out first, so it can read them more than once."""
-        from . import fitted
+        from datarecipe.operators.scorers import fitted
 
         self.register_outputs(con, stage.inputs)
         docs: dict[str, int] = {}
@@ -328,17 +334,18 @@ class LocalEngine:
     def load_scorer(self, stage: Stage, entry: dict[str, Any]) -> Any:
         try:
             if entry["kind"] == "tokens":
-                from . import tokens
+                from datarecipe.runtime import tokens
 
                 return _TokenCounter(tokens.load(Path(self.plan.files["tokenizer"][0].path)))
             if entry["kind"] == "python":
                 return kernels.PluginScorer(REGISTRY[("scorer", entry["op"])], entry["args"])
             if entry["kind"] == "model":
-                from . import scoring, weights
+                from datarecipe.operators.scorers import models as scoring
+                from datarecipe.runtime import weights
 
                 local = Path(self.plan.files[f"model:{entry['args']['path']}"][0].path)
                 return scoring.load(entry["op"], local, entry["args"], weights.pick_device(self.device))
-            from . import fitted
+            from datarecipe.operators.scorers import fitted
 
             return fitted.load(entry["op"], entry["args"], self.stage_dir(self.plan.stage(entry["fit"])) / "model")
         except RecipeError as exc:
@@ -497,7 +504,7 @@ class LocalEngine:
                            "sha256": sha256_file(tmp / "quarantine.parquet"),
                            "by_source": dict(sorted(Counter(quarantine.column("source").to_pylist()).items()))},
         }
-        from .card import write_card  # matplotlib, only when a build is written
+        from datarecipe.runtime.artifacts.card import write_card  # matplotlib, only when a build is written
 
         card = write_card(tmp, manifest, self.recipe, self.dropped_examples(tmp / "ledger.parquet"), ordered.path)
         # Every file of the build is in the manifest, and the manifest in its checksum file: `recipe verify`

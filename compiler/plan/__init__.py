@@ -10,10 +10,9 @@ from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
-from . import minhash, transforms
-from .lower import expr_sql, literal, macros_sql, render, statements
-from .model import CheckedRecipe, MixShare, RuleSpec, ScoreSpec, SourceSpec
-from .operators import REGISTRY
+from datarecipe.compiler.language.spec import CheckedRecipe, MixShare, RuleSpec, ScoreSpec, SourceSpec
+from datarecipe.compiler.lower import expr_sql, literal, macros_sql, render, statements
+from datarecipe.operators import REGISTRY, minhash, transforms
 
 # Bump when the meaning of a stage's output changes, so old cache entries are not reused.
 PLAN_VERSION = "1"
@@ -50,6 +49,10 @@ class Stage:
     (runtime/distributed.py): None, not at all (the stage runs whole); "", any split; otherwise a SQL
     expression over the input's columns, whose equal values must stay in one part (a dedup's key). It is not
     in the fingerprint: it says how the stage may run, not what it computes.
+
+    step: the step of the pipeline it is (`ingest`, `filter`, `dedup_global`, `fit`, `score`, `mix`, `order`,
+    `output`), and source: the source an ingest, filter, fit or score stage works on. Code that needs to know
+    which stage it has reads these fields, never the name. Not in the fingerprint (the name is).
     """
 
     name: str
@@ -59,6 +62,8 @@ class Stage:
     sql: str
     fingerprint: str = ""
     partition: str | None = None
+    step: str = ""
+    source: str = ""
 
     def statements(self) -> list[tuple[str, str]]:
         return statements(self.sql)
@@ -98,7 +103,7 @@ def _ingest(src: SourceSpec, files: tuple[InputFile, ...]) -> Stage:
                  id_column=src.id_column)
     params = {"format": src.format, "path": src.path, "text": src.text_column, "id": src.id_column,
               "on_error": src.on_error, "files": [asdict(f) for f in files]}
-    return Stage(f"ingest_{src.name}", "ingest", (), params, sql)
+    return Stage(f"ingest_{src.name}", "ingest", (), params, sql, step="ingest", source=src.name)
 
 
 def _dedup_key(rule: RuleSpec, rewritten: bool) -> str:
@@ -144,7 +149,7 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
     tables = [s["table"] for s in steps if "table" in s]  # files the stage reads (url_blocklist), by sha256
     return Stage(name, "sql", (f"ingest_{src.name}",),
                  {"rules": [r.label for r in rules], **({"tables": tables} if tables else {})}, sql,
-                 partition=_filter_partition(steps))
+                 partition=_filter_partition(steps), step="filter", source=src.name)
 
 
 def _filter_partition(steps: list[dict[str, Any]]) -> str | None:
@@ -194,7 +199,7 @@ def _dedup_global(recipe: CheckedRecipe) -> list[Stage]:
         step = minhash.step(group[0][1].label, dict(group[0][1].args), name, 1)
         labels = [{"source": source, "label": rule.label} for source, rule in group]
         sql = render("minhash_global.sql.j2", stage=name, inputs=inputs, step=step, labels=labels)
-        stages.append(Stage(name, "sql", inputs, {"rules": labels}, sql))
+        stages.append(Stage(name, "sql", inputs, {"rules": labels}, sql, step="dedup_global"))
     return stages
 
 
@@ -210,7 +215,8 @@ def _fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str]) -> Stag
     roles = [{"role": role, "source": source, "stage": feeds[source]} for role, source in score.inputs]
     sql = render("fit.sql.j2", stage=name, op=score.op, roles=roles)
     params = {"op": score.op, "args": dict(score.args), "inputs": dict(score.inputs), "seed": recipe.seed}
-    return Stage(name, "fit", tuple(dict.fromkeys(r["stage"] for r in roles)), params, sql)
+    return Stage(name, "fit", tuple(dict.fromkeys(r["stage"] for r in roles)), params, sql, step="fit",
+                 source=score.source)
 
 
 def _cache_key(score: ScoreSpec, precision: str, weights: str, fit: str, code: str = "") -> str:
@@ -251,7 +257,8 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
     sql = render("score.sql.j2", stage=name, source=source, input=feeds[source], scores=scores)
     inputs = (feeds[source],) + tuple(s["fit"] for s in scores if "fit" in s)
     # Equal texts in one part: each is scored once, and looked up where it is.
-    return Stage(name, "score", inputs, {"source": source, "scores": scores}, sql, partition="content_hash")
+    return Stage(name, "score", inputs, {"source": source, "scores": scores}, sql, partition="content_hash",
+                 step="score", source=source)
 
 
 def _selection_key(share: MixShare, seed: int) -> str:
@@ -316,7 +323,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
               "phases": [{**{k: v for k, v in p.items() if k not in ("shares", "label")},
                           "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql")}
                                      for s in p["shares"]]} for p in rendered]}
-    return Stage("mix", "mix", tuple(taken), params, sql)
+    return Stage("mix", "mix", tuple(taken), params, sql, step="mix")
 
 
 def _order(recipe: CheckedRecipe) -> Stage:
@@ -344,7 +351,7 @@ def _order(recipe: CheckedRecipe) -> Stage:
     params = {"phases": [{"name": p["name"], "steps": [s.kind for s in ph.steps]}
                          for p, ph in zip(phases, recipe.order.phases, strict=True)],
               "prefix": {"until": prefix.until, "label": prefix.label} if prefix else None}
-    return Stage("order", "sql", ("mix",), params, sql)
+    return Stage("order", "sql", ("mix",), params, sql, step="order")
 
 
 def _plugins(stage: Stage) -> dict[str, str]:
@@ -397,6 +404,6 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
               {"version": OUTPUT_VERSION, "path": out.path, "format": out.format, "shard_bytes": out.shard_bytes,
                "shard_rows": out.shard_rows, "recipe": recipe.name, "license": recipe.license,
                "seed": recipe.seed, "scores": list(recipe.score_columns()),
-               "phases": [p.name for p in recipe.order.phases]}, ""))
+               "phases": [p.name for p in recipe.order.phases]}, "", step="output"))
     sha = hashlib.sha256(recipe.text.encode()).hexdigest()
     return Plan(recipe.name, sha, macros, tuple(stages), files)

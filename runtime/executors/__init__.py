@@ -1,0 +1,1 @@
+"""Executors: what runs a plan's stages. local (this process), cluster (Ray), sample (the estimate's sample run)."""
