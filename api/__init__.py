@@ -9,7 +9,8 @@
         import pyarrow.compute as pc
         return pc.count_substring_regex(text, r"\\b[A-Z]{2,}\\b")
 
-The built-in operators with a Python kernel are declared with the same `declare` (compiler/operators.py).
+The built-in operators with a Python kernel are declared with the same `declare` (operators/base.py), each in
+the module of its family under operators/.
 """
 
 from datarecipe.operators import REQUIRED, Operator, OperatorError, Param, declare, operator

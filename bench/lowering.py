@@ -1,5 +1,5 @@
 """A/B of two lowerings of the text functions words, mean_word_length, alpha_ratio, uppercase_ratio and
-digit_ratio: the Arrow kernels in compiler/kernels.py against the
+digit_ratio: the Arrow kernels in operators/functions.py against the
 RE2-regex DuckDB macros they replaced, on the same documents in one process.
 
     .venv/bin/python bench/lowering.py [--docs 60000] [--quick]

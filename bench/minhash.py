@@ -13,7 +13,7 @@ from [0.8, 1) for half of them and from [0.5, 0.8) for the other half. Ids are h
 its original as often as after it. The sample's own duplicates stay in: they are real.
 
 Ground truth. The shingles are the rule's own (word 5-grams of the lowercased runs of letters and digits,
-hashed: datarecipe.operators.minhash.shingles). The exact Jaccard similarity of EVERY pair of documents is
+hashed: datarecipe.operators.dedup.minhash.shingles). The exact Jaccard similarity of EVERY pair of documents is
 computed by brute force (a sparse matrix product, documents x shingles, in blocks of rows). A document is a
 true duplicate when it is not the smallest doc_id of its connected component in the graph of pairs with
 Jaccard >= 0.8: exactly what an ideal `dedup minhash(threshold: 0.8)` drops. Precision and recall compare
@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from datarecipe.operators import minhash
+from datarecipe.operators.dedup import minhash
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "bench/data/corpus.parquet"

@@ -11,7 +11,7 @@
    q > 1`): a predicate, repetition (wiki and code are short of their shares and repeat, capped over both
    phases), a Gumbel top-k sample, and targets set phase by phase from what the sources have left. It is
    checked and planned by the compiler; the mix stage's SQL runs in DuckDB (all cores) on the registered Arrow
-   tables, with runtime/mixing.py setting each phase's targets, exactly as the engine runs it, streaming its
+   tables, with runtime/stages/mix.py setting each phase's targets, exactly as the engine runs it, streaming its
    outputs.
 3. Measured: the seconds the stage's statements take (plan_seconds), the process's peak RSS, and the achieved
    token share of each source against its target.

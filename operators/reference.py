@@ -86,9 +86,9 @@ def _operator(op: Operator) -> list[str]:
 def reference(plugins: bool = False) -> str:
     """The language reference: the built-in operators, and with `plugins`, those of the plugins loaded."""
     lines = ["# Language reference", "",
-             "Generated from the operator declarations in `compiler/operators.py` by `recipe docs`; "
+             "Generated from the operator declarations in `operators/` by `recipe docs`; "
              "do not edit by hand.", "",
-             resources.files(__package__).joinpath("templates/statements.md").read_text(encoding="utf-8")]
+             resources.files("datarecipe.compiler.lower").joinpath("templates/statements.md").read_text(encoding="utf-8")]
     for kind, title, intro in _KINDS:
         lines += [f"## {title}", "", intro, ""]
         for (k, _), op in sorted(REGISTRY.items()):

@@ -1,18 +1,23 @@
-"""What `recipe check` finds out about a checked recipe from the machine, without reading any data: that each
-local source names a file (a glob matches one, a directory holds one), that the tokenizer and every model
-directory exist, that a classifier's `label` is one its config.json names, and that every `sql` expression binds
-in DuckDB against the canonical schema. The compiler does no I/O; these are the checks that need some. Each error
-is located at the literal it is about, and all of them come back together.
+"""A recipe's inputs, the I/O the compiler does not do: sources, the lists its rules read, its tokenizer and
+models, resolved to files with fingerprints (one resolver, one cache of file hashes), and the plan made from them.
 
-A source at a remote URL (`https://`, `s3://`, ... anything with `://` but `file://`) is not listed here: that
-reaches the network and its credentials; `recipe run` lists it first thing."""
+Also what `recipe check` finds out about a checked recipe from the machine, without reading any data: that each
+local source names a file (a glob matches one, a directory holds one), that the tokenizer and every model
+directory exist, that a classifier's `label` is one its config.json names, that every `sql` expression binds
+in DuckDB against the canonical schema, and that the mix can be filled by what a previous build's sources had.
+Each error is located at the literal it is about, and all of them come back together.
+
+A source at a remote URL (`https://`, `s3://`, ... anything with `://` but `file://`) is not listed by the check:
+that reaches the network and its credentials; `recipe run` lists it first thing."""
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from functools import partial
 from pathlib import Path
@@ -23,7 +28,78 @@ from datarecipe.compiler.language.errors import RecipeError, Span, did_you_mean
 from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.language.spec import CheckedRecipe, ScoreSpec, SourceSpec
 from datarecipe.compiler.lower import bind_query, macros_sql, statements
+from datarecipe.compiler.plan import InputFile, Plan, plan
 from datarecipe.operators import Param, named
+from datarecipe.runtime.paths import in_project, is_remote
+
+HASHES = "file-hashes.json"
+
+
+# ---- resolving and planning ------------------------------------------------------------------------------------
+
+
+def build_plan(recipe: CheckedRecipe, cache_dir: str, device: str = "auto", dvc: bool = False) -> Plan:
+    """Resolve the recipe's inputs and plan it. With `dvc`, the plan as dvc.yaml and the params file need it
+    (runtime/dvc.py): what DVC hashes itself is not read (see `input_files`), and models run at float32."""
+    with hash_cache(cache_dir) as known:
+        files = input_files(recipe, known, dvc)
+        precision = "float32"
+        if _model_paths(recipe) and not dvc:
+            from datarecipe.runtime import weights  # torch only where a GPU driver is
+
+            precision = weights.precision(weights.pick_device(device))
+    return plan(recipe, files, precision)
+
+
+def input_files(recipe: CheckedRecipe, known: dict[str, str], dvc: bool = False) -> dict[str, tuple[InputFile, ...]]:
+    """The files of each input of the recipe, with their fingerprints (`known`: the hash cache). With `dvc`, what
+    DVC hashes itself is not read: local sources are not listed, and no size is taken."""
+    from datarecipe.runtime.stages.ingest import resolve, rule_files  # fsspec; `recipe check` does not need it
+
+    files = {s.name: resolve(s, known) for s in recipe.sources if not dvc or is_remote(s.path)}
+    files.update(rule_files(recipe, known))
+    # Under DVC, a model or tokenizer in the project is DVC's to hash; the params carry one from elsewhere.
+    if recipe.tokenizer:
+        from datarecipe.runtime import tokens  # the tokenizers library, without torch
+
+        local = tokens.resolve_tokenizer(recipe.tokenizer)
+        mark = "" if dvc and in_project(recipe.tokenizer) else tokens.tokenizer_fingerprint(local, known)
+        files["tokenizer"] = (InputFile(str(local), 0 if dvc else local.stat().st_size, mark),)
+    models = _model_paths(recipe)
+    if models:
+        from datarecipe.runtime import weights  # without torch: it resolves paths and hashes files
+
+        for path in models:
+            local = weights.resolve_model(path)
+            mark = "" if dvc and in_project(path) else weights.model_fingerprint(local, known)
+            size = 0 if dvc else sum(f.stat().st_size for f in local.rglob("*") if f.is_file())
+            files[f"model:{path}"] = (InputFile(str(local), size, mark),)
+    return files
+
+
+def _model_paths(recipe: CheckedRecipe) -> list[str]:
+    return sorted({dict(s.args)["path"] for s in recipe.scores if s.kind == "model"})
+
+
+@contextmanager
+def hash_cache(cache_dir: str) -> Iterator[dict[str, str]]:
+    """The sha256 of the local input files already hashed, by (path, size, mtime), kept in the cache directory:
+    what is added to it inside the block is saved when the block ends without an error."""
+    path = Path(cache_dir) / HASHES
+    try:
+        known: dict[str, str] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    before = len(known)
+    yield known
+    if len(known) != before:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(known, sort_keys=True))
+        tmp.replace(path)
+
+
+# ---- what `recipe check` finds --------------------------------------------------------------------------------
 
 
 def problems(recipe: CheckedRecipe) -> list[RecipeError]:
@@ -200,3 +276,37 @@ def _sql_nodes(node: Any) -> Iterator[ast.Sql]:
     elif is_dataclass(node):
         for f in fields(node):
             yield from _sql_nodes(getattr(node, f.name))
+
+
+# ---- the mix against a previous build ------------------------------------------------------------------------
+
+
+def budget_problems(recipe: CheckedRecipe, cache_dir: str) -> list[RecipeError]:
+    """Where the recipe's output holds a previous build whose sources are unchanged, the mix checked against what
+    they had then: a share they cannot fill is an error now, not after the scoring. None when nothing is known."""
+    manifest = Path(recipe.output.path) / "manifest.json"
+    if recipe.mix is None or not manifest.is_file():
+        return []
+    from datarecipe.runtime.stages.mix import Mixer
+
+    try:
+        mixture = json.loads(manifest.read_text())["mixture"]
+        if mixture["unit"] != recipe.mix.unit:
+            return []
+        the_plan = build_plan(recipe, cache_dir)
+    except (RecipeError, OSError, ValueError, KeyError, TypeError):
+        return []  # no usable previous build: `recipe run` checks the budget when it gets there
+    stage = the_plan.stage("mix")
+    supply = mixture.get("supply", {})
+    feeds = {s: feed for s, feed in stage.params["feeds"].items() if s in stage.params["caps"]}
+    if any(supply.get(s, {}).get("input") != the_plan.stage(feed).fingerprint for s, feed in feeds.items()):
+        return []
+    found = Mixer(stage.name, stage.params).known_shortfalls(supply)
+    if not found:
+        return []
+    spans: dict[str, Span] = {}
+    for block in parse(recipe.text).blocks:
+        if isinstance(block, ast.Mix):
+            spans = {e.source: e.span for e in block.entries} | {"": block.span}
+    return [RecipeError(spans.get(source, spans.get("")), f"{message} ({recipe.output.path}/manifest.json)", hint)
+            for source, message, hint in found]

@@ -1,19 +1,31 @@
 """Where a build may write: inside the project, which is the DVC project the working directory is in, else the
 working directory itself. An output elsewhere (`..`, an absolute path, a symlink that leads out) is refused
 unless the person running the build allows it (`--allow-outside`); the project itself, or a directory holding
-it, never is an output. Also: where a model or tokenizer the recipe names but the project lacks may come from."""
+it, never is an output. Also: where an input is (remote, or in the project), and where a model or tokenizer the
+recipe names but the project lacks may come from."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path, PurePosixPath
 
+from datarecipe.compiler.language import ast
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.language.parser import parse
+from datarecipe.compiler.language.spec import CheckedRecipe
+
 
 def project_root(cwd: Path | None = None) -> Path:
-    """The project's directory, resolved: the nearest directory up from `cwd` holding `.dvc/` (as runtime/dvc.py's
-    `project_root` finds it, without importing DVC's glue into `recipe check`), else `cwd`."""
+    """The project's directory, resolved: the DVC project `cwd` is in, else `cwd`."""
+    return dvc_root(cwd) or (cwd or Path.cwd()).resolve()
+
+
+def dvc_root(cwd: Path | None = None) -> Path | None:
+    """The DVC project `cwd` (default: the working directory) is in: the nearest directory up from it holding
+    `.dvc/`; None outside one."""
     here = (cwd or Path.cwd()).resolve()
-    return next((d for d in (here, *here.parents) if (d / ".dvc").is_dir()), here)
+    return next((d for d in (here, *here.parents) if (d / ".dvc").is_dir()), None)
 
 
 def output_problem(output: str, root: Path, cwd: Path | None = None, allow_outside: bool = False) -> str | None:
@@ -27,6 +39,34 @@ def output_problem(output: str, root: Path, cwd: Path | None = None, allow_outsi
     if not allow_outside and not target.is_relative_to(root):
         return f"the output {target} is outside the project {root}"
     return None
+
+
+def output_error(recipe: CheckedRecipe, allow_outside: bool = False, dvc: bool = False) -> RecipeError | None:
+    """Before anything is written: an output outside the project is a recipe error at the `output` line, unless
+    the person running the command allows it with `--allow-outside` (never under DVC, which versions only what
+    is inside the project)."""
+    problem = output_problem(recipe.output.path, project_root(), allow_outside=allow_outside and not dvc)
+    if problem is None:
+        return None
+    span = next((b.path.span for b in parse(recipe.text).blocks if isinstance(b, ast.Output)), None)
+    hint = 'write the build inside the project, e.g. `output "build/NAME"`'
+    if "outside" in problem:
+        hint += ("; DVC versions only paths inside the project: build elsewhere with `--no-dvc --allow-outside`"
+                 if allow_outside else "; or allow it for this build: `--allow-outside`")
+    return RecipeError(span, problem, hint)
+
+
+def is_remote(path: str) -> bool:
+    """Whether a source's path is a URL to read over the network (`file://` and `local://` are local)."""
+    return "://" in path and not path.startswith(("file://", "local://"))
+
+
+def in_project(spec: str) -> bool:
+    """Whether a model or tokenizer, as the recipe names it, is a path in the project, which DVC hashes; else
+    (a hub id, `package:NAME`, a path elsewhere) the params carry its fingerprint."""
+    if spec.startswith("package:") or not Path(spec).exists():
+        return False
+    return not os.path.relpath(Path(spec).resolve()).startswith("..")
 
 
 def local_only(path: str) -> bool:

@@ -3,12 +3,13 @@
 An installed package declares the entry point group `datarecipe.operators`, naming a module whose
 `@datarecipe.operator` declarations join the operator library when it is imported; a recipe can also name
 modules of its own in its header (`plugins ["my_rules"]`), looked for in the recipe's directory first, then on
-Python's path. The engine runs their kernels like the built-ins' (runtime/kernels.py).
+Python's path. The engine runs their kernels like the built-ins' (runtime/session.py).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from importlib import metadata
@@ -16,12 +17,33 @@ from pathlib import Path
 
 from datarecipe.compiler.language import ast
 from datarecipe.compiler.language.checker import MODULE_NAME
-from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
 from datarecipe.operators import OperatorError, provided_by
 
 ENTRY_POINTS = "datarecipe.operators"
 
 _entry_points_loaded = False
+
+
+def load_plugins(tree: ast.Recipe | None = None, recipe_path: str = "") -> None:
+    """Import the installed plugins, and the modules the recipe's header names (none without a recipe), so that
+    their operators are in the library the checker reads; raises RecipeErrors (located at the module's name,
+    where it can be)."""
+    try:
+        load_entry_points()
+    except RecipeError as exc:
+        if debugging():
+            traceback.print_exception(exc)
+        raise RecipeErrors([exc]) from None
+    errors = load_modules(tree, Path(recipe_path).resolve().parent, debugging()) if tree is not None else []
+    if errors:
+        raise RecipeErrors(errors)
+
+
+def debugging() -> bool:
+    """`--debug` (or DATARECIPE_DEBUG=1, which `recipe stage` inherits from `recipe run --debug`): print the
+    traceback of an error a plugin raised, or of a bug."""
+    return bool(os.environ.get("DATARECIPE_DEBUG"))
 
 
 def load_entry_points() -> None:

@@ -1,27 +1,106 @@
-"""How the engine calls the operator library's Python kernels, built-in or from plugins (runtime/plugins.py
-loads those): functions, filters and transforms as DuckDB Arrow functions `dr_NAME`, a plugin's scorers as
-batch functions that fill the score cache. A plugin's kernel is also given the doc_ids of its batch (a last
-argument its SQL passes), so that when it raises, the build stops with an error naming the operator, the
-stage and the first document it fails on."""
+"""The DuckDB session a build runs its stages in: the connection (threads, memory, spill directory, no file
+access), the operator library's Python kernels registered in it, and the one error wrapper that turns what DuckDB
+raises into a RecipeError naming the stage.
+
+The kernels, built-in or from plugins (runtime/plugins.py loads those): functions, filters and transforms as
+DuckDB Arrow functions `dr_NAME`, a plugin's scorers as batch functions that fill the score cache. A plugin's
+kernel is also given the doc_ids of its batch (a last argument its SQL passes), so that when it raises, the build
+stops with an error naming the operator, the stage and the first document it fails on."""
 
 from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.lower import queries, statements
 from datarecipe.operators import REGISTRY, Operator
+from datarecipe.operators.dedup import minhash
 from datarecipe.runtime.plugins import why
 
 _SQL_TYPES = {"text": "VARCHAR", "str": "VARCHAR", "choice": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
               "bool": "BOOLEAN"}
 _SQL_RETURNS = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
 _ARROW = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_(), "vector": pa.list_(pa.float32())}
+
+STREAM_ROWS = 8192  # rows per Arrow batch streamed out of DuckDB
+SQL_HINT = "see the stage's SQL with `recipe explain`"
+MEMORY_HINT = "raise `--memory`, or lower `--threads`"
+
+
+def connect(macros: str, *, threads: int, memory_limit: str, spill_dir: Path,
+            failures: list[OperatorFailure]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can reach no file (the engine hands it every input as Arrow), with the operator
+    library's kernels and the plan's macros; a plugin kernel's failure is appended to `failures`."""
+    spill_dir.mkdir(parents=True, exist_ok=True)  # where DuckDB spills past its memory limit
+    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
+                                 "temp_directory": str(spill_dir), "preserve_insertion_order": True,
+                                 "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    # Text functions, filters and transforms with a kernel, built-in or plugin; what a plugin fails on.
+    register_kernels(con, failures)
+    for name, kernel, args, result in minhash.UDFS:  # `dedup minhash`: signatures and verification
+        con.create_function(name, kernel, [duckdb.sqltype(a) for a in args], duckdb.sqltype(result), type="arrow")
+    for _, sql in statements(macros):
+        con.execute(sql)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def stage_error(stage: str, message: str, hint: str = "", input: str = "") -> RecipeError:
+    """An error of a stage at run time (no span: the stage and the input say where the build stopped)."""
+    return RecipeError(None, message, hint, stage=stage, input=input)
+
+
+def duckdb_error(stage: str, exc: BaseException, hint: str = "") -> RecipeError:
+    """DuckDB's error, by its first line, as the stage's."""
+    return stage_error(stage, f"DuckDB failed: {str(exc).splitlines()[0]}", hint)
+
+
+@contextmanager
+def stage_errors(stage: str, *, plugins: Sequence[OperatorFailure] | None = None,
+                 stream: Sequence[BaseException] | None = None, hint: str = "",
+                 memory_hint: str | None = None) -> Iterator[None]:
+    """What DuckDB raises in the block as the stage's RecipeError. DuckDB reports a failure of what it calls in
+    Python as its own error, which says less: the exception that ended a Python stream it read (`stream`) or the
+    plugin kernel's failure (`plugins`) is raised instead. `memory_hint` is the hint when DuckDB ran out of memory."""
+    try:
+        yield
+    except RecipeError:
+        raise
+    except Exception as exc:
+        if stream:
+            raise stream[0] from None
+        if not isinstance(exc, duckdb.Error):
+            raise
+        if plugins:
+            raise plugins[0].recipe_error(stage) from plugins[0].error
+        out_of_memory = isinstance(exc, duckdb.OutOfMemoryException)
+        raise duckdb_error(stage, exc, (memory_hint if out_of_memory else None) or hint) from None
+
+
+def run_statements(con: duckdb.DuckDBPyConnection, script: str, on_target: Callable[[str, str], None]) -> None:
+    """A stage's statements in order: those without a target (`-- @NAME`) run; `on_target(target, sql)` takes
+    the others."""
+    for target, sql in statements(script):
+        if target == "":
+            con.execute(sql)
+        else:
+            on_target(target, sql)
+
+
+def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The temporary tables a stage's SQL made, dropped: the next stage starts from a clean connection."""
+    for (table,) in con.execute(queries.temp_tables()).fetchall():
+        con.execute(queries.drop_table(table))
 
 
 class BadResult(Exception):

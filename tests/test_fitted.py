@@ -1,5 +1,5 @@
-"""Fitted scorers (`runtime/fitted.py`): dsir, fasttext_classifier and zipfit, fitted and applied as the engine
-does, on deterministic English prose and Go code.
+"""Fitted scorers (`operators/scorers/fitted.py`): dsir, fasttext_classifier and zipfit, fitted and applied as the
+engine does, on deterministic English prose and Go code.
 
 Oracles are independent of the code under test: DSIR's features and hashes are rebuilt with `hashlib` the way
 data-selection's `get_ngram_counts` builds them, its log ratio is worked out by hand, and ZIP-FIT's alignment is
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import math
 import random
 import re
@@ -73,10 +74,11 @@ def reference_buckets(text: str, n: int, buckets: int) -> list[int]:
     return [int(hashlib.sha256(g.encode()).hexdigest(), 16) % buckets for g in grams]
 
 
-def test_defaults_are_the_operator_declarations() -> None:
-    for kind in KINDS:
-        declared = {p.name: p.default for p in REGISTRY[("scorer", kind)].params if p.type != "source"}
-        assert {k: v for k, v in fitted.DEFAULTS[kind].items() if k in declared} == declared
+def test_a_fit_without_parameters_takes_the_declared_defaults(tmp_path: Path) -> None:
+    fitted.fit("zipfit", {}, {"target": batches(prose(3, seed=1))}, tmp_path, 0)
+    written = json.loads((tmp_path / "zipfit.json").read_text(encoding="utf-8"))
+    declared = {p.name: p.default for p in REGISTRY[("scorer", "zipfit")].params if p.type != "source"}
+    assert declared and {k: written[k] for k in declared} == declared
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from datarecipe.compiler.lower import macros_sql
 from datarecipe.compiler.plan import Plan
-from datarecipe.operators import kernels
+from datarecipe.operators import functions
 from datarecipe.runtime.executors.local import LocalEngine
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,7 +26,7 @@ def reference(text: str) -> dict[str, float]:
         "alpha_ratio": letters / max(nonspace, 1),
         "uppercase_ratio": sum(unicodedata.category(ch) == "Lu" for ch in text) / max(letters, 1),
         "digit_ratio": sum(unicodedata.category(ch)[0] == "N" for ch in text) / max(nonspace, 1),
-        "stopwords": sum(run in kernels.STOPWORDS["en"] for run in letter_runs(text.lower())),
+        "stopwords": sum(run in functions.STOPWORDS["en"] for run in letter_runs(text.lower())),
     }
 
 
@@ -46,7 +46,7 @@ texts = st.lists(st.one_of(st.none(), st.text(max_size=60),
 def test_kernels_match_the_python_reference(values: list[str | None], cut: int) -> None:
     array = pa.array(["pad"] * cut + values, pa.string()).slice(cut)  # a slice: offsets must be honoured
     for name in KERNELS:
-        kernel = getattr(kernels, name)
+        kernel = getattr(functions, name)
         got = (kernel("en", array) if name == "stopwords" else kernel(array)).to_pylist()
         want = [None if v is None else reference(v)[name] for v in values]
         assert got == pytest.approx(want), name
@@ -59,3 +59,4 @@ def test_kernels_run_in_duckdb_as_text_functions(tmp_path: Path) -> None:
                       " dr_digit_ratio('ab 12'), dr_mean_word_length('ab abcd'), dr_symbol_ratio('#', '# a b'),"
                       " dr_stopwords('en', 'The cat and the hat')").fetchone()
     assert row == (2.0, 0.5, 0.5, 0.5, 3.0, pytest.approx(1 / 3), 3.0)
+

@@ -22,9 +22,9 @@ import pytest
 from datarecipe.compiler.language.checker import check
 from datarecipe.compiler.language.errors import RecipeErrors
 from datarecipe.compiler.language.parser import parse
-from datarecipe.operators import minhash
-from datarecipe.runtime.cli import build_plan
+from datarecipe.operators.dedup import minhash
 from datarecipe.runtime.executors.local import LocalEngine
+from datarecipe.runtime.inputs import build_plan
 from helpers import digest_tree, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]

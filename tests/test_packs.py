@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datarecipe.compiler.language.checker import check
 from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
 from datarecipe.compiler.language.parser import parse
-from datarecipe.operators import named, packs
+from datarecipe.operators import named
+from datarecipe.operators.packs import wordsplit
 from helpers import build, digest_tree, manifest, ok, recipe, steps, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +39,10 @@ def defaults(pack: str, **changes: Any) -> dict[str, Any]:
 
 
 def run(pack: str, text: str, **changes: Any) -> tuple[str | None, str | None]:
-    return packs.PACKS[pack](text, defaults(pack, **changes), packs.tokenizer())
+    """The pack's kernel on one document: (why it is dropped, the rewritten text), None for kept, unchanged."""
+    op = named("pack")[pack]
+    out = op.kernel(pa.array([text], pa.string()), **defaults(pack, **changes)).to_pylist()[0]
+    return (out["drop"], out["text"]) if op.rewrites else (out, None)
 
 
 # ---- words --------------------------------------------------------------------------------------------
@@ -60,21 +65,21 @@ def run(pack: str, text: str, **changes: Any) -> tuple[str | None, str | None]:
     ("日本語の文です。", ["日本語の文です", "。"]),
 ])
 def test_words_split_like_spacy_english(text: str, words: list[str]) -> None:
-    assert packs.tokenizer()(text) == words
+    assert wordsplit.tokenizer()(text) == words
 
 
 def test_recent_words_stay_bounded_with_repeated_and_huge_texts() -> None:
-    tok = packs.Tokenizer()
-    huge = "word " * (packs.RECENT_CHARS // 4)
+    tok = wordsplit.Tokenizer()
+    huge = "word " * (wordsplit.RECENT_CHARS // 4)
     for text in ["a b", "a b", huge, "c d", huge, "a b"]:
         tok(text)
-        assert tok.recent_chars == sum(map(len, tok.recent)) <= max(packs.RECENT_CHARS, len(huge))
+        assert tok.recent_chars == sum(map(len, tok.recent)) <= max(wordsplit.RECENT_CHARS, len(huge))
 
 
 def test_long_unbroken_tokens_split_in_linear_time() -> None:
     """Minified code or a data blob: one 200,000-character chunk (a URL-like regex once backtracked on it)."""
     blob = "".join(f"k{i}:v{i}/" for i in range(20_000))
-    words = packs.tokenizer()(blob)
+    words = wordsplit.tokenizer()(blob)
     assert "".join(words) == blob
     assert len(words) == 20_000 * 4 - 1  # k0 : v0/k1 : v1/k2 ... (`/` splits only before a letter)
 
@@ -91,7 +96,7 @@ DEGENERATE = {
 }
 
 
-@pytest.mark.parametrize("pack", sorted(packs.PACKS))
+@pytest.mark.parametrize("pack", sorted(DEGENERATE))
 def test_degenerate_texts_decide_as_datatrove(pack: str) -> None:
     texts = ["", " ", "\n\n", "word", "\r\n\r\n"]
     assert [run(pack, t)[0] for t in texts] == DEGENERATE[pack]
@@ -178,7 +183,7 @@ def test_agrees_with_datatrove_on_the_sample() -> None:
     golden = json.loads((ROOT / "tests/data/datatrove_sample_decisions.json").read_text(encoding="utf-8"))
     docs = dict(sample_docs())
     assert sorted(docs) == golden["ids"]
-    for pack in sorted(packs.PACKS):
+    for pack in sorted(DEGENERATE):
         agree = same_text = both_kept = 0
         for doc_id, expected in zip(golden["ids"], golden[pack], strict=True):
             drop, new = run(pack, docs[doc_id])

@@ -212,7 +212,7 @@ def test_model_scores_are_cached_by_content_hash(tmp_path: Path, classifier_dir:
     args = ("--json", "--cache", "cache", "--device", "cpu")
     first = ok(build(tmp_path, model_recipe(classifier_dir), *args)).stdout
     assert score_events(first)["edu"]["scored"] == 60
-    # on a CPU a text runs alone, or with others cut at max_length (runtime/scoring.py); `batch` is for GPUs
+    # on a CPU a text runs alone, or with others cut at max_length (operators/scorers/models.py); `batch` is for GPUs
     assert 0 < score_events(first)["edu"]["forward_passes"] <= 60
     scores = {r["doc_id"]: r["edu"] for r in shard_rows(tmp_path / "build/scored") if r["source"] == "web"}
     assert scores and all(0 < v < 1 for v in scores.values())
@@ -292,7 +292,7 @@ mix 20 docs { web 50% top n  wiki 50% }
 
 def test_sample_by_is_gumbel_top_k_with_probability_proportional_to_exp_score_over_t() -> None:
     from datarecipe.compiler.language.spec import MixShare
-    from datarecipe.compiler.plan import _selection_key
+    from datarecipe.compiler.lower import selection_key
 
     # three documents per trial scoring 0, ln 2 and ln 4 at temperature 1: each is taken first with
     # probability 1/7, 2/7 and 4/7; at temperature 2, with probability 1 : sqrt 2 : 2
@@ -300,7 +300,7 @@ def test_sample_by_is_gumbel_top_k_with_probability_proportional_to_exp_score_ov
         rank = check(parse(HEAD + 'score web { s = expr(1) }\nmix 1 docs { web 100% sample_by s temperature 1 }\n'
                            + TAIL)).mix.shares[0].rank
         share = MixShare("web", 1.0, None, "", "sample_by", rank, temperature)
-        key = _selection_key(share, seed=5)
+        key = selection_key(share, seed=5)
         trials = 6000
         firsts = duckdb.sql(f"""
             WITH docs AS (SELECT t, i, CAST(t * 3 + i AS UBIGINT) AS content_hash, ln([1, 2, 4][i + 1]) AS s

@@ -1,4 +1,4 @@
-"""The model scorers of `score` blocks (runtime/scoring.py) on real models loaded with `from_pretrained(path)`:
+"""The model scorers of `score` blocks (operators/scorers/models.py) on real models loaded with `from_pretrained(path)`:
 tiny random GPT-2, Llama and BERT classifiers saved in the session's temporary directory, and all-MiniLM-L6-v2
 from its wheel. Every value must equal a plain, unbatched transformers computation of the same document, in
 input order, whatever the batching; a user's mistakes give a RecipeError that names the model and what to do."""

@@ -19,8 +19,9 @@ from datarecipe.compiler.language.checker import check
 from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
 from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.plan import plan
-from datarecipe.operators import named, transforms
-from datarecipe.operators.transforms import host, parse_blocklist, redact
+from datarecipe.operators import named
+from datarecipe.operators.transforms.redact_pii import redact, redact_pii
+from datarecipe.operators.transforms.url_blocklist import host, parse_blocklist
 from datarecipe.runtime.cli import main
 from datarecipe.runtime.executors.local import LocalEngine
 from datarecipe.runtime.stages.ingest import rule_files
@@ -95,7 +96,7 @@ def test_private_ips_are_redacted_when_asked_and_kinds_can_be_switched_off() -> 
 
 
 def _kernel(texts: list[str | None], **params: Any) -> list[str | None]:
-    return transforms.redact_pii(pa.array(texts, pa.string()), **{**PII_DEFAULTS, **params}).to_pylist()
+    return redact_pii(pa.array(texts, pa.string()), **{**PII_DEFAULTS, **params}).to_pylist()
 
 
 def test_kernel_agrees_with_the_reference_and_leaves_unchanged_rows_null() -> None:
@@ -129,7 +130,7 @@ def test_redact_pii_on_the_python_docs_sample() -> None:
     for kind in ("email", "ip", "phone"):
         only = {**PII_DEFAULTS, **{k: k == kind for k in ("email", "ip", "phone")}}
         found[kind] = [s for t in texts for s in replaced(t, redact(t, only), only[f"{kind}_replacement"])]
-        kernel = transforms.redact_pii(pa.array(texts, pa.string()), **only).to_pylist()
+        kernel = redact_pii(pa.array(texts, pa.string()), **only).to_pylist()
         assert kernel == [None if redact(t, only) == t else redact(t, only) for t in texts]  # RE2 agrees
     assert len(found["email"]) == 20
     assert all(re.fullmatch(r"\w[\w.+-]*@[\w-]+(?:\.[\w-]+)+", e) for e in found["email"]), found["email"]

@@ -483,10 +483,8 @@ class _Checker:
                                    did_you_mean(rule.body.name, dedups))
                         continue
                     args = self.bind(op, rule.body)
-                    if op.name == "minhash" and args.get("scope") == "global" and rule is not block.rules[-1]:
-                        self.error(rule.body.name_span, "`dedup minhash(scope: \"global\")` must be the last rule "
-                                   "of its block", "it runs after the filters of every source that uses it; "
-                                   "move it to the end, or use `scope: \"per_source\"`")
+                    if op.validate and (problem := op.validate(args, rule is block.rules[-1])):
+                        self.error(rule.body.name_span, *problem)
                         continue
                     rules.append(RuleSpec("dedup", rule.text, None, op.name, tuple(sorted(args.items()))))
                 else:
@@ -544,15 +542,10 @@ class _Checker:
                     self.names = {}
                 if any(p.required and p.name not in args for p in op.params):
                     continue
-                if op.name == "perplexity" and args["stride"] > args["max_length"]:
-                    self.error(entry.call.span, f"`stride` ({args['stride']}) is longer than `max_length` "
-                               f"({args['max_length']})", "a window moves on by at most its length")
+                if op.validate and (problem := op.validate(args, True)):
+                    self.error(entry.call.span, *problem)
                     continue
                 inputs = tuple((p.name, args.pop(p.name) or block.source) for p in op.params if p.type == "source")
-                if op.name == "fasttext_classifier" and inputs[0][1] == inputs[1][1]:
-                    self.error(entry.call.span, "`positive` and `negative` are the same source",
-                               "train on two different sources")
-                    continue
                 first = columns.setdefault(entry.name, (op.returns, block.source))
                 if first[0] != op.returns:
                     self.error(entry.name_span, f"score `{entry.name}` is a {op.returns} here but a {first[0]} "

@@ -9,9 +9,8 @@ from typing import Any
 
 import jinja2
 from datarecipe.compiler.language import ast
-from datarecipe.compiler.language.spec import CANONICAL
-from datarecipe.operators import FUNCTIONS, REGISTRY
-from datarecipe.operators.kernels import KERNELS_VERSION
+from datarecipe.compiler.language.spec import CANONICAL, MixShare
+from datarecipe.operators import FUNCTIONS, KERNELS_VERSION, REGISTRY
 
 
 def literal(value: Any) -> str:
@@ -112,6 +111,36 @@ def expr_sql(e: ast.Expr, want: str = "") -> str:
             inner = sqlglot.parse_one(text, dialect="duckdb").sql(dialect="duckdb")
             return f"CAST(({inner}) AS BOOLEAN)" if want == "bool" else f"({inner})"
     raise ValueError(f"cannot lower {e!r}")  # pragma: no cover - the checker admits nothing else
+
+
+def selection_key(share: MixShare, seed: int) -> str:
+    """What orders a source's documents for the mix, smallest first (then the seeded hash, then doc_id):
+    uniform: nothing; `top X`: -X; `sample_by X temperature T`: -(X / T + Gumbel noise), the Gumbel-top-k
+    trick, so the documents taken are a sample without replacement with probability proportional to
+    exp(X / T). The noise is a hash of the seed and the content, like every random choice."""
+    if share.rank is None:
+        return "0"
+    rank = expr_sql(share.rank, "number")
+    if share.select == "top":
+        return f"coalesce(-({rank}), 'inf'::DOUBLE)"
+    uniform = f"((md5_number_lower({literal(str(seed))} || ':gumbel:' || CAST(content_hash AS VARCHAR)) + 0.5)" \
+              " / 18446744073709551616.0)"
+    return f"coalesce(-(({rank}) / {literal(share.temperature)} - ln(-ln({uniform}))), 'inf'::DOUBLE)"
+
+
+def shuffle_key(seed: int) -> str:
+    """The order of `shuffle`: a hash of the seed, the document and its epoch (a repeat is placed anew)."""
+    return f"md5_number_lower({literal(str(seed))} || ':order:' || doc_id || ':' || CAST(_epoch AS VARCHAR))"
+
+
+def sort_key(key: ast.Expr, descending: bool) -> str:
+    """The order of `sort KEY` (`desc`)."""
+    return expr_sql(key) + (" DESC" if descending else " ASC")
+
+
+def size_sql(unit: str) -> str:
+    """A document's size in a budget's unit (`bytes`, `tokens`; a document otherwise)."""
+    return {"bytes": "strlen(text)", "tokens": "n_tokens"}.get(unit, "1")
 
 
 # The canonical schema as DuckDB types (model.CANONICAL; content_hash is md5_number_lower's UBIGINT).

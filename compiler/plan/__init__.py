@@ -6,96 +6,45 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from fractions import Fraction
 from typing import Any
 
-from datarecipe.compiler.language.spec import CheckedRecipe, MixShare, RuleSpec, ScoreSpec, SourceSpec
-from datarecipe.compiler.lower import expr_sql, literal, macros_sql, render, statements
-from datarecipe.operators import REGISTRY, minhash, transforms
+from datarecipe.compiler.language.spec import CheckedRecipe, RuleSpec, ScoreSpec, SourceSpec
+from datarecipe.compiler.lower import (
+    expr_sql,
+    literal,
+    macros_sql,
+    render,
+    selection_key,
+    shuffle_key,
+    size_sql,
+    sort_key,
+)
+from datarecipe.compiler.plan.stages import (
+    OUTPUT_VERSION,
+    PLAN_VERSION,
+    SCORERS_VERSION,
+    InputFile,
+    Plan,
+    Stage,
+    code_digest,
+    fingerprint,
+)
+from datarecipe.operators import REGISTRY, FilterStep
+from datarecipe.operators.dedup import minhash
 
-# Bump when the meaning of a stage's output changes, so old cache entries are not reused.
-PLAN_VERSION = "1"
-# What a build directory holds (shards, manifest, card): bump it when the writer's output changes, so the output
-# stage (and its DVC stage) runs again.
-OUTPUT_VERSION = "4"
-# Part of every score-cache key: bump it when a scorer's values change (runtime/scoring.py, runtime/fitted.py).
-SCORERS_VERSION = "2"
+__all__ = ["OUTPUT_VERSION", "PLAN_VERSION", "SCORERS_VERSION", "InputFile", "Plan", "Stage", "apportion",
+           "code_digest", "fingerprint", "plan"]
+
 # Parameters that change how fast a scorer runs, not what it computes: left out of its cache key. On a GPU (a
 # precision other than float32), `batch` is the rows of every forward pass, which decide a value's last bits, so
-# it is part of the key there; on a CPU every text runs alone (runtime/scoring.py).
+# it is part of the key there; on a CPU every text runs alone (operators/scorers/models.py).
 _SPEED_PARAMS = ("batch",)
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """One file a source resolved to, with a fingerprint of its content."""
-
-    path: str
-    size: int
-    fingerprint: str  # sha256:..., or the store's etag/mtime for remote files
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One step of the plan.
-
-    kind: `ingest` (read a source into the canonical schema), `sql` (a DuckDB script over
-    the outputs of `inputs`), `fit` (train a fitted scorer on the documents its SQL selects),
-    `score` (add a source's score columns, from the score cache or by running the scorers on the
-    documents it lacks), `write` (shards, manifest and ledger of the build).
-
-    partition: how an engine may split the stage over its input's rows and get the same output
-    (runtime/distributed.py): None, not at all (the stage runs whole); "", any split; otherwise a SQL
-    expression over the input's columns, whose equal values must stay in one part (a dedup's key). It is not
-    in the fingerprint: it says how the stage may run, not what it computes.
-
-    step: the step of the pipeline it is (`ingest`, `filter`, `dedup_global`, `fit`, `score`, `mix`, `order`,
-    `output`), and source: the source an ingest, filter, fit or score stage works on. Code that needs to know
-    which stage it has reads these fields, never the name. Not in the fingerprint (the name is).
-    """
-
-    name: str
-    kind: str
-    inputs: tuple[str, ...]
-    params: dict[str, Any]
-    sql: str
-    fingerprint: str = ""
-    partition: str | None = None
-    step: str = ""
-    source: str = ""
-
-    def statements(self) -> list[tuple[str, str]]:
-        return statements(self.sql)
-
-
-@dataclass(frozen=True)
-class Plan:
-    recipe: str
-    recipe_sha256: str
-    macros: str
-    stages: tuple[Stage, ...]
-    files: dict[str, tuple[InputFile, ...]] = field(default_factory=dict)
-
-    def stage(self, name: str) -> Stage:
-        return next(s for s in self.stages if s.name == name)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"recipe": self.recipe, "recipe_sha256": self.recipe_sha256, "plan_version": PLAN_VERSION,
-                "stages": [asdict(s) for s in self.stages],
-                "files": {k: [asdict(f) for f in v] for k, v in self.files.items()}}
 
 
 # A model or tokenizer the caller did not resolve (a plan made without I/O, as tests do).
 _UNRESOLVED = InputFile("", 0, "unresolved")
-
-
-def _fingerprint(stage: Stage, upstream: dict[str, str], macros: str) -> str:
-    doc = {"v": PLAN_VERSION, "kind": stage.kind, "name": stage.name, "params": stage.params,
-           "sql": stage.sql, "macros": macros if stage.kind == "sql" else "",
-           "inputs": [upstream[i] for i in stage.inputs]}
-    blob = json.dumps(doc, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def _ingest(src: SourceSpec, files: tuple[InputFile, ...]) -> Stage:
@@ -106,44 +55,31 @@ def _ingest(src: SourceSpec, files: tuple[InputFile, ...]) -> Stage:
     return Stage(f"ingest_{src.name}", "ingest", (), params, sql, step="ingest", source=src.name)
 
 
-def _dedup_key(rule: RuleSpec, rewritten: bool) -> str:
-    args = dict(rule.args)
-    if rule.op == "exact" and args.get("normalize"):
-        return r"md5_number_lower(trim(regexp_replace(lower(text), '[^\pL\pN]+', ' ', 'g')))"
-    # content_hash is of the text as read; after a transform, hash the text as it is now
-    return "md5_number_lower(text)" if rewritten else "content_hash"
-
-
 def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple[InputFile, ...]]) -> Stage:
     # Consecutive row rules share one CASE; each dedup is a window step of its own.
+    name = f"filter_{src.name}"
     steps: list[dict[str, Any]] = []
     rewritten = False
     for rule in rules:
-        rewritten = rewritten or rule.kind == "apply" and REGISTRY[("pack", rule.op)].rewrites
-        if rule.kind == "dedup" and rule.op == "minhash":  # `scope: global` runs in _dedup_global instead
-            if dict(rule.args)["scope"] == "per_source":
-                steps.append(minhash.step(rule.label, dict(rule.args), f"filter_{src.name}", len(steps) + 1))
-            continue
-        if rule.kind == "dedup":
-            steps.append({"kind": "dedup", "label": rule.label, "key": _dedup_key(rule, rewritten),
-                          "rewritten": rewritten})
-            continue
-        if rule.kind == "apply" and rule.op in transforms.SQL_LOWERED:  # strip_lines, url_blocklist
-            blocklist = files.get(f"{src.name}:url_blocklist", (None,))[0]
-            steps.append(transforms.step(rule, len(steps) + 1, blocklist))
-            continue
-        if rule.kind == "apply":
-            params = json.dumps(dict(rule.args), sort_keys=True)
-            located = bool(REGISTRY[("pack", rule.op)].fingerprint)  # a plugin is told the doc_id it may fail on
-            steps.append({"kind": "apply", "op": rule.op, "params": params, "prefix": f"{rule.op}:",
-                          "located": located, "changes": rule.label if REGISTRY[("pack", rule.op)].rewrites else ""})
+        if rule.kind in ("apply", "dedup"):
+            op = REGISTRY[("pack" if rule.kind == "apply" else "dedup", rule.op)]
+            rewritten = rewritten or op.rewrites
+            if op.lower is not None:  # lowered to SQL: strip_lines, url_blocklist, the dedups
+                step = op.lower(FilterStep(rule.label, dict(rule.args), name, len(steps) + 1, rewritten,
+                                           files.get(f"{src.name}:{rule.op}", ()), expr_sql))
+                if step is not None:  # None: it runs in a stage of its own (a global minhash)
+                    steps.append(step)
+                continue
+            # a kernel; a plugin's is told the doc_id it may fail on
+            steps.append({"kind": "apply", "op": rule.op, "params": json.dumps(dict(rule.args), sort_keys=True),
+                          "prefix": f"{rule.op}:", "located": bool(op.fingerprint),
+                          "changes": rule.label if op.rewrites else ""})
             continue
         assert rule.expr is not None
         entry = {"kind": rule.kind, "label": rule.label, "sql": expr_sql(rule.expr, "bool")}
         if not steps or steps[-1]["kind"] != "rows":
             steps.append({"kind": "rows", "rules": []})
         steps[-1]["rules"].append(entry)
-    name = f"filter_{src.name}"
     sql = render("filter.sql.j2", stage=name, source=src.name, input=f"ingest_{src.name}", steps=steps,
                  rewrites=rewritten)
     tables = [s["table"] for s in steps if "table" in s]  # files the stage reads (url_blocklist), by sha256
@@ -209,9 +145,13 @@ def _feeds(recipe: CheckedRecipe) -> dict[str, str]:
     return {s.name: late.get(s.name, f"filter_{s.name}") for s in recipe.sources}
 
 
+def _fit_name(score: ScoreSpec) -> str:
+    return f"fit_{score.source}_{score.name}"
+
+
 def _fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str]) -> Stage:
     """Training a fitted scorer: the documents of each input source, in doc_id order."""
-    name = f"fit_{score.source}_{score.name}"
+    name = _fit_name(score)
     roles = [{"role": role, "source": source, "stage": feeds[source]} for role, source in score.inputs]
     sql = render("fit.sql.j2", stage=name, op=score.op, roles=roles)
     params = {"op": score.op, "args": dict(score.args), "inputs": dict(score.inputs), "seed": recipe.seed}
@@ -250,7 +190,7 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
         elif sc.kind == "python":
             entry.update(cache=_cache_key(sc, "", "", "", REGISTRY[("scorer", sc.op)].fingerprint))
         else:
-            fit = f"fit_{source}_{sc.name}"
+            fit = _fit_name(sc)
             entry.update(fit=fit, cache=_cache_key(sc, "", "", fitted[fit]))
         scores.append(entry)
     name = f"score_{source}"
@@ -261,28 +201,13 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
                  step="score", source=source)
 
 
-def _selection_key(share: MixShare, seed: int) -> str:
-    """What orders a source's documents for the mix, smallest first (then the seeded hash, then doc_id):
-    uniform: nothing; `top X`: -X; `sample_by X temperature T`: -(X / T + Gumbel noise), the Gumbel-top-k
-    trick, so the documents taken are a sample without replacement with probability proportional to
-    exp(X / T). The noise is a hash of the seed and the content, like every random choice."""
-    if share.rank is None:
-        return "0"
-    rank = expr_sql(share.rank, "number")
-    if share.select == "top":
-        return f"coalesce(-({rank}), 'inf'::DOUBLE)"
-    uniform = f"((md5_number_lower({literal(str(seed))} || ':gumbel:' || CAST(content_hash AS VARCHAR)) + 0.5)" \
-              " / 18446744073709551616.0)"
-    return f"coalesce(-(({rank}) / {literal(share.temperature)} - ln(-ln({uniform}))), 'inf'::DOUBLE)"
-
-
 def _pct(x: float) -> str:
     return f"{x * 100:.4g}%"
 
 
 def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     """The documents each phase takes from each source. The engine sets each phase's targets from what the
-    sources have left (runtime/mixing.py), so `max_epochs` holds over the whole build."""
+    sources have left (runtime/stages/mix.py), so `max_epochs` holds over the whole build."""
     # Per input stage, the sources the mix takes from it (a `dedup_global` stage holds several).
     taken: dict[str, list[str]] = {}
     for src in recipe.sources:
@@ -296,7 +221,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     for phase, phase_budget in zip(phases, budgets, strict=True):
         shares: list[dict[str, Any]] = [
             {"source": s.source, "share": s.share, "where_sql": expr_sql(s.where, "bool") if s.where else "true",
-             "where_label": s.where_label, "select": s.select, "key_sql": _selection_key(s, recipe.seed)}
+             "where_label": s.where_label, "select": s.select, "key_sql": selection_key(s, recipe.seed)}
             for s in phase.shares]
         if not mix:  # every document of every source, once
             shares = [{"source": s.name, "share": None, "where_sql": "true", "where_label": "", "select": "",
@@ -315,7 +240,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
             labels[source] = distinct.pop() if len(distinct) == 1 else \
                 ", ".join(f"{label} (phase {name})" for name, label in by_phase.items())
     caps = [(source, float(cap)) for source, cap in mix.caps] if mix else [(s.name, 1.0) for s in recipe.sources]
-    size = {"bytes": "strlen(text)", "tokens": "n_tokens"}.get(mix.unit if mix else "", "1")
+    size = size_sql(mix.unit if mix else "")
     sql = render("mix.sql.j2", stage="mix", inputs=taken, phases=rendered, caps=caps, labels=sorted(labels.items()),
                  seed=str(recipe.seed), budget=budget, unit=mix.unit if mix else "", size=size)
     params = {"unit": mix.unit if mix else "", "budget": budget, "on_short": mix.on_short if mix else "fail",
@@ -327,16 +252,15 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
 
 
 def _order(recipe: CheckedRecipe) -> Stage:
-    seed = literal(str(recipe.seed))
     phases = []
     for phase in recipe.order.phases:
         keys, buckets = [], None
         for step in phase.steps:
             if step.kind == "shuffle":
-                keys.append(f"md5_number_lower({seed} || ':order:' || doc_id || ':' || CAST(_epoch AS VARCHAR))")
+                keys.append(shuffle_key(recipe.seed))
             elif step.kind == "sort":
                 assert step.key is not None
-                keys.append(expr_sql(step.key) + (" DESC" if step.descending else " ASC"))
+                keys.append(sort_key(step.key, step.descending))
             else:
                 buckets = dict(step.args)
         phases.append({"name": phase.name, "sort_keys": keys or ["source"], "buckets": buckets})
@@ -345,7 +269,7 @@ def _order(recipe: CheckedRecipe) -> Stage:
     if prefix is not None:
         rendered_prefix = {"value_sql": expr_sql(prefix.value, "string"), "until": literal(prefix.until),
                            "label": prefix.label, "separator": prefix.separator}
-    length = "n_tokens" if recipe.tokenizer else "strlen(text)"
+    length = size_sql("tokens" if recipe.tokenizer else "bytes")
     sql = render("order.sql.j2", stage="order", input="mix", phases=phases, prefix=rendered_prefix,
                  seed=str(recipe.seed), length=length)
     params = {"phases": [{"name": p["name"], "steps": [s.kind for s in ph.steps]}
@@ -376,7 +300,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
         plugins = _plugins(st)
         if plugins:
             st = replace(st, params={**st.params, "plugins": plugins})
-        fp = _fingerprint(st, done, macros)
+        fp = fingerprint(st, done, macros)
         done[st.name] = fp
         stages.append(replace(st, fingerprint=fp))
 
@@ -394,8 +318,9 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
         for sc in scores:
             if sc.kind == "fitted":
                 add(_fit(recipe, sc, feeds))
-        add(_score(recipe, src.name, feeds, done, files, precision))
-        providers[src.name] = f"score_{src.name}"
+        scored = _score(recipe, src.name, feeds, done, files, precision)
+        add(scored)
+        providers[src.name] = scored.name
     add(_mix(recipe, providers))
     add(_order(recipe))
     out = recipe.output

@@ -1,4 +1,5 @@
-"""Fitted scorers: models trained inside the build on the documents of other sources, then applied.
+"""The kernels of the fitted scorers `dsir`, `fasttext_classifier` and `zipfit` (declared in their modules): models
+trained inside the build on the documents of other sources, then applied.
 
 The engine runs `fit(kind, params, inputs, out_dir, seed)` as a stage of its own: it reads the inputs (each a
 callable giving a fresh iterator of text batches, so a fit can pass over them more than once), writes the model's
@@ -33,17 +34,11 @@ import pyarrow.compute as pc
 import torch
 import torch.nn.functional as F
 from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.operators.base import named
 
 Batches = Callable[[], Iterator[list[str]]]
 Progress = Callable[[int], None] | None
 
-# Parameter defaults, the same as the operators' declarations (a test keeps them equal); `max_chars` is zipfit's own.
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "dsir": {"ngram": 2, "buckets": 10_000},
-    "fasttext_classifier": {"ngrams": 2, "dim": 64, "epochs": 5, "lr": 0.1, "buckets": 200_000,
-                            "max_docs": 100_000},
-    "zipfit": {"max_target": 100, "max_chars": 4_000},
-}
 CHUNK_CHARS = 2_000_000  # characters tokenized at once: bounds memory whatever the size of a batch
 
 
@@ -81,8 +76,8 @@ def _kind(kind: str) -> Kind:
 
 
 def _settings(kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The kind's parameters: `params` over the defaults (other keys, such as the input sources, left out)."""
-    return {name: params.get(name, default) for name, default in DEFAULTS[kind].items()}
+    """The kind's parameters: `params` over the defaults of its declaration (the input sources left out)."""
+    return {p.name: params.get(p.name, p.default) for p in named("scorer")[kind].params if p.type != "source"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Model-backed scorers of `score` blocks: `classifier`, `perplexity` and `embedding`, run with transformers.
+"""The kernels of the model scorers `classifier`, `perplexity` and `embedding` (declared in their modules), run with
+transformers.
 
 The engine picks a device, resolves each model path to a local directory and fingerprints it (runtime/weights.py),
 then loads a scorer here and calls `score(texts)`. A scorer tokenizes a group of documents at once (GROUP_BATCHES
@@ -28,6 +29,7 @@ import pyarrow as pa
 import torch
 import torch.nn.functional as F
 from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.operators.base import named
 from datarecipe.runtime.weights import label_index, precision
 from transformers import (
     AutoConfig,
@@ -49,7 +51,6 @@ GPU_WIDTH_STEP = 64
 # and once its activations outgrow the caches it is slower: MiniLM on 256 documents of the bench corpus at
 # max_length 512, batch 32, took 49.5 s uncapped, 48.0 s at 4,096, 45.3 s at 2,048 and 44.7 s at 1,024 positions.
 CPU_BATCH_POSITIONS = 1024
-KINDS = ("classifier", "perplexity", "embedding")
 
 hf_logging.disable_progress_bar()  # the build's own progress bars say what is happening; no tqdm from loading
 
@@ -70,7 +71,8 @@ def load(kind: str, local: Path, params: Mapping[str, Any], device: str) -> Scor
     if kind == "embedding":
         model = _load(AutoModel, local, kind, dtype=dtype)
         return Embedding(model, _load(AutoTokenizer, local, kind), device, params)
-    raise ValueError(f"unknown scorer kind {kind!r}, expected one of {KINDS}")
+    kinds = tuple(name for name, op in named("scorer").items() if op.scorer == "model")
+    raise ValueError(f"unknown scorer kind {kind!r}, expected one of {kinds}")
 
 
 def _load(auto: Any, local: Path, kind: str, **kwargs: Any) -> Any:
@@ -115,7 +117,7 @@ class Scorer:
         self.max_length: int = params["max_length"]
         # The shape of every batch (module docstring): the multiple its width is rounded up to, and its rows, for
         # pieces of max_length tokens (full_rows) and for the others. `batch` plays no part on a CPU, where it
-        # would otherwise decide last bits that the score's cache key does not hold (compiler/plan.py).
+        # would otherwise decide last bits that the score's cache key does not hold (compiler/plan).
         cpu = device == "cpu"
         self.width_step = 1 if cpu else GPU_WIDTH_STEP
         self.rows = 1 if cpu else self.batch

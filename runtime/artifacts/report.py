@@ -1,23 +1,21 @@
-"""`recipe diff` and `recipe report`: what changed between two builds, and what one build's manifest says.
+"""`recipe report`: what one build's manifest says, and the pieces `recipe diff` and `recipe verify` share with
+it (a build's manifest read back, its funnel as a table).
 
-Both read only what a build wrote (manifest.json, recipe.recipe, and the shards' `source`, `doc_id` and
-`content_hash`), so they work on a build that `dvc pull` restored, without the recipe's inputs."""
+It reads only what a build wrote (manifest.json), so it works on a build that `dvc pull` restored, without the
+recipe's inputs."""
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.runtime.stages.mix import shortfall_words
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-EXAMPLES = 5  # example doc_ids shown per source for the documents added and removed
 SECTIONS = ("recipe", "format", "seed", "license", "totals", "funnel", "mixture", "scores", "shards", "ledger",
             "quarantine")
 
@@ -43,236 +41,53 @@ def load_manifest(path: str) -> dict[str, Any]:
     return dict(manifest)
 
 
-# ---- recipe diff -----------------------------------------------------------------------------------------
-
-
-def diff(path_a: str, path_b: str) -> dict[str, Any]:
-    """Everything that differs between build A and build B, as one JSON-ready object."""
-    a, b = load_manifest(path_a), load_manifest(path_b)
-    return {"a": _identity(path_a, a), "b": _identity(path_b, b),
-            "recipe": recipe_diff(path_a, a, path_b, b),
-            "sources": source_counts(a, b),
-            "documents": {"added": only_in(path_b, b, path_a, a), "removed": only_in(path_a, a, path_b, b)},
-            "mixture": mixture_shares(a, b),
-            "funnel": funnel_changes(a, b),
-            "inputs": input_changes(a, b)}
-
-
-def _identity(path: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    return {"dir": path, "recipe": manifest["recipe"].get("name"), "sha256": manifest["recipe"].get("sha256")}
-
-
-def recipe_diff(path_a: str, a: dict[str, Any], path_b: str, b: dict[str, Any]) -> dict[str, Any]:
-    """A unified diff of the two builds' copies of their recipe; without a copy, whether the hashes match."""
-    texts = {path: _recipe_copy(path, m) for path, m in ((path_a, a), (path_b, b))}
-    missing = [path for path, text in texts.items() if text is None]
-    if missing:
-        same = a["recipe"].get("sha256") == b["recipe"].get("sha256")
-        return {"compared": "sha256", "missing_copy": missing, "same": same, "diff": []}
-    lines = list(difflib.unified_diff((texts[path_a] or "").splitlines(), (texts[path_b] or "").splitlines(),
-                                      f"{path_a}/recipe.recipe", f"{path_b}/recipe.recipe", lineterm=""))
-    return {"compared": "text", "missing_copy": [], "same": not lines, "diff": lines}
-
-
-def _recipe_copy(path: str, manifest: dict[str, Any]) -> str | None:
-    copy = manifest["recipe"].get("copy")
-    try:
-        return (Path(path) / copy).read_text(encoding="utf-8") if copy else None
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _counts(a: int | None, b: int | None) -> dict[str, Any]:
-    return {"a": a, "b": b, "change": (b or 0) - (a or 0)}
-
-
-def source_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per source, the docs, bytes and (when both builds counted them) tokens written by A and by B."""
-    units = ["docs", "bytes", *(["tokens"] if "tokens" in a["totals"] and "tokens" in b["totals"] else [])]
-    sa, sb = a["mixture"]["by_source"], b["mixture"]["by_source"]
-    return {source: {unit: _counts(sa.get(source, {}).get(unit, 0), sb.get(source, {}).get(unit, 0))
-                     for unit in units} for source in sorted(sa.keys() | sb.keys())}
-
-
-def shard_files(path: str, manifest: dict[str, Any]) -> list[str]:
-    """The build's shards, as its manifest lists them; a RecipeError when some are not there."""
-    files = [Path(path) / s["path"] for s in manifest["shards"]]
-    absent = [f for f in files if not f.is_file()]
-    if absent:
-        raise RecipeError(None, f"{len(absent)} of the {len(files)} shards in its manifest are missing, e.g. "
-                          f"{absent[0]}", "restore the build (`dvc pull`), then `recipe verify` it", input=path)
-    return [str(f) for f in files]
-
-
-def _scan(manifest: dict[str, Any], files: list[str], param: str) -> str:
-    """SQL reading `doc_id`, `source` and `content_hash` from the shard files bound to $param."""
-    if not files:
-        return "(SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS source, NULL::UBIGINT AS content_hash LIMIT 0)"
-    if manifest.get("format") == "jsonl":
-        return (f"read_json(${param}, format := 'newline_delimited', "
-                "columns := {doc_id: 'VARCHAR', source: 'VARCHAR', content_hash: 'UBIGINT'})")
-    return f"read_parquet(${param})"
-
-
-def only_in(path_new: str, new: dict[str, Any], path_old: str, old: dict[str, Any]) -> dict[str, Any]:
-    """The distinct content hashes that `new` has and `old` has not: how many, in total and per source, and the
-    smallest doc_ids that carry them."""
-    files = {"new": shard_files(path_new, new), "old": shard_files(path_old, old)}
-    sql = f"""
-        WITH only_new AS (
-            SELECT DISTINCT n.source, n.content_hash, n.doc_id
-            FROM {_scan(new, files["new"], "new")} n ANTI JOIN {_scan(old, files["old"], "old")} o USING (content_hash))
-        SELECT source, count(DISTINCT content_hash), min(doc_id, {EXAMPLES})
-        FROM only_new GROUP BY GROUPING SETS ((source), ()) ORDER BY source"""
-    with duckdb.connect() as con:
-        rows = con.execute(sql, {side: f for side, f in files.items() if f}).fetchall()
-    _, total, examples = next(row for row in rows if row[0] is None)  # the grand total, there even when empty
-    return {"total": total, "examples": examples or [],
-            "by_source": {source: {"count": n, "examples": ex} for source, n, ex in rows if source is not None}}
-
-
-def mixture_shares(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Per phase and source, the share of the budget's unit each build wrote, and its target share."""
-    phases_a = {p["name"]: p for p in a["mixture"].get("phases", [])}
-    phases_b = {p["name"]: p for p in b["mixture"].get("phases", [])}
-    names = [*phases_a, *(n for n in phases_b if n not in phases_a)]
-    out = []
-    for name in names:
-        by_a = phases_a.get(name, {}).get("by_source", {})
-        by_b = phases_b.get(name, {}).get("by_source", {})
-        out.append({"name": name, "by_source": {
-            source: {side: {k: by[source].get(k) for k in ("share", "target_share")} if source in by else None
-                     for side, by in (("a", by_a), ("b", by_b))}
-            for source in sorted(by_a.keys() | by_b.keys())}})
-    return {"unit": {"a": a["mixture"].get("unit"), "b": b["mixture"].get("unit")}, "phases": out}
-
-
 def rule_counts(steps: list[dict[str, Any]] | dict[str, int]) -> list[tuple[str, int]]:
     """A funnel's rules with the documents each dropped, in the order they ran. Builds before the list form wrote
     an object, whose keys the manifest sorts."""
     return list(steps.items()) if isinstance(steps, dict) else [(s["rule"], s["dropped"]) for s in steps]
 
 
-def _funnel_steps(f: dict[str, Any]) -> dict[str, int]:
-    """A source's funnel as steps in order: read, quarantined, each rule, kept, left out by the mix, selected."""
-    return {"read": f["read"], "quarantined": f["quarantined"], **dict(rule_counts(f["dropped"])), "kept": f["kept"],
-            **{f"mix: {rule}": n for rule, n in rule_counts(f["left_out_by_mix"])},
-            **{f"phase {w['phase']}: {w['rule']} (not eligible)": w["excluded"] for w in f.get("where_by_phase", [])},
-            "repeats": f["repeats"], "selected": f["selected"]}
-
-
-def funnel_changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    """The funnel steps (documents read, dropped per rule, left out by the mix, ...) whose counts differ."""
-    out = []
-    for source in sorted(a["funnel"].keys() | b["funnel"].keys()):
-        steps_a = _funnel_steps(a["funnel"][source]) if source in a["funnel"] else {}
-        steps_b = _funnel_steps(b["funnel"][source]) if source in b["funnel"] else {}
-        for step in [*steps_a, *(s for s in steps_b if s not in steps_a)]:
-            if steps_a.get(step) != steps_b.get(step):
-                out.append({"source": source, "step": step, **_counts(steps_a.get(step), steps_b.get(step))})
-    return out
-
-
-def input_changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    """Input files added, removed or changed (by fingerprint), per input of the plan."""
-    out = []
-    inputs_a, inputs_b = a.get("inputs", {}), b.get("inputs", {})
-    for name in sorted(inputs_a.keys() | inputs_b.keys()):
-        fa = {f["path"]: f["fingerprint"] for f in inputs_a.get(name, [])}
-        fb = {f["path"]: f["fingerprint"] for f in inputs_b.get(name, [])}
-        for path in sorted(fa.keys() | fb.keys()):
-            if fa.get(path) != fb.get(path):
-                change = "added" if path not in fa else "removed" if path not in fb else "changed"
-                out.append({"input": name, "path": path, "a": fa.get(path), "b": fb.get(path), "change": change})
-    return out
-
-
-def _n(value: int | None) -> str:
+def figure(value: int | None) -> str:
+    """A count as the tables show it; `-` for none."""
     return "-" if value is None else f"{value:,}"
 
 
-def _delta(value: int) -> str:
-    return f"{value:+,}" if value else "0"
-
-
-def _share(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """A share as the tables show it; `-` for none."""
     return "-" if value is None else f"{value:.2%}"
 
 
-def print_diff(changes: dict[str, Any], out: Console) -> None:
-    a, b = changes["a"], changes["b"]
-    out.print(f"A: {a['dir']} ({a['recipe']}, recipe sha256 {str(a['sha256'])[:12]})", markup=False)
-    out.print(f"B: {b['dir']} ({b['recipe']}, recipe sha256 {str(b['sha256'])[:12]})", markup=False)
-    recipe = changes["recipe"]
-    if recipe["missing_copy"]:
-        out.print(f"no copy of the recipe in {' and '.join(recipe['missing_copy'])}: the recipes' sha256 "
-                  f"{'match' if recipe['same'] else 'differ'}", markup=False)
-    elif recipe["same"]:
-        out.print("recipe: unchanged", markup=False)
-    else:
-        out.print("recipe:", markup=False)
-        for line in recipe["diff"]:
-            style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
-            out.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+def funnel_table(manifest: dict[str, Any]) -> Table:
+    """Per source, the documents read, dropped by each rule (and why, for a rule pack), kept, left out by the mix
+    and in the output: the table `recipe run` ends with."""
+    table = Table(title="funnel", show_lines=False)
+    for col in ("source", "step", "docs"):
+        table.add_column(col, justify="right" if col == "docs" else "left")
+    for source, f in manifest["funnel"].items():
+        table.add_row(escape(source), "read", f"{f['read']:,}")
+        if f["quarantined"]:
+            table.add_row("", "quarantined", f"-{f['quarantined']:,}")
+        changed = {c["rule"]: c["changed"] for c in f.get("changed", [])}  # what each transform rewrote
+        for rule, n in rule_counts(f["dropped"]):
+            rewrote = f" ({changed[rule]:,} changed)" if rule in changed else ""
+            table.add_row("", escape(rule), (f"-{n:,}" if n else "0") + rewrote)
+            for reason, m in by_count(f.get("dropped_by_reason", {}).get(rule, {})):
+                table.add_row("", escape(f"  {reason}"), f"[dim]-{m:,}[/]")
+        table.add_row("", "kept after filters", f"{f['kept']:,}")
+        for rule, n in rule_counts(f["left_out_by_mix"]):
+            table.add_row("", escape(f"mix: {rule}"), f"-{n:,}")
+        for where in f.get("where_by_phase", []):
+            table.add_row("", escape(f"  phase {where['phase']}: {where['rule']}"),
+                          f"[dim]{where['excluded']:,} not eligible[/]")
+        if f["repeats"]:
+            table.add_row("", "mix: repeats (max_epochs)", f"+{f['repeats']:,}")
+        table.add_row("", "[bold]in the output[/]", f"[bold]{f['selected']:,}[/]", end_section=True)
+    return table
 
-    sources = changes["sources"]
-    units = next(iter(sources.values())).keys() if sources else []
-    table = Table(title="documents written, per source")
-    table.add_column("source")
-    for unit in units:
-        for side in ("A", "B", "change"):
-            table.add_column(f"{unit} {side}", justify="right")
-    for source, counts in sources.items():
-        table.add_row(escape(source), *(cell for unit in units for cell in
-                                        (_n(counts[unit]["a"]), _n(counts[unit]["b"]), _delta(counts[unit]["change"]))))
-    out.print(table)
 
-    added, removed = changes["documents"]["added"], changes["documents"]["removed"]
-    table = Table(title="documents by content hash: added in B, removed from A")
-    for col in ("source", "added", "removed"):
-        table.add_column(col, justify="left" if col == "source" else "right")
-    table.add_column(f"added (first {EXAMPLES} doc_ids)")
-    table.add_column(f"removed (first {EXAMPLES} doc_ids)")
-    empty: dict[str, Any] = {"count": 0, "examples": []}
-    for source in sorted(added["by_source"].keys() | removed["by_source"].keys() | sources.keys()):
-        plus, minus = added["by_source"].get(source, empty), removed["by_source"].get(source, empty)
-        table.add_row(escape(source), f"{plus['count']:,}", f"{minus['count']:,}",
-                      escape("\n".join(plus["examples"])), escape("\n".join(minus["examples"])))
-    table.add_section()
-    table.add_row("[bold]total[/]", f"[bold]{added['total']:,}[/]", f"[bold]{removed['total']:,}[/]", "", "")
-    out.print(table)
-
-    mixture = changes["mixture"]
-    unit_a, unit_b = mixture["unit"]["a"], mixture["unit"]["b"]
-    table = Table(title=f"mixture shares of {unit_a}" + (f" (A), of {unit_b} (B)" if unit_a != unit_b else ""))
-    for col in ("phase", "source", "share A", "target A", "share B", "target B"):
-        table.add_column(col, justify="right" if col.startswith(("share", "target")) else "left")
-    for phase in mixture["phases"]:
-        for source, sides in phase["by_source"].items():
-            cells = [_share((sides[side] or {}).get(k)) for side in ("a", "b") for k in ("share", "target_share")]
-            table.add_row(escape(phase["name"]), escape(source), *cells)
-    out.print(table)
-
-    if changes["funnel"]:
-        table = Table(title="funnel steps that differ")
-        for col in ("source", "step", "A", "B", "change"):
-            table.add_column(col, justify="left" if col in ("source", "step") else "right")
-        for row in changes["funnel"]:
-            table.add_row(escape(row["source"]), escape(row["step"]), _n(row["a"]), _n(row["b"]),
-                          _delta(row["change"]))
-        out.print(table)
-    else:
-        out.print("funnel: unchanged", markup=False)
-
-    if changes["inputs"]:
-        table = Table(title="input files that differ")
-        for col in ("input", "path", "change", "A fingerprint", "B fingerprint"):
-            table.add_column(col)
-        for row in changes["inputs"]:
-            table.add_row(*(escape(str(row[k] or "-")) for k in ("input", "path", "change", "a", "b")))
-        out.print(table)
-    else:
-        out.print("inputs: unchanged", markup=False)
+def by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """A rule pack's drops per reason, the most first."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 # ---- recipe report ---------------------------------------------------------------------------------------
@@ -293,8 +108,6 @@ def _value(value: Any) -> str:
 
 
 def print_report(manifest: dict[str, Any], out: Console) -> None:
-    from datarecipe.runtime.cli import funnel_table  # the CLI imports this module
-
     recipe, totals = manifest["recipe"], manifest["totals"]
     table = Table(title=f"build {escape(manifest['dir'])}", show_header=False)
     table.add_column("what")
@@ -316,9 +129,10 @@ def print_report(manifest: dict[str, Any], out: Console) -> None:
         table.add_column(col, justify="left" if col in ("phase", "source") else "right")
     for phase in mixture.get("phases", []):
         for i, (source, s) in enumerate(phase["by_source"].items()):
-            table.add_row(escape(phase["name"]) if i == 0 else "", escape(source), _n(s.get("docs")),
-                          *([_n(s.get("tokens"))] if counted else []), _n(s.get("bytes")), _share(s.get("share")),
-                          _share(s.get("target_share")), end_section=i == len(phase["by_source"]) - 1)
+            table.add_row(escape(phase["name"]) if i == 0 else "", escape(source), figure(s.get("docs")),
+                          *([figure(s.get("tokens"))] if counted else []), figure(s.get("bytes")),
+                          percent(s.get("share")), percent(s.get("target_share")),
+                          end_section=i == len(phase["by_source"]) - 1)
     out.print(table)
     for short in mixture.get("short", []):
         out.print(f"warning: {shortfall_words(short, mixture)}", style="bold red" if not short["docs"] else "yellow",
@@ -338,8 +152,9 @@ def print_report(manifest: dict[str, Any], out: Console) -> None:
     for col in ("path", "phase", "rows", "bytes"):
         table.add_column(col, justify="right" if col in ("rows", "bytes") else "left")
     for shard in manifest["shards"]:
-        table.add_row(escape(shard["path"]), escape(shard.get("phase", "")), _n(shard["rows"]), _n(shard["bytes"]))
+        table.add_row(escape(shard["path"]), escape(shard.get("phase", "")), figure(shard["rows"]),
+                      figure(shard["bytes"]))
     out.print(table)
     ledger, quarantine = manifest.get("ledger", {}), manifest.get("quarantine", {})
-    out.print(f"ledger: {_n(ledger.get('rows'))} rows left out by a rule or the mix ({ledger.get('path', '-')}); "
-              f"quarantine: {_n(quarantine.get('rows'))} rows ({quarantine.get('path', '-')})", markup=False)
+    out.print(f"ledger: {figure(ledger.get('rows'))} rows left out by a rule or the mix ({ledger.get('path', '-')}); "
+              f"quarantine: {figure(quarantine.get('rows'))} rows ({quarantine.get('path', '-')})", markup=False)

@@ -13,8 +13,11 @@ finished. What changes is where a stage's work runs:
 - model, fitted and plugin scores: an actor pool (one model load per actor, `num_gpus` when the cluster has
   GPUs) scores the texts the cache lacks, in chunks read from shared storage, into the same content-addressed
   score cache.
-- mix, order, fits and MinHash dedup: one task each, the local engine's code on a worker.
-- the output is written by the driver, from the ordered stage.
+- mix, order, fits and MinHash dedup: one task each, the stage's runner on a worker.
+- the output: its shards are cut by the driver, from the ordered stage, and written by tasks.
+
+A task runs the same stage runners as the local engine (runtime/stages/), given a `PartContext`: the plan and
+settings, with the part of a stage's input the task reads.
 
 Every task writes under its stage's temporary directory, to names that depend only on its inputs, so a task
 Ray retries after its worker died writes the same files again. Stage outputs written in parts are a directory
@@ -44,24 +47,20 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
+from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.language.spec import CheckedRecipe
+from datarecipe.compiler.lower.queries import first_doc_of_text, raw_buckets, records_in_order, row_buckets
 from datarecipe.compiler.plan import InputFile, Plan, Stage
-from datarecipe.runtime import session as kernels
+from datarecipe.runtime import session
 from datarecipe.runtime.artifacts.shards import Cutter, Shard, shard_name, write_parquet, write_shard
-from datarecipe.runtime.executors.local import (
-    LEDGER_SCHEMA,
-    STREAM_ROWS,
-    LocalEngine,
-    OrderedRows,
-    _chunks,
-    _drop_temp_tables,
-    _fail,
-    _score_chunk,
-    sql_stats,
-    watched,
-    write_score_part,
-)
-from datarecipe.runtime.stages.ingest import RAW_SCHEMA, Quarantine, SourceReader
+from datarecipe.runtime.executors.local import RUNNERS, LocalEngine
+from datarecipe.runtime.plugins import load_plugins
+from datarecipe.runtime.session import STREAM_ROWS
+from datarecipe.runtime.stages import ingest, score
+from datarecipe.runtime.stages.context import StageContext
+from datarecipe.runtime.stages.ingest import RAW_SCHEMA, Quarantine, SourceReader, watched
+from datarecipe.runtime.stages.output import OrderedRows
+from datarecipe.runtime.stages.sql import LEDGER_SCHEMA, sql_stats
 
 # Input bytes per ingest task at most; fewer when that would leave cores idle.
 SHARD_BYTES = 256 * 2**20
@@ -86,10 +85,10 @@ class Context:
 # ---- the worker side ---------------------------------------------------------------------------------------
 
 
-class PartEngine(LocalEngine):
-    """The local engine in a worker, on part of a stage's input: `parts` names the files it reads for a stage
-    (the others are read whole), `shard` the source files an ingest reads, `raw` the hash-partitioned raw rows a
-    source with ids is ingested from."""
+class PartContext(StageContext):
+    """What the stage runners (runtime/stages/) are given in a worker, on part of a stage's input: `parts` names
+    the files it reads for a stage (the others are read whole), `shard` the source files an ingest reads, `raw`
+    the hash-partitioned raw rows a source with ids is ingested from."""
 
     def __init__(self, ctx: Context, threads: int = 1):
         super().__init__(ctx.plan, ctx.recipe, cache_dir=Path(ctx.cache_dir), threads=threads,
@@ -100,6 +99,10 @@ class PartEngine(LocalEngine):
         self.shard: tuple[InputFile, ...] | None = None
         self.raw: list[str] | None = None
         self.found: list[tuple[Any, ...]] = []
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return session.connect(self.plan.macros, threads=self.threads, memory_limit=self.memory_limit,
+                               spill_dir=self.spill_dir, failures=self.failures)
 
     def data_files(self, name: str) -> list[str]:
         return self.parts.get(name) or super().data_files(name)
@@ -134,22 +137,20 @@ def _setup(ctx: Context) -> None:
     if _WORKER.get("key") == key:
         return
     os.chdir(ctx.cwd)
-    from datarecipe.compiler.language.parser import parse
-    from datarecipe.runtime.cli import load_plugins
-
     load_plugins(parse(ctx.recipe.text), ctx.recipe_path)
     _WORKER["key"] = key
 
 
-def _with_engine(ctx: Context, threads: int, run: Callable[[PartEngine, duckdb.DuckDBPyConnection], Any]) -> Any:
+def _with_part(ctx: Context, threads: int, run: Callable[[PartContext, duckdb.DuckDBPyConnection], Any]) -> Any:
+    """`run(part, con)` in a worker, on a DuckDB session of its own; a user's error is returned as `Failed`."""
     try:
         _setup(ctx)
     except RecipeErrors as exc:  # a plugin this node cannot import
         return Failed(replace(exc.errors[0]))
-    engine = PartEngine(ctx, threads)
-    con = engine.connect()
+    part = PartContext(ctx, threads)
+    con = part.connect()
     try:
-        return run(engine, con)
+        return run(part, con)
     except RecipeError as exc:
         return Failed(replace(exc))
     except duckdb.Error as exc:
@@ -158,7 +159,7 @@ def _with_engine(ctx: Context, threads: int, run: Callable[[PartEngine, duckdb.D
         return Failed(RecipeError(None, f"DuckDB failed: {str(exc).splitlines()[0]}", hint))
     finally:
         con.close()
-        shutil.rmtree(engine.spill_dir, ignore_errors=True)
+        shutil.rmtree(part.spill_dir, ignore_errors=True)
 
 
 def _result(stage: Stage, ref: Any) -> Any:
@@ -169,16 +170,18 @@ def _result(stage: Stage, ref: Any) -> Any:
         result = ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
         cause = getattr(exc, "cause", None)
-        raise _fail(stage.name, f"a Ray task failed: {str(cause or exc).splitlines()[-1]}",
-                    "`--debug` shows the worker's traceback") from exc
+        raise session.stage_error(stage.name, f"a Ray task failed: {str(cause or exc).splitlines()[-1]}",
+                                  "`--debug` shows the worker's traceback") from exc
     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ActorDiedError,
             ray.exceptions.ObjectLostError) as exc:
-        raise _fail(stage.name, f"a Ray task's worker died {RETRIES + 1} times: {str(exc).splitlines()[0]}",
-                    "see the workers' logs (`ray logs`), e.g. for memory; finished stages are kept") from exc
+        raise session.stage_error(
+            stage.name, f"a Ray task's worker died {RETRIES + 1} times: {str(exc).splitlines()[0]}",
+            "see the workers' logs (`ray logs`), e.g. for memory; finished stages are kept") from exc
     except ray.exceptions.RayError as exc:  # out of memory, the object store full, an actor gone
-        raise _fail(stage.name, f"Ray could not run a task: {type(exc).__name__}: {str(exc).splitlines()[0]}",
-                    "see the workers' logs (`ray logs`); give the nodes more memory per core, or start them with "
-                    "fewer `--num-cpus`; finished stages are kept") from exc
+        raise session.stage_error(
+            stage.name, f"Ray could not run a task: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+            "see the workers' logs (`ray logs`); give the nodes more memory per core, or start them with "
+            "fewer `--num-cpus`; finished stages are kept") from exc
     if isinstance(result, Failed):
         raise replace(result.error, stage=result.error.stage or stage.name)
     return result
@@ -209,10 +212,10 @@ def _fresh(out: str) -> Path:
 
 def ingest_shard(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], out: str) -> dict[str, Any]:
     """The ingest stage's SQL on a shard of the source's files: `data.parquet` and `quarantine.parquet`."""
-    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        engine.shard = shard
-        return engine.run_ingest(con, ctx.plan.stage(stage_name), _fresh(out))
-    return _with_engine(ctx, 1, run)
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        part.shard = shard
+        return ingest.run_ingest(part, con, ctx.plan.stage(stage_name), _fresh(out))
+    return _with_part(ctx, 1, run)
 
 
 def partition_raw(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], index: int, partitions: int,
@@ -220,17 +223,16 @@ def partition_raw(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], i
     """A shard of a source with ids, read and split by a hash of the id: one file of raw rows per partition,
     with `_row` made unique over the source (the shard's index in its high bits)."""
     stage = ctx.plan.stage(stage_name)
-    src = next(s for s in ctx.recipe.sources if f"ingest_{s.name}" == stage.name)
+    src = next(s for s in ctx.recipe.sources if s.name == stage.source)
 
-    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         quarantine = Quarantine()
-        engine.shard = shard
-        reader = engine.reader(src, quarantine)
+        part.shard = shard
+        reader = part.reader(src, quarantine)
         failure: list[BaseException] = []
         con.register("raw", pa.RecordBatchReader.from_batches(RAW_SCHEMA, watched(reader.batches(), failure)))
         try:
-            result = con.sql(f"SELECT * REPLACE (_row + {index} * {2**40} AS _row), "
-                             f"md5_number_lower(doc_id) % {partitions} AS _bucket FROM raw")
+            result = con.sql(raw_buckets("raw", index, partitions))
             files = _split(result.to_arrow_reader(STREAM_ROWS), _fresh(out), RAW_SCHEMA)
         except duckdb.Error:
             if failure:
@@ -239,21 +241,21 @@ def partition_raw(ctx: Context, stage_name: str, shard: tuple[InputFile, ...], i
         finally:
             con.unregister("raw")
         return {"files": files, "quarantine": quarantine.rows, "rows": reader.count}
-    return _with_engine(ctx, 1, run)
+    return _with_part(ctx, 1, run)
 
 
 def partition_rows(ctx: Context, files: list[str], key: str, partitions: int, out: str) -> dict[str, Any]:
     """Rows of a stage's output split by a hash of the key: one file per partition that gets rows."""
-    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         data = ds.dataset(files, format="parquet")
         con.register("part", data)
         try:
-            result = con.sql(f"SELECT *, CAST(({key}) % {partitions} AS BIGINT) AS _bucket FROM part")
+            result = con.sql(row_buckets("part", key, partitions))
             return {"files": _split(result.to_arrow_reader(STREAM_ROWS), _fresh(out), data.schema),
                     "rows": data.count_rows()}
         finally:
             con.unregister("part")
-    return _with_engine(ctx, 1, run)
+    return _with_part(ctx, 1, run)
 
 
 def _split(reader: pa.RecordBatchReader, out: Path, schema: pa.Schema) -> dict[int, str]:
@@ -275,23 +277,21 @@ def _split(reader: pa.RecordBatchReader, out: Path, schema: pa.Schema) -> dict[i
 
 def ingest_partition(ctx: Context, stage_name: str, files: list[str], out: str) -> dict[str, Any]:
     """The ingest stage's SQL on one hash partition of a source's raw rows; its duplicate ids are returned."""
-    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        engine.raw = files
-        stats = engine.run_ingest(con, ctx.plan.stage(stage_name), _fresh(out))
-        return {"stats": stats, "duplicates": engine.found}
-    return _with_engine(ctx, 1, run)
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        part.raw = files
+        stats = ingest.run_ingest(part, con, ctx.plan.stage(stage_name), _fresh(out))
+        return {"stats": stats, "duplicates": part.found}
+    return _with_part(ctx, 1, run)
 
 
 def stage_part(ctx: Context, stage_name: str, parts: dict[str, list[str]], out: str) -> dict[str, Any]:
     """A filter or score stage's SQL on one part of its input (for a score stage, with the cache filled)."""
     stage = ctx.plan.stage(stage_name)
 
-    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        engine.parts = parts
-        stats: dict[str, Any] = (engine.run_score if stage.kind == "score" else engine.run_sql)(con, stage,
-                                                                                                _fresh(out))
-        return stats
-    return _with_engine(ctx, 1, run)
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        part.parts = parts
+        return RUNNERS[stage.kind](part, con, stage, _fresh(out))
+    return _with_part(ctx, 1, run)
 
 
 def score_todo(ctx: Context, stage_name: str, parts: dict[str, list[str]], chunk: int, out: str) -> dict[str, Any]:
@@ -300,15 +300,15 @@ def score_todo(ctx: Context, stage_name: str, parts: dict[str, list[str]], chunk
     stage = ctx.plan.stage(stage_name)
     entries = {e["name"]: e for e in stage.params["scores"]}
 
-    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        engine.parts = parts
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        part.parts = parts
         directory = _fresh(out)
         data_inputs = [n for n in stage.inputs if ctx.plan.stage(n).kind != "fit"]
-        engine.register_outputs(con, data_inputs)
+        part.register_outputs(con, data_inputs)
         todo: dict[str, Any] = {}
         for entry in entries.values():
             if entry["kind"] != "sql":
-                engine.register_cache(con, entry)
+                score.register_cache(part, con, entry)
         try:
             for target, sql in stage.statements():
                 if target == "":
@@ -318,27 +318,24 @@ def score_todo(ctx: Context, stage_name: str, parts: dict[str, list[str]], chunk
                     result = con.sql(sql).to_arrow_reader(chunk)
                     rows = 0
                     with pq.ParquetWriter(path, result.schema, compression="zstd") as writer:
-                        for batch in _chunks(result, chunk):  # a row group per chunk, as fill_cache cuts them
+                        for batch in score.chunks(result, chunk):  # a row group per chunk, as fill_cache cuts them
                             writer.write_batch(batch, row_group_size=chunk)
                             rows += batch.num_rows
                     todo[target.removeprefix("todo_")] = {"path": str(path), "rows": rows,
                                                           "groups": pq.ParquetFile(path).num_row_groups}
         finally:
-            _drop_temp_tables(con)
+            session.drop_temp_tables(con)
         return todo
-    return _with_engine(ctx, 1, run)
+    return _with_part(ctx, 1, run)
 
 
 def whole_stage(ctx: Context, stage_name: str, threads: int, out: str) -> dict[str, Any]:
-    """A stage that cannot be split (mix, order, fits, MinHash dedup), run whole by the local engine's code."""
+    """A stage that cannot be split (mix, order, fits, MinHash dedup), run whole by its runner."""
     stage = ctx.plan.stage(stage_name)
 
-    def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        method = {"ingest": engine.run_ingest, "sql": engine.run_sql, "fit": engine.run_fit,
-                  "score": engine.run_score, "mix": engine.run_mix}[stage.kind]
-        stats: dict[str, Any] = method(con, stage, _fresh(out))
-        return stats
-    return _with_engine(ctx, threads, run)
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        return RUNNERS[stage.kind](part, con, stage, _fresh(out))
+    return _with_part(ctx, threads, run)
 
 
 def write_rows(ctx: Context, path: str, columns: list[str], fmt: str, start: int, end: int, build: str,
@@ -368,15 +365,15 @@ class Scorer:
         self.failed: Failed | None = None  # a model that does not load: each chunk reports it
         try:
             _setup(ctx)
-            self.engine = PartEngine(ctx)
-            self.scorer = self.engine.load_scorer(self.stage, self.entry)
+            self.part = PartContext(ctx)
+            self.scorer = score.load_scorer(self.part, self.stage, self.entry)
         except RecipeErrors as exc:
             self.failed = Failed(replace(exc.errors[0]))
             return
         except RecipeError as exc:
             self.failed = Failed(replace(exc))
             return
-        self.cache = self.engine.score_cache(self.entry)
+        self.cache = score.score_cache(self.part, self.entry)
         self.cache.mkdir(parents=True, exist_ok=True)
 
     def score(self, path: str, group: int) -> tuple[int, int] | Failed:
@@ -389,19 +386,18 @@ class Scorer:
         texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]
         try:
             values = self.scorer.score(texts)
-        except kernels.OperatorFailure as failure:  # name the document: the first with that text
+        except session.OperatorFailure as failure:  # name the document: the first with that text
             return Failed(failure.recipe_error(self.stage.name, self._doc(hashes[failure.row or 0].as_py())))
-        write_score_part(self.cache, hashes, values)
+        score.write_score_part(self.cache, hashes, values)
         return len(texts), int(self.scorer.forward_passes) - before
 
     def _doc(self, content_hash: int) -> str:
-        def run(engine: PartEngine, con: duckdb.DuckDBPyConnection) -> str:
-            source = self.stage.params["source"]
-            con.register("docs", ds.dataset(engine.data_files(self.stage.inputs[0]), format="parquet"))
-            row = con.execute("SELECT min(doc_id) FROM docs WHERE source = $1 AND content_hash = $2",
-                              [source, content_hash]).fetchall()
+        def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> str:
+            source = self.stage.source
+            con.register("docs", ds.dataset(part.data_files(self.stage.inputs[0]), format="parquet"))
+            row = con.execute(first_doc_of_text("docs"), [source, content_hash]).fetchall()
             return str(row[0][0])
-        return str(_with_engine(self.ctx, 1, run))
+        return str(_with_part(self.ctx, 1, run))
 
 
 # ---- the driver side ---------------------------------------------------------------------------------------
@@ -560,7 +556,7 @@ class RayEngine(LocalEngine):
         return [tuple(shard) for shard in out]
 
     def run_ingest(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        src = next(s for s in self.recipe.sources if f"ingest_{s.name}" == stage.name)
+        src = next(s for s in self.recipe.sources if s.name == stage.source)
         shards = self.shards(self.plan.files[src.name])
         if not shards:
             return self._whole(stage, tmp)
@@ -636,8 +632,7 @@ class RayEngine(LocalEngine):
         buckets = sorted({b for m in maps for b in m["files"]})
         return [{input_name: [m["files"][b] for m in maps if b in m["files"]]} for b in buckets]
 
-    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path,
-                hook: Callable[[str, str], bool] | None = None) -> dict[str, Any]:
+    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
         if stage.partition is None or len(stage.inputs) != 1:
             return self._whole(stage, tmp)
         parts = self._partitioned(stage, stage.inputs[0], stage.partition, tmp)
@@ -654,7 +649,7 @@ class RayEngine(LocalEngine):
             if found:
                 con.register("record_parts", ds.dataset(found, format="parquet", schema=LEDGER_SCHEMA))
                 try:
-                    result = con.sql("SELECT * FROM record_parts ORDER BY doc_id, rule").to_arrow_reader(STREAM_ROWS)
+                    result = con.sql(records_in_order("record_parts")).to_arrow_reader(STREAM_ROWS)
                     write_parquet(tmp / f"{name}.parquet", LEDGER_SCHEMA, result)
                 finally:
                     con.unregister("record_parts")
@@ -676,7 +671,7 @@ class RayEngine(LocalEngine):
             shutil.rmtree(tmp / "work", ignore_errors=True)
             return self._whole(stage, tmp)
         work = tmp / "work"
-        chunk = _score_chunk(stage.name)
+        chunk = score.score_chunk(stage.name)
         todos = self._tasks(stage, score_todo, [(stage.name, p, chunk, str(work / f"todo-{i:05d}"))
                                                 for i, p in enumerate(parts)])
         scores: dict[str, dict[str, Any]] = {}
@@ -710,5 +705,5 @@ class RayEngine(LocalEngine):
         rows = sum(r["rows"] for r in results)
         for entry in scores.values():
             entry["docs"] = rows
-        return {"rows": rows, "by_source": {stage.params["source"]: rows} if rows else {}, "scores": scores}
+        return {"rows": rows, "by_source": {stage.source: rows} if rows else {}, "scores": scores}
 

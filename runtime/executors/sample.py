@@ -7,7 +7,7 @@ streaming pass over the decompressed files, text files by listing them. Of those
 the sample depends on the recipe's seed and the inputs alone. The real stages run on it, in a temporary cache.
 
 The scaling. Before the mix, a stage's documents of a source are the sample's times total/sampled. The mix runs
-runtime/mixing.py's arithmetic on the supply scaled up to the full inputs (so a share the full inputs cannot
+runtime/stages/mix.py's arithmetic on the supply scaled up to the full inputs (so a share the full inputs cannot
 fill shows as a shortfall) and takes from the sample its targets scaled down by sampled/total; what the full run
 takes of a source in a phase is its target there, or what it has left when short. The mix, the order and the
 output scale each source's documents, bytes and tokens by that amount over what the sample took.
@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,14 @@ import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
 from datarecipe.compiler.plan import InputFile, Plan, Stage
+from datarecipe.runtime import session
 from datarecipe.runtime.artifacts.shards import write_parquet
-from datarecipe.runtime.executors.local import OUTPUT_COLUMNS, LocalEngine
+from datarecipe.runtime.executors.local import RUNNERS, Runner
+from datarecipe.runtime.stages import atomic, output, sql
+from datarecipe.runtime.stages.context import StageContext
 from datarecipe.runtime.stages.ingest import Quarantine, SourceReader
 from datarecipe.runtime.stages.mix import Mixer
+from datarecipe.runtime.stages.output import OUTPUT_COLUMNS
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
@@ -187,8 +192,10 @@ class ScaledMixer(Mixer):
         return dict(taken), {s: n for s, n in short.items() if n >= 1}
 
 
-class SampleEngine(LocalEngine):
-    """The local engine on a sample of each source, timing every stage; the output goes to the cache directory."""
+class SampleEngine(StageContext):
+    """The local executor's stage runners on a sample of each source (the context's reader reads only the sampled
+    rows), timing every stage; the mix's arithmetic is scaled to the full inputs, and the output goes to the cache
+    directory."""
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, samples: dict[str, Sample], **options: Any):
         super().__init__(plan, recipe, **options)
@@ -197,29 +204,33 @@ class SampleEngine(LocalEngine):
         self.mixer: ScaledMixer | None = None
         self.manifest: dict[str, Any] = {}
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        started = time.perf_counter()
-        con = super().connect()
-        self.seconds["connect"] = time.perf_counter() - started
-        return con
-
     def reader(self, src: SourceSpec, quarantine: Quarantine) -> SourceReader:
         return SourceReader(src, self.plan.files[src.name], quarantine, self.samples[src.name].rows)
 
-    def run_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
+    def run(self) -> dict[str, Any]:
+        """Every stage of the plan, timed, then the output; returns its manifest."""
         started = time.perf_counter()
-        super().run_stage(con, stage)
-        self.seconds[stage.name] = time.perf_counter() - started
+        con = session.connect(self.plan.macros, threads=self.threads, memory_limit=self.memory_limit,
+                              spill_dir=self.cache_dir / "duckdb-tmp", failures=self.failures)
+        self.seconds["connect"] = time.perf_counter() - started
 
-    def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        mixer = self.mixer = ScaledMixer(stage.name, stage.params, {s: x.scale for s, x in self.samples.items()})
-        return self.run_sql(con, stage, tmp, lambda target, sql: mixer.statement(con, target, sql)) | mixer.stats()
+        def scaled_mix(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+            self.mixer = ScaledMixer(stage.name, stage.params, {s: x.scale for s, x in self.samples.items()})
+            return sql.run_mix(ctx, con, stage, tmp, self.mixer)
 
-    def write_output(self, stage: Stage) -> dict[str, Any]:
-        started = time.perf_counter()
-        (self.cache_dir / "output").mkdir()
-        self.manifest = self._write(stage, self.cache_dir / "output")
-        self.seconds[stage.name] = time.perf_counter() - started
+        runners: dict[str, Runner] = {**RUNNERS, "mix": scaled_mix}
+        try:
+            for stage in self.plan.stages:
+                started = time.perf_counter()
+                if stage.kind == "write":
+                    (self.cache_dir / "output").mkdir()
+                    self.manifest = output.write_build(self, stage, self.cache_dir / "output")
+                else:
+                    self.stats[stage.name], _ = atomic.build_stage(stage, self.stage_dir(stage), self.reporter,
+                                                                   partial(runners[stage.kind], self, con, stage))
+                self.seconds[stage.name] = time.perf_counter() - started
+        finally:
+            con.close()
         return self.manifest
 
     def shard_bytes(self) -> dict[str, int]:
@@ -256,7 +267,7 @@ def _docs_in(engine: SampleEngine, stage: Stage) -> int | None:
     if stage.name not in engine.seconds:
         return None
     if stage.kind == "ingest":
-        return engine.samples[stage.name.removeprefix("ingest_")].sampled
+        return engine.samples[stage.source].sampled
     return sum(engine.stats[i]["rows"] for i in _data_inputs(engine.plan, stage))
 
 
@@ -295,8 +306,9 @@ def estimate(recipe: CheckedRecipe, plan: Plan, size: int, *, plan_seconds: floa
 
 def _tokens_per_doc(engine: SampleEngine, source: str) -> float:
     """The tokens per document of a source as its score stage counted them, for the stages before it."""
-    counted = engine.tokens(engine.plan.stage(f"score_{source}")) or {}
-    docs = engine.stats[f"score_{source}"]["rows"]
+    stage = engine.stage_of("score", source)
+    counted = engine.tokens(stage) or {}
+    docs = engine.stats[stage.name]["rows"]
     return counted.get(source, 0) / docs if docs else 0.0
 
 
@@ -319,7 +331,7 @@ def _scale(recipe: CheckedRecipe, warm_up: SampleEngine, small: SampleEngine, en
         factor = after if k >= mix_at else before
         sample_in = _docs_in(engine, stage) or 0
         if stage.kind == "ingest":
-            docs_in = float(engine.samples[stage.name.removeprefix("ingest_")].total)
+            docs_in = float(engine.samples[stage.source].total)
         else:
             docs_in = sum(est[i] for i in _data_inputs(plan, stage))
         by_source: dict[str, int] | None

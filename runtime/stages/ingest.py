@@ -1,14 +1,17 @@
-"""Sources: resolve fsspec URLs and globs to files, fingerprint them, and read them as Arrow
-batches of (doc_id, text, meta). Bad rows and files fail the build or go to quarantine."""
+"""Sources and the ingest stage: resolve fsspec URLs and globs to files, fingerprint them, and read them as Arrow
+batches of (doc_id, text, meta); the ingest runner puts them through the stage's SQL. Bad rows and files fail the
+build or go to quarantine."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import posixpath
+from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 import orjson
@@ -16,8 +19,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError, did_you_mean
 from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
-from datarecipe.compiler.plan import InputFile
-from datarecipe.operators import transforms
+from datarecipe.compiler.plan import InputFile, Stage
+from datarecipe.operators.transforms import url_blocklist
+from datarecipe.runtime.artifacts.shards import write_parquet
+from datarecipe.runtime.session import STREAM_ROWS, drop_temp_tables, run_statements, stage_errors
+
+if TYPE_CHECKING:
+    import duckdb
+    from datarecipe.runtime.stages.context import StageContext
 
 # What a reader yields: the document, plus where it came from (`_row` counts rows across the source's files).
 RAW_SCHEMA = pa.schema([("doc_id", pa.string()), ("text", pa.string()), ("meta", pa.string()),
@@ -183,7 +192,7 @@ def read_blocklist(table: dict[str, Any], stage: str) -> Any:
         line = data[:exc.start].count(b"\n") + 1
         raise RecipeError(None, "the blocklist is not valid UTF-8", "save it as UTF-8 text",
                           stage=stage, input=f"{path}:{line}") from None
-    domains, bad = transforms.parse_blocklist(text)
+    domains, bad = url_blocklist.parse_blocklist(text)
     if bad:
         number, line_text = bad[0]
         more = f" ({len(bad)} such lines)" if len(bad) > 1 else ""
@@ -489,3 +498,64 @@ def _utf8_ok(value: bytes | None) -> bool:
         return True
     except UnicodeDecodeError:
         return False
+
+
+# ---- the ingest stage's runner ---------------------------------------------------------------------------
+
+
+def run_ingest(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    """The ingest stage: the source's rows, read by `ctx.reader`, through the stage's SQL into `data.parquet`;
+    rows it could not read (and repeated ids) into `quarantine.parquet`."""
+    src = next(s for s in ctx.recipe.sources if s.name == stage.source)
+    quarantine = Quarantine()
+    reader = ctx.reader(src, quarantine)
+    failure: list[BaseException] = []
+    rows = 0
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        for batch in reader.batches():
+            ctx.reporter.advance(stage.name, batch.num_rows)
+            yield batch
+
+    def write(target: str, sql: str) -> None:
+        nonlocal rows
+        if target == "duplicates":
+            ctx.duplicates(reader, con.sql(sql).fetchall())
+        else:
+            result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+            rows = write_parquet(tmp / "data.parquet", result.schema, result)
+
+    con.register(f"raw_{src.name}", pa.RecordBatchReader.from_batches(RAW_SCHEMA, watched(counted(), failure)))
+    try:
+        with stage_errors(stage.name, stream=failure):
+            run_statements(con, stage.sql, write)
+    finally:
+        con.unregister(f"raw_{src.name}")
+        drop_temp_tables(con)
+    pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
+    counts = Counter(r["source"] for r in quarantine.rows)
+    return {"rows": rows, "by_source": {src.name: rows}, "quarantined": dict(counts)}
+
+
+def watched(batches: Iterator[pa.RecordBatch], failure: list[BaseException]) -> Iterator[pa.RecordBatch]:
+    """The batches, keeping the exception that ends them: DuckDB, reading them, would report its own instead."""
+    try:
+        yield from batches
+    except BaseException as exc:
+        failure.append(exc)
+        raise
+
+
+def quarantine_duplicates(stage: str, reader: SourceReader, rows: list[tuple]) -> None:
+    """Rows whose id an earlier row of the source already has: quarantined, or the build fails."""
+    if not rows:
+        return
+    if reader.src.on_error == "fail":
+        doc_id, file, line, _ = rows[0]
+        raise RecipeError(None, f"{len(rows):,} row(s) repeat an id an earlier row already has; the first is "
+                                f"`{doc_id}`",
+                          f"ids must be unique; fix the `{reader.src.id_column}` column, or set "
+                          '`on_error: "quarantine"` to keep the first row of each id',
+                          stage=stage, input=f"{file}:{line}")
+    for doc_id, file, line, text in rows:
+        reader.quarantine.add(reader.src.name, file, line, f"duplicate id `{doc_id}`", text)

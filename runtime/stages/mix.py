@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.lower.queries import clear_mix_targets, insert_mix_targets
 from datarecipe.compiler.plan import apportion
 
 
@@ -46,8 +47,8 @@ class Mixer:
         if kind == "supply":
             self.on_supply(rows)
         elif kind == "remaining":
-            con.execute(f"DELETE FROM {self.stage}__targets")
-            con.executemany(f"INSERT INTO {self.stage}__targets VALUES (?, ?, ?, ?)", self.targets(int(index), rows))
+            con.execute(clear_mix_targets(self.stage))
+            con.executemany(insert_mix_targets(self.stage), self.targets(int(index), rows))
         else:
             self.on_taken(int(index), rows)
         return True

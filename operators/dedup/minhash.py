@@ -1,4 +1,4 @@
-"""MinHash LSH near-duplicate removal: the Arrow kernels behind `dedup minhash(...)`.
+"""`dedup minhash(...)`: MinHash LSH near-duplicate removal, its declaration, lowering and Arrow kernels.
 
 A document is the set of its word n-grams ("shingles"). Words are the maximal runs of letters and
 digits (Unicode `L` and `N`, as str.isalnum) of the lowercased text, so case, punctuation and whitespace do not count;
@@ -22,8 +22,11 @@ batch boundaries or thread count.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
+
+from datarecipe.operators.base import FilterStep, Operator, Param, register
 
 # Part of the fingerprint of every stage that runs a minhash dedup: bump it when the shingles, the
 # hashes or the banding change, so cached stage outputs are not reused.
@@ -263,7 +266,7 @@ UDFS: tuple[tuple[str, Any, tuple[str, ...], str], ...] = (
 )
 
 
-# ---- planning ------------------------------------------------------------------------------------
+# ---- declaration and lowering ------------------------------------------------------------------------
 
 
 def step(label: str, args: dict[str, Any], stage: str, index: int) -> dict[str, Any]:
@@ -277,3 +280,40 @@ def step(label: str, args: dict[str, Any], stage: str, index: int) -> dict[str, 
 def global_key(args: dict[str, Any]) -> tuple[Any, ...]:
     """Global minhash rules with the same key dedup together, across their sources."""
     return tuple(args[k] for k in ("ngram", "bands", "rows", "threshold"))
+
+
+def lower(filter_step: FilterStep) -> dict[str, Any] | None:
+    """A per-source dedup is a step of the filter stage; a global one runs in a stage of its own (the planner's
+    `dedup_global`), after the filters."""
+    if filter_step.args["scope"] != "per_source":
+        return None
+    return step(filter_step.label, filter_step.args, filter_step.stage, filter_step.index)
+
+
+def validate(args: Mapping[str, Any], last: bool) -> tuple[str, str] | None:
+    if args.get("scope") == "global" and not last:
+        return ("`dedup minhash(scope: \"global\")` must be the last rule of its block",
+                "it runs after the filters of every source that uses it; move it to the end, or use "
+                "`scope: \"per_source\"`")
+    return None
+
+
+register(Operator(
+    "minhash", "dedup",
+    (Param("ngram", "int", 5, "shingle size in words (lowercased runs of letters and digits)", min=1, max=32),
+     Param("bands", "int", 14, "LSH bands: documents agreeing on all rows of any band are compared",
+           min=1, max=64),
+     Param("rows", "int", 8, "min-hashes per band; the signature has `bands` x `rows`", min=1, max=32),
+     Param("threshold", "float", 0.8, "Jaccard similarity of shingle sets at which two documents "
+           "are duplicates", min=0, max=1),
+     Param("scope", "choice", "per_source", "`per_source`: within this block's source; `global`: "
+           "across every source whose block ends with `dedup minhash(scope: \"global\")` with the same "
+           "parameters",
+           choices=("per_source", "global"))),
+    "Near-duplicate removal with MinHash LSH, as FineWeb does (word 5-grams, 14 bands of 8). "
+    "Candidate pairs share a band bucket (within a bucket, each document is compared with the "
+    "bucket's smallest `doc_id` and with the one before it), and are verified by the exact Jaccard "
+    "similarity of their shingle sets; of each connected component of the verified pairs the "
+    "smallest `doc_id` is kept. Documents without words take no part. A `global` dedup must be the "
+    "last rule of its block; it runs as a stage of its own, `dedup_global`, after the filters.",
+    validate=validate, lower=lower))

@@ -1,15 +1,6 @@
-"""Transforms: the `apply` steps that rewrite or screen documents rather than score them.
-
-- `redact_pii`: an Arrow kernel, text -> the redacted text (NULL when unchanged). One RE2
-  scan of the batch (pyarrow) finds the documents with a candidate; only those are rewritten, by Python
-  regexes whose lookarounds and validators (octet ranges, public IPs, digit counts) RE2 cannot express.
-- `strip_lines`: lowered to SQL, a DuckDB lambda over the lines of the text (see filter.sql.j2).
-- `url_blocklist`: lowered to SQL, a join of each document's host and parent domains against a table
-  that the engine reads from the list file (DuckDB reads no file). The file is an input of the stage:
-  its sha256 is part of the stage's parameters, hence of its fingerprint.
-
-The planner calls `step()` for the SQL-lowered transforms; the engine reads blocklists with `parse_blocklist()`.
-"""
+"""`apply redact_pii(...)`: an Arrow kernel, text -> the redacted text (NULL when unchanged). One RE2 scan of the
+batch (pyarrow) finds the documents with a candidate; only those are rewritten, by Python regexes whose lookarounds
+and validators (octet ranges, public IPs, digit counts) RE2 cannot express."""
 
 from __future__ import annotations
 
@@ -18,10 +9,8 @@ import re
 from functools import cache
 from typing import Any
 
-from datarecipe.compiler.lower import expr_sql
+from datarecipe.operators.base import Param, declare, register
 
-# ---- redact_pii -----------------------------------------------------------------------------------------
-#
 # Each kind is a candidate pattern, valid both for RE2 and for Python's `re` (no lookarounds, no back-
 # references), and a check of each candidate in its context. RE2 (pyarrow) finds the candidates of a whole
 # batch, marking them with two control characters; Python only checks the candidates. A document that
@@ -183,59 +172,23 @@ def redact_pii(text: Any, **p: Any) -> Any:
             out[int(rows[j])] = value
     return pa.array(out, pa.string())
 
-# ---- url_blocklist --------------------------------------------------------------------------------------
 
-# The host of a URL (lowercased first): after an optional `scheme://` and `user@`, up to `:` `/` `?` `#`.
-# A URL without a scheme (`example.com/page`) is read the same way. The same pattern runs in DuckDB (RE2)
-# over the documents' URLs and in Python over the list's entries.
-HOST_REGEX = r"^(?:[a-z][a-z0-9+.\-]*://|//)?(?:[^@/?#\s]*@)?([^:/?#\s]*)"
-_DOMAIN = re.compile(r"[^\s/\\@:?#\[\]<>\"'`|{}^]+")
-
-
-def host(url: str) -> str:
-    """The host of a URL or a bare domain, lowercased, without a final dot."""
-    m = re.match(HOST_REGEX, url.strip().lower())
-    return (m.group(1) if m else "").rstrip(".")
-
-
-def parse_blocklist(text: str) -> tuple[list[str], list[tuple[int, str]]]:
-    """(domains, bad lines) of a blocklist: one domain or URL per line, `#` comments, blank lines.
-
-    A `*.` or `.` before a domain is dropped (its subdomains are blocked anyway). An internationalized
-    domain is listed in both its Unicode and its IDNA (`xn--`) spellings, so either form in a URL matches.
-    """
-    domains: set[str] = set()
-    bad: list[tuple[int, str]] = []
-    for number, raw in enumerate(text.lstrip("\ufeff").split("\n"), 1):
-        line = re.split(r"(?:^|\s)#", raw, maxsplit=1)[0].strip()
-        if not line:
-            continue
-        name = host(line).removeprefix("*.").lstrip(".")
-        if not name or " " in line or not _DOMAIN.fullmatch(name):
-            bad.append((number, raw.strip()))
-            continue
-        domains.add(name)
-        try:
-            domains.add(name.encode("idna").decode("ascii") if not name.isascii()
-                        else name.encode("ascii").decode("idna").lower())
-        except UnicodeError:
-            pass
-    return sorted(domains), bad
-
-
-# ---- lowering -------------------------------------------------------------------------------------------
-
-SQL_LOWERED = ("strip_lines", "url_blocklist")
-
-
-def step(rule: Any, index: int, file: Any = None) -> dict[str, Any]:
-    """The filter.sql.j2 step of a SQL-lowered transform (`rule` is a RuleSpec), at step `index`; for
-    url_blocklist, `file` is the list's InputFile (the runtime resolved and hashed it)."""
-    args = dict(rule.args)
-    if rule.op == "strip_lines":
-        return {"kind": "strip_lines", "label": rule.label, "changes": rule.label,
-                "sql": expr_sql(args["condition"], "bool")}
-    assert file is not None, "the runtime resolves every blocklist before planning"
-    return {"kind": "url_blocklist", "label": f"{rule.op}:blocked", "url_sql": expr_sql(args["url"], "string"),
-            "host_regex": HOST_REGEX, "table": {"name": f"url_blocklist_{index}", "path": file.path,
-                                                "size": file.size, "fingerprint": file.fingerprint}}
+register(declare(redact_pii, "redact_pii", "transform", (
+    Param("email", "bool", True, "replace email addresses: a local part of letters, digits and `._%+-`, "
+          "beginning with a letter, digit or `_` (so not a decorator's `@` in markup), at a domain"),
+    Param("ip", "bool", True, "replace IPv4 addresses (octets 0..255, no leading zeros; not `v1.2.3.4`, "
+          "`1.2.3.4.5`, `Firefox/2.0.0.11`, a numbered heading `8.6.4.1. Title` at the start of a line, nor "
+          "after `version`, `release`, `section`, `chapter`, `RFC`, `§`)"),
+    Param("phone", "bool", True, "replace phone numbers: `+CC` and 9 to 15 digits, North American "
+          "`(212) 555-0199` / `212-555-0199`, or national `06 12 34 56 78` / `020 7946 0958` (a leading 0, "
+          "one separator throughout); bare digit runs, dates and times are left alone"),
+    Param("public_ips_only", "bool", True,
+          "replace only public IPs, as datatrove does (private, loopback, reserved and documentation "
+          "ranges such as `192.168.0.1` or `127.0.0.1` are not personal)"),
+    Param("email_replacement", "str", "<EMAIL>", "what an email address becomes"),
+    Param("ip_replacement", "str", "<IP>", "what an IP address becomes"),
+    Param("phone_replacement", "str", "<PHONE>", "what a phone number becomes")),
+    "Transform: replaces email addresses, IP addresses and phone numbers in the text (emails first, then "
+    "IPs, then phones; ASCII digits; addresses in Latin, Greek or Cyrillic script). Drops nothing; later "
+    "rules see the redacted text. datatrove's PIIFormatter replaces emails and public IPs with fake ones "
+    "(`email@example.com`); set the replacements to do the same."))

@@ -1,19 +1,17 @@
-"""Vectorized Arrow kernels for text functions that SQL macros compute slowly. Each is declared in the
-operator library (`declare`, as a plugin's would be) and registered in DuckDB as `dr_NAME`, an Arrow UDF."""
+"""Text functions, usable in any expression (`keep words(text) > 50`): each is lowered to `dr_NAME`, a DuckDB macro
+(its `macro`, over the parameter names) or a vectorized Arrow kernel defined here, which computes faster what a macro
+would compute slowly. Kernels are declared with `declare`, as a plugin's are, and registered in DuckDB as Arrow UDFs
+(runtime/session.py). Language identification, `lang()`, is in langid.py."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from datarecipe.operators.langid import MODEL as LANGID_MODEL
+from datarecipe.operators.base import REQUIRED, Operator, Param, declare, register
 
 # numpy and pyarrow are imported when a kernel runs, so `recipe check` stays fast. Arguments and
 # results are pyarrow arrays; the annotations say Any because DuckDB evaluates them when registering.
-
-# Part of every stage fingerprint: bump it when a kernel's results change (the text functions here, the
-# rule packs of packs.py, the transforms of transforms.py). lang()'s model is named in it.
-KERNELS_VERSION = f"4; lang: {LANGID_MODEL}"
 
 # Stop words per language. English is Gopher's list (Rae et al. 2021, appendix A); the others
 # are the most frequent function words of each language, in the same spirit.
@@ -133,3 +131,55 @@ def stopwords(lang: str, text: Any) -> Any:
     counts = np.bincount(pc.list_parent_indices(runs).to_numpy(zero_copy_only=False), weights=hits,
                          minlength=len(text))
     return _with_nulls(counts, text)
+
+
+# ---- declarations ---------------------------------------------------------------------------------------
+
+TEXT = Param("text", "text", "text", "the string to measure; any string expression")
+
+BULLETS = "•‣◦⁃∙·*-–"
+
+
+register(
+    Operator("length", "function", (TEXT,), "Number of characters (Unicode code points).",
+             "number", "length(text)"),
+    Operator("bytes", "function", (TEXT,), "Number of bytes of the UTF-8 encoding.",
+             "number", "octet_length(encode(text))"),
+    declare(words, "words", "function", (TEXT,),
+            "Number of words: runs of non-whitespace (Unicode whitespace).", "number"),
+    declare(mean_word_length, "mean_word_length", "function", (TEXT,),
+            "Mean length in characters of the words (0 for no words).", "number"),
+    Operator("lines", "function", (TEXT,), "Number of lines (a final newline does not start a new one).",
+             "number", "CASE WHEN text = '' THEN 0 ELSE length(string_split(rtrim(text, chr(10)), chr(10))) END"),
+    Operator("symbol_ratio", "function",
+             (Param("symbol", "str", REQUIRED, "the symbol to count, e.g. \"#\" or \"...\""), TEXT),
+             "Occurrences of `symbol` per word (Gopher's symbol-to-word ratio).", "number",
+             "(length(text) - length(replace(text, symbol, ''))) / greatest(length(symbol), 1)"
+             " / greatest(dr_words(text), 1)"),
+    declare(alpha_ratio, "alpha_ratio", "function", (TEXT,),
+            "Share of non-whitespace characters that are letters (any script; Unicode whitespace).", "number"),
+    declare(uppercase_ratio, "uppercase_ratio", "function", (TEXT,),
+            "Share of letters that are uppercase (Unicode `Lu`).", "number"),
+    declare(digit_ratio, "digit_ratio", "function", (TEXT,),
+            "Share of non-whitespace characters that are numbers (Unicode `N`: digits in any script).", "number"),
+    declare(stopwords, "stopwords", "function",
+            (Param("lang", "choice", "en", "language of the stop-word list", choices=tuple(STOPWORDS)),
+             TEXT),
+            "Number of stop-word occurrences among the lowercased runs of letters (Gopher counts "
+            "`the, be, to, of, and, that, have, with`).", "number"),
+    Operator("bullet_line_ratio", "function", (TEXT,),
+             f"Share of lines that start with a bullet ({' '.join(BULLETS)}).", "number",
+             "CASE WHEN text = '' THEN 0 ELSE length(list_filter(string_split(rtrim(text, chr(10)), chr(10)),"
+             f" lambda l: regexp_matches(l, '^\\s*[{BULLETS.replace('-', '')}\\-]')))"
+             " / length(string_split(rtrim(text, chr(10)), chr(10))) END"),
+    Operator("ellipsis_line_ratio", "function", (TEXT,),
+             "Share of lines that end with an ellipsis (`...` or `…`).", "number",
+             "CASE WHEN text = '' THEN 0 ELSE length(list_filter(string_split(rtrim(text, chr(10)), chr(10)),"
+             r" lambda l: regexp_matches(l, '(\.\.\.|…)\s*$')))"
+             " / length(string_split(rtrim(text, chr(10)), chr(10))) END"),
+    Operator("lower", "function", (TEXT,), "The text in lowercase.", "string", "lower(text)"),
+    Operator("url_host", "function", (Param("text", "text", "text", "a URL, e.g. `meta.url`"),),
+             "The host of a URL, lowercased (`https://en.Wikipedia.org/wiki/X` gives `en.wikipedia.org`); an empty "
+             "string when the value is not a URL. MeCo prefixes documents with it.", "string",
+             "lower(regexp_extract(text, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)', 1))"),
+)

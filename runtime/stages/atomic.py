@@ -1,0 +1,133 @@
+"""Stage atomicity: a stage's output appears whole, under its fingerprint, or not at all.
+
+A stage is built in a temporary directory beside its final one (`.tmp-STAGE-FINGERPRINT-PID`), which gets its
+`stats.json` and a `_SUCCESS` marker holding the fingerprint, then is renamed into place; a stage lock makes two
+builds that need the same stage build it once. What a killed run left behind is removed by the next. The output
+of a build is replaced the same way (`.NAME.tmp-PID`, the previous one moved aside to `.NAME.old-PID`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from datarecipe.compiler.plan import Stage
+from datarecipe.runtime.lock import alive, stage_lock
+from datarecipe.runtime.progress import Reporter
+
+T = TypeVar("T")
+
+
+def stage_dir(stage: Stage, cache_dir: Path, stage_root: Path | None) -> Path:
+    """Where a stage's output is: one directory per fingerprint in the cache, or, under DVC (`stage_root`), one
+    fixed directory per stage, which DVC versions."""
+    if stage_root is not None:
+        return stage_root / stage.name
+    return cache_dir / stage.name / stage.fingerprint
+
+
+def is_done(directory: Path, fingerprint: str) -> bool:
+    """Whether a stage's output is there, complete, and of this fingerprint."""
+    marker = directory / "_SUCCESS"
+    return marker.exists() and marker.read_text() == fingerprint
+
+
+def read_stats(directory: Path) -> dict[str, Any]:
+    """A finished stage's counts, as it recorded them."""
+    return dict(json.loads((directory / "stats.json").read_text()))
+
+
+def build_stage(stage: Stage, done: Path, reporter: Reporter,
+                run: Callable[[Path], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """The stage's output in `done`: there already (another build may be making it: this waits for it), or
+    `run(tmp)` writes it in a temporary directory that is renamed into place once whole. Returns its counts, and
+    whether it was there."""
+    def waiting() -> None:  # another build that needs this very stage (same fingerprint) is building it
+        reporter.emit("stage_wait", stage=stage.name, lock=str(done))
+        if reporter.mode == "human":
+            reporter.console.print(f"{stage.name}: another build is building this stage; waiting for it")
+
+    with stage_lock(done.parent / f".{done.name}.lock", waiting):
+        if is_done(done, stage.fingerprint):
+            stats = read_stats(done)
+            reporter.start(stage.name)
+            reporter.finish(stage.name, cached=True, rows=stats.get("rows", 0))
+            return stats, True
+        prefix = f".tmp-{stage.name}-"
+        remove_stale(done.parent, prefix, mine=f"{prefix}{stage.fingerprint}-")  # left by a killed run
+        tmp = done.parent / f"{prefix}{stage.fingerprint}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        reporter.start(stage.name)
+        try:
+            stats = run(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        # What this run did (texts scored, model passes) is reported, not kept: a stage's output is the same
+        # bytes however much of the score cache was warm.
+        kept = {k: v for k, v in stats.items() if k != "scores"}
+        (tmp / "stats.json").write_text(json.dumps(kept, sort_keys=True, indent=1))
+        (tmp / "_SUCCESS").write_text(stage.fingerprint)
+        shutil.rmtree(done, ignore_errors=True)
+        tmp.rename(done)
+        reporter.finish(stage.name, **_summary(stats))
+        return stats, False
+
+
+def _summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """What the reporter is told of a finished stage: its rows, and what its scorers did."""
+    out: dict[str, Any] = {"rows": stats.get("rows", 0)}
+    if "scores" in stats:
+        out["scores"] = stats["scores"]
+    return out
+
+
+def remove_stale(parent: Path, prefix: str, mine: str) -> None:
+    """Remove the temporary directories of a killed run: those of this stage and fingerprint (the caller
+    holds its lock, so no live process writes them), and those of other fingerprints whose process is gone."""
+    if not parent.is_dir():
+        return
+    for path in parent.glob(f"{prefix}*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if path.name.startswith(mine) or pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def replace_output(final: Path, write: Callable[[Path], T]) -> T:
+    """`write(tmp)` writes a build's output in a temporary directory beside `final`, which then replaces it (the
+    caller holds the build lock). What a build killed while replacing its output left behind is undone first."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _recover_output(final)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        result = write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(final)
+    return result
+
+
+def _recover_output(final: Path) -> None:
+    """Undo what a build killed while replacing its output left behind: the previous output, moved aside, goes
+    back if the new one is not in place; temporary copies go."""
+    for old in sorted(final.parent.glob(f".{final.name}.old-*")):
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(final)
+    for tmp in final.parent.glob(f".{final.name}.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,55 @@
+"""The fit stage's runner: train a fitted scorer (operators/scorers/fitted.py) on the documents its SQL selects,
+into the stage's `model/`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.parquet as pq
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.plan import Stage
+from datarecipe.runtime.artifacts.shards import write_parquet
+from datarecipe.runtime.session import STREAM_ROWS, run_statements, stage_errors
+
+if TYPE_CHECKING:
+    import duckdb
+    from datarecipe.runtime.stages.context import StageContext
+
+
+def run_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    """Train a fitted scorer: its inputs are written out first, so it can read them more than once."""
+    from datarecipe.operators.scorers import fitted  # its libraries, only when a recipe fits a scorer
+
+    ctx.register_outputs(con, stage.inputs)
+    docs: dict[str, int] = {}
+
+    def write(target: str, sql: str) -> None:
+        result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+        docs[target.removeprefix("input_")] = write_parquet(tmp / f"{target}.parquet", result.schema, result,
+                                                            lambda n: ctx.reporter.advance(stage.name, n))
+
+    try:
+        with stage_errors(stage.name):
+            run_statements(con, stage.sql, write)
+    finally:
+        for name in stage.inputs:
+            con.unregister(name)
+
+    def texts(path: Path) -> Any:
+        def batches() -> Iterator[list[str]]:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=STREAM_ROWS, columns=["text"]):
+                yield [t if t is not None else "" for t in batch.column(0).to_pylist()]
+        return batches
+
+    params = stage.params
+    inputs = {role: texts(tmp / f"input_{role}.parquet") for role in docs}
+    (tmp / "model").mkdir()
+    try:
+        fit_stats = fitted.fit(params["op"], params["args"], inputs, tmp / "model", params["seed"])
+    except RecipeError as exc:
+        raise RecipeError(None, exc.message, exc.hint, stage=stage.name) from None
+    for role in docs:
+        (tmp / f"input_{role}.parquet").unlink()
+    return {"rows": sum(docs.values()), "docs": docs, "fit": fit_stats}

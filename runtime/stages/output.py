@@ -1,0 +1,120 @@
+"""The output stage's runner: the ordered stage's rows cut into shards, with the build's ledger, quarantine,
+recipe copy, dataset card and manifest, written beside the previous build and swapped in whole
+(runtime/stages/atomic.py)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.compiler.plan import Stage
+from datarecipe.runtime.artifacts.manifest import build_manifest, dropped_examples, write_manifest
+from datarecipe.runtime.artifacts.shards import DATA, Shard, name_shards, write_parquet, write_shards
+from datarecipe.runtime.session import STREAM_ROWS
+from datarecipe.runtime.stages.atomic import replace_output
+from datarecipe.runtime.stages.ingest import QUARANTINE_SCHEMA
+from datarecipe.runtime.stages.sql import LEDGER_SCHEMA
+
+if TYPE_CHECKING:
+    from datarecipe.runtime.stages.context import StageContext
+
+OUTPUT_COLUMNS = ("doc_id", "source", "text", "content_hash", "meta")
+# How an executor writes the shards: (stage, build directory, ordered rows) -> the shards, in order.
+ShardWriter = Callable[[Stage, Path, "OrderedRows"], list[Shard]]
+
+
+def write_output(ctx: StageContext, stage: Stage, shards: ShardWriter | None = None) -> dict[str, Any]:
+    """The build at the output path, replacing the previous one whole; returns its manifest."""
+    final = Path(stage.params["path"])
+    if final.exists() and not (final / "manifest.json").exists() and any(final.iterdir()):
+        raise RecipeError(None, f"{final} exists and is not a datarecipe build",
+                          "choose another output path, or remove the directory", stage=stage.name, input=str(final))
+
+    def write(tmp: Path) -> dict[str, Any]:
+        ctx.reporter.start(stage.name)
+        return write_build(ctx, stage, tmp, shards)
+
+    manifest = replace_output(final, write)
+    ctx.reporter.finish(stage.name, rows=manifest["totals"]["docs"], shards=len(manifest["shards"]))
+    return manifest
+
+
+def write_build(ctx: StageContext, stage: Stage, out: Path, shards: ShardWriter | None = None) -> dict[str, Any]:
+    """Every file of a build in `out`: the shards (written by `shards`, by default in this process), the ledger,
+    the quarantine, the recipe, the card and the manifest. Returns the manifest."""
+    params = stage.params
+    ordered = OrderedRows(ctx.stage_dir(ctx.plan.stage("order")) / "data.parquet",
+                          [*OUTPUT_COLUMNS, *params["scores"]], len(params["phases"]))
+    (out / DATA).mkdir()
+    written = (shards or partial(write_local_shards, ctx))(stage, out, ordered)
+    ledgers = [ctx.stage_dir(s) / "ledger.parquet" for s in ctx.plan.stages
+               if (ctx.stage_dir(s) / "ledger.parquet").exists()]
+    ledger = pa.concat_tables([pq.read_table(p, schema=LEDGER_SCHEMA) for p in ledgers]) if ledgers \
+        else LEDGER_SCHEMA.empty_table()
+    write_parquet(out / "ledger.parquet", LEDGER_SCHEMA, ledger.to_batches())
+    quarantines = [pq.read_table(ctx.stage_dir(s) / "quarantine.parquet") for s in ctx.plan.stages
+                   if s.kind == "ingest"]
+    quarantine = pa.concat_tables(quarantines) if quarantines else QUARANTINE_SCHEMA.empty_table()
+    write_parquet(out / "quarantine.parquet", QUARANTINE_SCHEMA, quarantine.to_batches())
+    # The recipe as it was, beside what it built: `recipe diff` compares two builds' recipes from it.
+    (out / "recipe.recipe").write_text(ctx.recipe.text, encoding="utf-8")
+    manifest = build_manifest(ctx, params, written, ordered.text_bytes, ordered.per_phase, ordered.counted,
+                              ordered.path, ledger, quarantine, out)
+    from datarecipe.runtime.artifacts.card import write_card  # matplotlib, only when a build is written
+
+    card = write_card(out, manifest, ctx.recipe, dropped_examples(ctx, out / "ledger.parquet"), ordered.path)
+    # Every file of the build is in the manifest, and the manifest in its checksum file.
+    write_manifest(out, manifest, ["recipe.recipe", *card])
+    return manifest
+
+
+def write_local_shards(ctx: StageContext, stage: Stage, out: Path, ordered: OrderedRows) -> list[Shard]:
+    """The output's shards, cut from the ordered rows as they stream by, each run of one phase on its own."""
+    params = stage.params
+    shards: list[Shard] = []
+    for index, run in itertools.groupby(ordered.runs(), key=lambda pair: pair[0]):
+        shards += write_shards(out, params["format"], ordered.schema, (batch for _, batch in run),
+                               params["shard_rows"], params["shard_bytes"],
+                               lambda n: ctx.reporter.advance(stage.name, n), first=len(shards),
+                               phase=params["phases"][index])
+    return name_shards(out, shards, params["format"])
+
+
+class OrderedRows:
+    """The ordered stage's rows as the output reads them: runs of one phase each (phases are contiguous, in
+    order), counted as they pass: docs, bytes and tokens per phase and source, and the text's bytes."""
+
+    def __init__(self, path: Path, columns: list[str], phases: int):
+        self.path, self.columns = path, columns
+        self.file = pq.ParquetFile(path)
+        self.schema = pa.schema([self.file.schema_arrow.field(c) for c in columns])
+        self.counted = "n_tokens" in columns
+        self.per_phase: list[dict[str, Counter[str]]] = [defaultdict(Counter) for _ in range(phases)]
+        self.text_bytes = 0
+
+    def runs(self) -> Iterator[tuple[int, pa.RecordBatch]]:
+        for batch in self.file.iter_batches(batch_size=STREAM_ROWS, columns=[*self.columns, "_phase"]):
+            sizes = pc.binary_length(batch.column("text"))
+            self.text_bytes += pc.sum(sizes).as_py() or 0
+            parts = {"phase": batch.column("_phase"), "source": batch.column("source"), "bytes": sizes,
+                     **({"tokens": batch.column("n_tokens")} if self.counted else {})}
+            grouped = pa.table(parts).group_by(["phase", "source"]).aggregate(
+                [("bytes", "count"), ("bytes", "sum"), *([("tokens", "sum")] if self.counted else [])])
+            for row in grouped.to_pylist():
+                self.per_phase[row["phase"]][row["source"]].update(
+                    {"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
+                     **({"tokens": row["tokens_sum"] or 0} if self.counted else {})})
+            phase = batch.column("_phase").to_numpy()
+            cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
+            data = batch.drop_columns(["_phase"])
+            for a, b in itertools.pairwise(cuts):
+                if b > a:
+                    yield int(phase[a]), data.slice(a, b - a)

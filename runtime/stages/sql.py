@@ -1,0 +1,92 @@
+"""The SQL stages' runner: a filter, a global dedup, the mix and the order run their own SQL over the outputs of
+their inputs; what it marks `@data`, `@ledger` and `@changed` is written to Parquet, and the stage's counts are
+read back from those files."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datarecipe.compiler.plan import Stage
+from datarecipe.runtime.artifacts.manifest import filtered_words
+from datarecipe.runtime.artifacts.shards import write_parquet
+from datarecipe.runtime.session import (
+    MEMORY_HINT,
+    SQL_HINT,
+    STREAM_ROWS,
+    drop_temp_tables,
+    run_statements,
+    stage_errors,
+)
+from datarecipe.runtime.stages.ingest import read_blocklist
+from datarecipe.runtime.stages.mix import Mixer
+
+if TYPE_CHECKING:
+    import duckdb
+    from datarecipe.runtime.stages.context import StageContext
+
+# The rows of a ledger (the documents a rule dropped) and of a filter's `changed` (those a transform rewrote).
+LEDGER_SCHEMA = pa.schema([("doc_id", pa.string()), ("source", pa.string()), ("stage", pa.string()),
+                           ("rule", pa.string())])
+
+
+def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path,
+            hook: Callable[[str, str], bool] | None = None) -> dict[str, Any]:
+    """A stage's statements in order: `@data`, `@ledger` and `@changed` are written to Parquet; `hook` takes the
+    others it knows."""
+    ctx.register_outputs(con, stage.inputs)
+    tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
+
+    def write(target: str, sql: str) -> None:
+        if hook is not None and hook(target, sql):
+            return
+        result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+        on_rows = (lambda n: ctx.reporter.advance(stage.name, n)) if target == "data" else None
+        schema = LEDGER_SCHEMA if target in ("ledger", "changed") else result.schema
+        write_parquet(tmp / f"{target}.parquet", schema, result, on_rows)
+
+    try:
+        for table in tables:
+            con.register(table["name"], read_blocklist(table, stage.name))
+        with stage_errors(stage.name, plugins=ctx.failures, hint=SQL_HINT, memory_hint=MEMORY_HINT):
+            run_statements(con, stage.sql, write)
+    finally:
+        for name in [*stage.inputs, *(t["name"] for t in tables)]:
+            con.unregister(name)
+        drop_temp_tables(con)
+    return sql_stats(tmp)
+
+
+def run_mix(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path,
+            mixer: Mixer | None = None) -> dict[str, Any]:
+    """The mix's SQL, with the mixer (runtime/stages/mix.py) setting each phase's targets between its
+    statements."""
+    mixer = mixer or Mixer(stage.name, stage.params, partial(filtered_words, ctx))
+    stats = run_sql(ctx, con, stage, tmp, partial(mixer.statement, con)) | mixer.stats()
+    for source, supply in stats["supply"].items():  # what the supply was measured on
+        supply["input"] = ctx.plan.stage(stage.params["feeds"][source]).fingerprint
+    return stats
+
+
+def sql_stats(tmp: Path) -> dict[str, Any]:
+    """A SQL stage's counts, from what it wrote: documents per source, and per source and rule those dropped
+    (the ledger) and those a transform rewrote (a filter's `changed.parquet`). Counted by Arrow, not in Python
+    rows: a file can hold a row per document of the corpus."""
+    def counted(name: str, keys: list[str]) -> list[dict[str, Any]]:
+        table = pq.read_table(tmp / f"{name}.parquet", columns=keys)
+        return table.group_by(keys).aggregate([([], "count_all")]).sort_by([(k, "ascending") for k in keys]).to_pylist()
+
+    by_source = {row["source"]: row["count_all"] for row in counted("data", ["source"])}  # a file, or parts (Ray)
+    stats: dict[str, Any] = {"rows": sum(by_source.values()), "by_source": by_source}
+    for name, key in (("ledger", "dropped"), ("changed", "changed")):
+        if (tmp / f"{name}.parquet").exists():
+            counts: dict[str, dict[str, int]] = defaultdict(dict)
+            for row in counted(name, ["source", "rule"]):
+                counts[row["source"]][row["rule"]] = row["count_all"]
+            stats[key] = dict(counts)
+    return stats
