@@ -31,7 +31,7 @@ from datarecipe.operators.base import (
 
 # The order of these imports is the order of the registry.
 # isort: off
-from datarecipe.operators import functions, langid  # noqa: F401
+from datarecipe.operators import functions, langid, duplicate_line_ratio  # noqa: F401
 from datarecipe.operators.packs import gopher_quality, gopher_repetition, c4, fineweb  # noqa: F401
 from datarecipe.operators.transforms import redact_pii, strip_lines, url_blocklist  # noqa: F401
 from datarecipe.operators.dedup import exact, minhash  # noqa: F401

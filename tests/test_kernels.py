@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from datarecipe.compiler.lower import macros_sql
 from datarecipe.compiler.plan import Plan
-from datarecipe.operators import functions
+from datarecipe.operators import functions, named
 from datarecipe.runtime.executors.local import LocalEngine
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,3 +60,15 @@ def test_kernels_run_in_duckdb_as_text_functions(tmp_path: Path) -> None:
                       " dr_stopwords('en', 'The cat and the hat')").fetchone()
     assert row == (2.0, 0.5, 0.5, 0.5, 3.0, pytest.approx(1 / 3), 3.0)
 
+
+def test_duplicate_line_ratio_is_the_share_of_lines_that_repeat_an_earlier_one(tmp_path: Path) -> None:
+    """Gopher's duplicate-line fraction as a text function: lines compare exactly, blank lines are no lines."""
+    con = LocalEngine(Plan("stub", "", macros_sql(), ()), None, cache_dir=tmp_path).connect()  # type: ignore[arg-type]
+    cases = {"a\nb\na\na": 0.5, "para one\n\npara two\n\n\n": 0.0, "x\r\nx\r\n": 0.5, "Same\nsame": 0.0,
+             "menu\nhome\nmenu\nhome\nbody": 0.4, "": 0.0, " \n\t\n": 0.0, None: None}
+    got = con.execute("SELECT t, dr_duplicate_line_ratio(t) FROM unnest(?::VARCHAR[]) AS u(t)",
+                      [list(cases)]).fetchall()
+    assert dict(got) == cases
+    kernel = named("function")["duplicate_line_ratio"].kernel
+    assert kernel is not None
+    assert kernel(pa.array(["pad", "a\na", None, "b"]).slice(1)).to_pylist() == [0.5, None, 0.0]
