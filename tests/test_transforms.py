@@ -23,7 +23,7 @@ from datarecipe.operators import named
 from datarecipe.operators.transforms.redact_pii import redact, redact_pii
 from datarecipe.operators.transforms.url_blocklist import host, parse_blocklist
 from datarecipe.runtime.cli import main
-from datarecipe.runtime.executors.local import LocalEngine
+from datarecipe.runtime.executors.local import RUNNERS, LocalEngine
 from datarecipe.runtime.stages.ingest import rule_files
 from helpers import build, json_events, manifest, ok, recipe, steps, write_jsonl
 
@@ -190,7 +190,7 @@ def run_filter(root: Path, rules: str, docs: list[dict[str, Any]], monkeypatch: 
     out.mkdir()
     con = engine.connect()
     try:
-        engine.run_sql(con, the_plan.stage("filter_web"), out)
+        RUNNERS["sql"](engine, con, the_plan.stage("filter_web"), out)
     finally:
         con.close()
     kept = {r["doc_id"].removeprefix("web/"): r["text"] for r in pq.read_table(out / "data.parquet").to_pylist()}

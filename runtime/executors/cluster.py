@@ -38,6 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -429,16 +430,18 @@ def connect(address: str | None, object_store_bytes: int = 256 * 2**20) -> bool:
 
 
 class RayEngine(LocalEngine):
-    """Runs a plan on a Ray cluster (see the module's docstring); outputs are byte-identical to LocalEngine's."""
+    """Runs a plan on a Ray cluster (see the module's docstring); outputs are byte-identical to LocalEngine's. The
+    local engine's walk of the plan, given the runners below (`RUNNERS_ON_RAY`), which run a stage's work as tasks;
+    its methods are what those runners share: tasks, actor pools, a stage's input in parts."""
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, address: str | None = None, partitions: int = 0,
                  shard_bytes: int = SHARD_BYTES, **kwargs: Any):
         self.requested_threads = kwargs.get("threads", 0)  # 0: every core of the node a whole stage runs on
-        super().__init__(plan, recipe, **kwargs)
+        super().__init__(plan, recipe, runners=RUNNERS_ON_RAY, shard_writer=partial(write_shards, self), **kwargs)
         self.address = address
         self.partitions = partitions
         self.shard_bytes = shard_bytes
-        self._ctx: Any = None
+        self.context: Any = None  # the build's Context, in Ray's object store while `run` runs
 
     def run(self, only: str | None = None) -> dict[str, Any]:
         import ray
@@ -450,7 +453,7 @@ class RayEngine(LocalEngine):
                       self.memory_limit, self.device)
         connected = connect(self.address)
         try:
-            self._ctx = ray.put(ctx)
+            self.context = ray.put(ctx)
             if not self.partitions:  # two parts per core: a slow part leaves the others busy
                 self.partitions = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
             return super().run(only)
@@ -460,8 +463,8 @@ class RayEngine(LocalEngine):
 
     # ---- tasks ---------------------------------------------------------------------------------------------
 
-    def _tasks(self, stage: Stage, function: Callable[..., Any], calls: list[tuple[Any, ...]],
-               rows: Callable[[Any], int] | None = None, cpus: int = 1) -> list[Any]:
+    def tasks(self, stage: Stage, function: Callable[..., Any], calls: list[tuple[Any, ...]],
+              rows: Callable[[Any], int] | None = None, cpus: int = 1) -> list[Any]:
         """`function(context, *call)` as one task (of `cpus` CPUs) per call: their results, in the order of the
         calls. A `tasks` event reports how many ran, their seconds in all and the longest (docs/scaling.md)."""
         import ray
@@ -469,15 +472,15 @@ class RayEngine(LocalEngine):
         remote = ray.remote(_timed).options(num_cpus=cpus, max_retries=RETRIES, retry_exceptions=False,
                                             name=f"{stage.name}.{function.__name__}")  # `ray::NAME` in `ps`
         started = time.perf_counter()
-        timed = self._gather(stage, [remote.remote(function, self._ctx, *call) for call in calls],
-                             None if rows is None else lambda r: rows(r[1]))
+        timed = self.gather(stage, [remote.remote(function, self.context, *call) for call in calls],
+                            None if rows is None else lambda r: rows(r[1]))
         seconds = [t for t, _ in timed]
         self.reporter.emit("tasks", stage=stage.name, step=function.__name__, tasks=len(calls),
                            task_seconds=round(sum(seconds), 3), max_seconds=round(max(seconds, default=0), 3),
                            seconds=round(time.perf_counter() - started, 3))
         return [result for _, result in timed]
 
-    def _gather(self, stage: Stage, refs: list[Any], rows: Callable[[Any], int] | None = None) -> list[Any]:
+    def gather(self, stage: Stage, refs: list[Any], rows: Callable[[Any], int] | None = None) -> list[Any]:
         """The tasks' results in the order given, advancing the stage's progress by `rows(result)` as each
         finishes; an error a task raised is raised here, with its stage."""
         import ray
@@ -507,7 +510,7 @@ class RayEngine(LocalEngine):
             raise
         return results
 
-    def _pool(self, stage: Stage, actors: list[Any], items: list[tuple[str, int]], task: str) -> list[Any]:
+    def pool(self, stage: Stage, actors: list[Any], items: list[tuple[str, int]], task: str) -> list[Any]:
         """The scoring actors' results for every todo chunk: each actor takes the next chunk when it is done
         with its last, so a slow actor (or one Ray restarted) takes fewer."""
         import ray
@@ -525,7 +528,7 @@ class RayEngine(LocalEngine):
                 self.reporter.advance(task, result[0])
         return results
 
-    def _whole(self, stage: Stage, tmp: Path) -> dict[str, Any]:
+    def whole(self, stage: Stage, tmp: Path) -> dict[str, Any]:
         """The stage as one task, on a node with the cores for it."""
         import ray
 
@@ -533,13 +536,13 @@ class RayEngine(LocalEngine):
         # DuckDB's threads on the largest node (--threads caps them), all reserved for the task
         largest = max((int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n["Alive"]), default=1)
         threads = max(1, min(self.requested_threads or largest, largest))
-        result: dict[str, Any] = self._tasks(stage, whole_stage, [(stage.name, threads, str(work))], cpus=threads)[0]
+        result: dict[str, Any] = self.tasks(stage, whole_stage, [(stage.name, threads, str(work))], cpus=threads)[0]
         for path in work.iterdir():
             path.rename(tmp / path.name)
         work.rmdir()
         return result
 
-    # ---- stages --------------------------------------------------------------------------------------------
+    # ---- the stages' parts ---------------------------------------------------------------------------------
 
     def shards(self, files: tuple[InputFile, ...]) -> list[tuple[InputFile, ...]]:
         """Consecutive runs of a source's files of about `shard_bytes` each, and at least one per partition
@@ -555,66 +558,7 @@ class RayEngine(LocalEngine):
             size += f.size
         return [tuple(shard) for shard in out]
 
-    def run_ingest(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        src = next(s for s in self.recipe.sources if s.name == stage.source)
-        shards = self.shards(self.plan.files[src.name])
-        if not shards:
-            return self._whole(stage, tmp)
-        work = tmp / "work"
-        quarantine = Quarantine()
-        if not src.id_column:  # ids are file:row, unique: each shard is ingested alone, in file order
-            results = self._tasks(stage, ingest_shard, [(stage.name, shard, str(work / f"{i:05d}"))
-                                                        for i, shard in enumerate(shards)],
-                                  lambda r: r["rows"] + sum(r["quarantined"].values()))
-            for i in range(len(shards)):
-                quarantine.rows += pq.read_table(work / f"{i:05d}" / "quarantine.parquet").to_pylist()
-            parts = [work / f"{i:05d}" / "data.parquet" for i in range(len(shards))]
-            rows = sum(r["rows"] for r in results)
-        else:  # every row of an id in one partition: the first (by file and line) is kept, as locally
-            maps = self._tasks(stage, partition_raw, [
-                (stage.name, shard, i, self.partitions, str(work / f"raw-{i:05d}")) for i, shard in enumerate(shards)],
-                lambda r: r["rows"])
-            for result in maps:
-                quarantine.rows += result["quarantine"]
-            buckets = sorted({b for m in maps for b in m["files"]})
-            results = self._tasks(stage, ingest_partition, [
-                (stage.name, [m["files"][b] for m in maps if b in m["files"]], str(work / f"{b:05d}"))
-                for b in buckets])
-            order = {f.path: i for i, f in enumerate(self.plan.files[src.name])}
-            found = sorted((row for r in results for row in r["duplicates"]), key=lambda r: (order[r[1]], r[2]))
-            reader = SourceReader(src, (), quarantine)
-            self.duplicates(reader, found)
-            parts = [work / f"{b:05d}" / "data.parquet" for b in buckets]
-            rows = sum(r["stats"]["rows"] for r in results)
-            if not buckets:
-                return self._whole(stage, tmp)
-        self._assemble(parts, tmp)
-        pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
-        shutil.rmtree(work)
-        return {"rows": rows, "by_source": {src.name: rows},
-                "quarantined": dict(Counter(r["source"] for r in quarantine.rows))}
-
-    def write_shards(self, stage: Stage, tmp: Path, ordered: OrderedRows) -> list[Shard]:
-        """The shards, written by tasks in parallel. A first pass over the ordered rows cuts them where the local
-        engine would (a shard's end depends only on the rows before it), counting as it goes."""
-        params = stage.params
-        ranges: list[tuple[int, int, int]] = []  # first row, end row, phase
-        position = 0
-        for index, run in itertools.groupby(ordered.runs(), key=lambda pair: pair[0]):
-            cutter, start = Cutter(params["shard_rows"] or 2**62, params["shard_bytes"]), position
-            for _, batch in run:
-                for cut in cutter.cuts(batch):
-                    ranges.append((start, position + cut, index))
-                    start = position + cut
-                position += batch.num_rows
-            ranges.append((start, position, index))
-        fmt = params["format"]
-        shards: list[Shard] = self._tasks(stage, write_rows, [
-            (str(ordered.path), ordered.columns, fmt, start, end, str(tmp.resolve()), shard_name(i, len(ranges), fmt),
-             params["phases"][index]) for i, (start, end, index) in enumerate(ranges)], lambda shard: shard.rows)
-        return shards
-
-    def _assemble(self, parts: list[Path], tmp: Path) -> None:
+    def assemble(self, parts: list[Path], tmp: Path) -> None:
         """A stage's documents as the parts its tasks wrote, in order (empty parts left out, but one kept)."""
         data = tmp / "data.parquet"
         data.mkdir()
@@ -622,88 +566,160 @@ class RayEngine(LocalEngine):
         for i, part in enumerate(kept):
             part.rename(data / f"part-{i:05d}.parquet")
 
-    def _partitioned(self, stage: Stage, input_name: str, key: str, tmp: Path) -> list[dict[str, list[str]]]:
+    def partitioned(self, stage: Stage, input_name: str, key: str, tmp: Path) -> list[dict[str, list[str]]]:
         """The stage's input as parts: its own parts when any split will do, else hash-partitioned by `key`."""
         files = self.data_files(input_name)
         if key == "":
             return [{input_name: [f]} for f in files if pq.read_metadata(f).num_rows]
-        maps = self._tasks(stage, partition_rows, [([f], key, self.partitions, str(tmp / "work" / f"map-{i:05d}"))
-                                                   for i, f in enumerate(files)])
+        maps = self.tasks(stage, partition_rows, [([f], key, self.partitions, str(tmp / "work" / f"map-{i:05d}"))
+                                                  for i, f in enumerate(files)])
         buckets = sorted({b for m in maps for b in m["files"]})
         return [{input_name: [m["files"][b] for m in maps if b in m["files"]]} for b in buckets]
 
-    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        if stage.partition is None or len(stage.inputs) != 1:
-            return self._whole(stage, tmp)
-        parts = self._partitioned(stage, stage.inputs[0], stage.partition, tmp)
-        if not parts:  # no input rows: the stage's SQL writes its empty output
-            shutil.rmtree(tmp / "work", ignore_errors=True)
-            return self._whole(stage, tmp)
-        work = tmp / "work"
-        self._tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
-                    lambda r: r["rows"])
-        self._assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
-        for name in ("ledger", "changed"):  # one file of each, in the order the stage's SQL writes it
-            found = [str(work / f"{i:05d}" / f"{name}.parquet") for i in range(len(parts))
-                     if (work / f"{i:05d}" / f"{name}.parquet").exists()]
-            if found:
-                con.register("record_parts", ds.dataset(found, format="parquet", schema=LEDGER_SCHEMA))
-                try:
-                    result = con.sql(records_in_order("record_parts")).to_arrow_reader(STREAM_ROWS)
-                    write_parquet(tmp / f"{name}.parquet", LEDGER_SCHEMA, result)
-                finally:
-                    con.unregister("record_parts")
-        shutil.rmtree(work)
-        return sql_stats(tmp)
 
-    def run_fit(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        return self._whole(stage, tmp)
+# ---- the driver's stage runners: a stage's work as tasks, its output as the local engine's runner writes it ---
 
-    def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        return self._whole(stage, tmp)
 
-    def run_score(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        import ray
-
-        data_input = next(n for n in stage.inputs if self.plan.stage(n).kind != "fit")
-        parts = self._partitioned(stage, data_input, stage.partition or "content_hash", tmp)
-        if not parts:
-            shutil.rmtree(tmp / "work", ignore_errors=True)
-            return self._whole(stage, tmp)
-        work = tmp / "work"
-        chunk = score.score_chunk(stage.name)
-        todos = self._tasks(stage, score_todo, [(stage.name, p, chunk, str(work / f"todo-{i:05d}"))
-                                                for i, p in enumerate(parts)])
-        scores: dict[str, dict[str, Any]] = {}
-        for entry in stage.params["scores"]:
-            if entry["kind"] == "sql":
-                continue
-            name = entry["name"]
-            items = [(t[name]["path"], g) for t in todos for g in range(t[name]["groups"]) if t[name]["rows"]]
-            total = sum(t[name]["rows"] for t in todos)
-            scores[name] = {"op": entry["op"], "cache": entry["cache"], "scored": total, "forward_passes": 0}
-            if not items:
-                continue
-            task = f"{stage.name}.{name}"
-            self.reporter.start(task, total=total, event="task")
-            gpus = int(ray.cluster_resources().get("GPU", 0)) if entry["kind"] == "model" else 0
-            actors = [ray.remote(Scorer).options(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
-                                                 max_restarts=RETRIES, max_task_retries=RETRIES)
-                      .remote(self._ctx, stage.name, name)
-                      for _ in range(min(len(items), gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))))]
-            try:
-                done = self._pool(stage, actors, items, task)
-            finally:
-                for actor in actors:
-                    ray.kill(actor)
-            scores[name]["forward_passes"] = sum(passes for _, passes in done)
-            self.reporter.finish(task, event="task", rows=total, forward_passes=scores[name]["forward_passes"])
-        results = self._tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
-                              lambda r: r["rows"])
-        self._assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
-        shutil.rmtree(work)
+def ingest_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    """An ingest: a task per shard of the source's files, or, for a source with ids, per hash partition of them."""
+    src = next(s for s in engine.recipe.sources if s.name == stage.source)
+    shards = engine.shards(engine.plan.files[src.name])
+    if not shards:
+        return engine.whole(stage, tmp)
+    work = tmp / "work"
+    quarantine = Quarantine()
+    if not src.id_column:  # ids are file:row, unique: each shard is ingested alone, in file order
+        results = engine.tasks(stage, ingest_shard, [(stage.name, shard, str(work / f"{i:05d}"))
+                                                     for i, shard in enumerate(shards)],
+                               lambda r: r["rows"] + sum(r["quarantined"].values()))
+        for i in range(len(shards)):
+            quarantine.rows += pq.read_table(work / f"{i:05d}" / "quarantine.parquet").to_pylist()
+        parts = [work / f"{i:05d}" / "data.parquet" for i in range(len(shards))]
         rows = sum(r["rows"] for r in results)
-        for entry in scores.values():
-            entry["docs"] = rows
-        return {"rows": rows, "by_source": {stage.source: rows} if rows else {}, "scores": scores}
+    else:  # every row of an id in one partition: the first (by file and line) is kept, as locally
+        maps = engine.tasks(stage, partition_raw, [
+            (stage.name, shard, i, engine.partitions, str(work / f"raw-{i:05d}")) for i, shard in enumerate(shards)],
+            lambda r: r["rows"])
+        for result in maps:
+            quarantine.rows += result["quarantine"]
+        buckets = sorted({b for m in maps for b in m["files"]})
+        results = engine.tasks(stage, ingest_partition, [
+            (stage.name, [m["files"][b] for m in maps if b in m["files"]], str(work / f"{b:05d}"))
+            for b in buckets])
+        order = {f.path: i for i, f in enumerate(engine.plan.files[src.name])}
+        found = sorted((row for r in results for row in r["duplicates"]), key=lambda r: (order[r[1]], r[2]))
+        reader = SourceReader(src, (), quarantine)
+        engine.duplicates(reader, found)
+        parts = [work / f"{b:05d}" / "data.parquet" for b in buckets]
+        rows = sum(r["stats"]["rows"] for r in results)
+        if not buckets:
+            return engine.whole(stage, tmp)
+    engine.assemble(parts, tmp)
+    pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
+    shutil.rmtree(work)
+    return {"rows": rows, "by_source": {src.name: rows},
+            "quarantined": dict(Counter(r["source"] for r in quarantine.rows))}
 
+
+def sql_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    """A stage of SQL: a task per part of its input when the plan says it may be split, else one task."""
+    if stage.partition is None or len(stage.inputs) != 1:
+        return engine.whole(stage, tmp)
+    parts = engine.partitioned(stage, stage.inputs[0], stage.partition, tmp)
+    if not parts:  # no input rows: the stage's SQL writes its empty output
+        shutil.rmtree(tmp / "work", ignore_errors=True)
+        return engine.whole(stage, tmp)
+    work = tmp / "work"
+    engine.tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
+                 lambda r: r["rows"])
+    engine.assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
+    for name in ("ledger", "changed"):  # one file of each, in the order the stage's SQL writes it
+        found = [str(work / f"{i:05d}" / f"{name}.parquet") for i in range(len(parts))
+                 if (work / f"{i:05d}" / f"{name}.parquet").exists()]
+        if found:
+            con.register("record_parts", ds.dataset(found, format="parquet", schema=LEDGER_SCHEMA))
+            try:
+                result = con.sql(records_in_order("record_parts")).to_arrow_reader(STREAM_ROWS)
+                write_parquet(tmp / f"{name}.parquet", LEDGER_SCHEMA, result)
+            finally:
+                con.unregister("record_parts")
+    shutil.rmtree(work)
+    return sql_stats(tmp)
+
+
+def score_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    """A score stage: the texts the cache lacks scored by actor pools, then a task per part of its input."""
+    import ray
+
+    data_input = next(n for n in stage.inputs if engine.plan.stage(n).kind != "fit")
+    parts = engine.partitioned(stage, data_input, stage.partition or "content_hash", tmp)
+    if not parts:
+        shutil.rmtree(tmp / "work", ignore_errors=True)
+        return engine.whole(stage, tmp)
+    work = tmp / "work"
+    chunk = score.score_chunk(stage.name)
+    todos = engine.tasks(stage, score_todo, [(stage.name, p, chunk, str(work / f"todo-{i:05d}"))
+                                             for i, p in enumerate(parts)])
+    scores: dict[str, dict[str, Any]] = {}
+    for entry in stage.params["scores"]:
+        if entry["kind"] == "sql":
+            continue
+        name = entry["name"]
+        items = [(t[name]["path"], g) for t in todos for g in range(t[name]["groups"]) if t[name]["rows"]]
+        total = sum(t[name]["rows"] for t in todos)
+        scores[name] = {"op": entry["op"], "cache": entry["cache"], "scored": total, "forward_passes": 0}
+        if not items:
+            continue
+        task = f"{stage.name}.{name}"
+        engine.reporter.start(task, total=total, event="task")
+        gpus = int(ray.cluster_resources().get("GPU", 0)) if entry["kind"] == "model" else 0
+        actors = [ray.remote(Scorer).options(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
+                                             max_restarts=RETRIES, max_task_retries=RETRIES)
+                  .remote(engine.context, stage.name, name)
+                  for _ in range(min(len(items), gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))))]
+        try:
+            done = engine.pool(stage, actors, items, task)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+        scores[name]["forward_passes"] = sum(passes for _, passes in done)
+        engine.reporter.finish(task, event="task", rows=total, forward_passes=scores[name]["forward_passes"])
+    results = engine.tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}"))
+                                                for i, p in enumerate(parts)], lambda r: r["rows"])
+    engine.assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
+    shutil.rmtree(work)
+    rows = sum(r["rows"] for r in results)
+    for entry in scores.values():
+        entry["docs"] = rows
+    return {"rows": rows, "by_source": {stage.source: rows} if rows else {}, "scores": scores}
+
+
+def write_shards(engine: RayEngine, stage: Stage, tmp: Path, ordered: OrderedRows) -> list[Shard]:
+    """The shards, written by tasks in parallel. A first pass over the ordered rows cuts them where the local
+    engine would (a shard's end depends only on the rows before it), counting as it goes."""
+    params = stage.params
+    ranges: list[tuple[int, int, int]] = []  # first row, end row, phase
+    position = 0
+    for index, run in itertools.groupby(ordered.runs(), key=lambda pair: pair[0]):
+        cutter, start = Cutter(params["shard_rows"] or 2**62, params["shard_bytes"]), position
+        for _, batch in run:
+            for cut in cutter.cuts(batch):
+                ranges.append((start, position + cut, index))
+                start = position + cut
+            position += batch.num_rows
+        ranges.append((start, position, index))
+    fmt = params["format"]
+    shards: list[Shard] = engine.tasks(stage, write_rows, [
+        (str(ordered.path), ordered.columns, fmt, start, end, str(tmp.resolve()), shard_name(i, len(ranges), fmt),
+         params["phases"][index]) for i, (start, end, index) in enumerate(ranges)], lambda shard: shard.rows)
+    return shards
+
+
+def one_task(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    """A fit or the mix: the stage as one task."""
+    return engine.whole(stage, tmp)
+
+
+# The runner of each kind of stage on the driver (the output's shards are written by `write_shards`).
+RUNNERS_ON_RAY: dict[str, Callable[..., dict[str, Any]]] = {
+    "ingest": ingest_stage, "sql": sql_stage, "fit": one_task, "score": score_stage, "mix": one_task}

@@ -3,7 +3,7 @@ in-process DuckDB session, and caches every stage's output by its fingerprint (r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -14,11 +14,10 @@ from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import Plan, Stage
 from datarecipe.runtime import session
 from datarecipe.runtime.artifacts.manifest import filtered_words
-from datarecipe.runtime.artifacts.shards import Shard
 from datarecipe.runtime.stages import atomic, fit, ingest, output, score, sql
 from datarecipe.runtime.stages.context import StageContext
 from datarecipe.runtime.stages.mix import empty_error, empty_sources
-from datarecipe.runtime.stages.output import OrderedRows
+from datarecipe.runtime.stages.output import ShardWriter
 
 # A stage runner: (context, session, stage, temporary directory) -> the stage's counts; it writes the stage's files
 # in the directory, which runtime/stages/atomic.py renames into place.
@@ -29,11 +28,14 @@ RUNNERS: dict[str, Runner] = {"ingest": ingest.run_ingest, "sql": sql.run_sql, "
 
 
 class LocalEngine(StageContext):
-    """Executes a Plan on this machine: each stage by its runner, skipping those whose output is there."""
+    """Executes a Plan: each stage by its runner (by default in this process), skipping those whose output is
+    there."""
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, cache_dir: Path, strict: bool = False,
-                 **options: Any):
+                 runners: Mapping[str, Runner] = RUNNERS, shard_writer: ShardWriter | None = None, **options: Any):
         super().__init__(plan, recipe, cache_dir=cache_dir, **options)
+        self.runners = runners  # the runner of each kind of stage (the Ray engine's run theirs on the cluster)
+        self.shard_writer = shard_writer  # how the output's shards are written: by default, in this process
         self.strict = strict  # a source the mix names that gets no documents fails the build (`--strict`)
         self.spill_dir = self.cache_dir / "duckdb-tmp"  # where DuckDB spills past its memory limit
         self.con: duckdb.DuckDBPyConnection | None = None  # kept open by `connected()`
@@ -74,7 +76,7 @@ class LocalEngine(StageContext):
                     empty = self.strict and empty_sources(self.plan.stage("mix").params, self.stage_stats("mix"))
                     if empty:  # before the output is written: the previous build stays
                         raise empty_error(empty, partial(filtered_words, self))
-                    return self.write_output(stage)
+                    return output.write_output(self, stage, self.shard_writer)
                 self.run_stage(con, stage)
                 if only is not None:
                     return self.stats[stage.name]
@@ -85,41 +87,5 @@ class LocalEngine(StageContext):
 
     def run_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
         """The stage's output, built by its runner unless it is there already."""
-        runners = {"ingest": self.run_ingest, "sql": self.run_sql, "fit": self.run_fit, "score": self.run_score,
-                   "mix": self.run_mix}
         self.stats[stage.name], _ = atomic.build_stage(stage, self.stage_dir(stage), self.reporter,
-                                                       partial(runners[stage.kind], con, stage))
-
-    # ---- the stage runners: each a function of runtime/stages/, which the Ray engine replaces by its own -------
-
-    def run_ingest(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        return ingest.run_ingest(self, con, stage, tmp)
-
-    def run_sql(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        return sql.run_sql(self, con, stage, tmp)
-
-    def run_mix(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        return sql.run_mix(self, con, stage, tmp)
-
-    def run_fit(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        return fit.run_fit(self, con, stage, tmp)
-
-    def run_score(self, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-        return score.run_score(self, con, stage, tmp)
-
-    def write_output(self, stage: Stage) -> dict[str, Any]:
-        return output.write_output(self, stage, self.write_shards)
-
-    def write_shards(self, stage: Stage, tmp: Path, ordered: OrderedRows) -> list[Shard]:
-        return output.write_local_shards(self, stage, tmp, ordered)
-
-    # ---- the score cache, as the Ray engine's scoring actors reach it (runtime/executors/cluster.py) ----------
-
-    def score_cache(self, entry: dict[str, Any]) -> Path:
-        return score.score_cache(self, entry)
-
-    def register_cache(self, con: duckdb.DuckDBPyConnection, entry: dict[str, Any]) -> None:
-        score.register_cache(self, con, entry)
-
-    def load_scorer(self, stage: Stage, entry: dict[str, Any]) -> Any:
-        return score.load_scorer(self, stage, entry)
+                                                       partial(self.runners[stage.kind], self, con, stage))
