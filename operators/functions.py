@@ -24,17 +24,19 @@ STOPWORDS: dict[str, tuple[str, ...]] = {
 
 
 def _word_stats(text: Any) -> tuple[Any, Any]:
-    """Per row: the number of words and their total length, splitting on Unicode whitespace."""
+    """Per row: the number of words and their total length, as Python's `str.split()` has them: a word is a run of
+    non-whitespace characters (Unicode whitespace, `str.isspace`). From the batch's code points, not Arrow's
+    `utf8_split_whitespace`, which pyarrow 26 gets wrong now and then (it left `'0é\\r'` one word of 3)."""
     import numpy as np
-    import pyarrow.compute as pc
 
-    split = pc.utf8_split_whitespace(text)
-    lengths = pc.utf8_length(pc.list_flatten(split)).to_numpy(zero_copy_only=False)
-    parents = pc.list_parent_indices(split).to_numpy(zero_copy_only=False)
-    # Arrow keeps empty pieces around runs of whitespace; a word is a non-empty piece, as str.split() has it.
-    words = np.bincount(parents, weights=lengths > 0, minlength=len(text))
-    chars = np.bincount(parents, weights=lengths, minlength=len(text))
-    return words, chars
+    classes, bounds = _decoded(text)
+    word = (classes & _SPACE) == 0
+    before = np.concatenate([[False], word[:-1]])  # whether the character before is part of a word
+    starts = bounds[:-1][bounds[:-1] < len(word)]
+    before[starts] = False  # a row's first character starts a word, whatever ended the row before
+    begins = np.concatenate([[0], np.cumsum(word & ~before)])
+    chars = np.concatenate([[0], np.cumsum(word)])
+    return begins[bounds[1:]] - begins[bounds[:-1]], chars[bounds[1:]] - chars[bounds[:-1]]
 
 
 def _with_nulls(values: Any, text: Any) -> Any:
@@ -75,8 +77,8 @@ def _classes() -> Any:
     return table
 
 
-def _char_counts(text: Any) -> dict[int, Any]:
-    """Per row, how many characters fall in each class, from one decode of the whole batch."""
+def _decoded(text: Any) -> tuple[Any, Any]:
+    """The class bits of every code point of the batch (one decode of the whole batch), and the rows' bounds in it."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -88,8 +90,15 @@ def _char_counts(text: Any) -> dict[int, Any]:
     data = text.buffers()[2]
     raw = memoryview(data)[offsets[0]:offsets[-1]] if data is not None else memoryview(b"")
     points = np.frombuffer(bytes(raw).decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
-    classes = _classes()[points]
     bounds = np.concatenate([[0], np.cumsum(pc.utf8_length(text).to_numpy(zero_copy_only=False))])
+    return _classes()[points], bounds
+
+
+def _char_counts(text: Any) -> dict[int, Any]:
+    """Per row, how many characters fall in each class."""
+    import numpy as np
+
+    classes, bounds = _decoded(text)
     counts = {}
     for bit in (_LETTER, _UPPER, _NUMBER, _SPACE):
         running = np.concatenate([[0], np.cumsum((classes & bit) != 0)])
