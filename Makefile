@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit docs dvc clean models
+.PHONY: install run test lint typecheck unit docs dvc clean models bench-deps
 
 $(BIN)/.installed: pyproject.toml examples/plugin/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,13 @@ $(BIN)/.installed: pyproject.toml examples/plugin/pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e examples/plugin
 	touch $@
 
-install: $(BIN)/.installed
+# The native core (native/): a std-only Rust crate (crates.io is not needed), built offline by maturin and loaded
+# through cffi. Rebuilt when its sources change.
+$(BIN)/.native: $(BIN)/.installed native/Cargo.toml native/pyproject.toml $(wildcard native/src/*.rs native/src/*/*.rs)
+	$(BIN)/python -m pip install -q ./native
+	touch $@
+
+install: $(BIN)/.installed $(BIN)/.native
 
 run: install
 	$(BIN)/recipe run recipes/example.recipe
@@ -27,7 +33,7 @@ models/all-MiniLM-L6-v2: $(BIN)/.installed
 models: models/all-MiniLM-L6-v2
 
 lint: install
-	$(BIN)/ruff check api compiler operators runtime tests bench examples
+	$(BIN)/ruff check api compiler operators runtime tests bench examples native
 
 # mypy reads the package as it is installed (api/ is datarecipe, compiler/ is datarecipe.compiler, ...): a tree of
 # links in that shape, so imports between the folders are followed and typed.

@@ -1,0 +1,1 @@
+//! DSIR featurization and scoring. (Being written.)

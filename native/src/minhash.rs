@@ -1,0 +1,1 @@
+//! MinHash shingles, signatures and bands. (Being written.)
