@@ -58,5 +58,13 @@ docs: install
 dvc: install models
 	for r in recipes/*.recipe; do $(BIN)/recipe compile $$r -o build/compiled --quiet || exit 1; done
 
+# What the benchmarks compare against, made once (PyPI must be reachable): the bench corpus (bench/corpus.py, Debian
+# packages), and the side venvs the benchmarks also make on first use: datatrove and spaCy
+# (bench/filters_vs_datatrove.py), datasketch (bench/minhash.py), data-selection (bench/dsir_vs_reference.py).
+bench-deps: install
+	test -f bench/data/corpus.parquet || $(BIN)/python bench/corpus.py
+	cd bench && ../$(BIN)/python -c "import filters_vs_datatrove as f, minhash as m, dsir_vs_reference as d; \
+	  f.ensure_datatrove_venv(); m.datasketch_python(); d.ensure_venv()"
+
 clean:
 	rm -rf build .datarecipe .pytest_cache .mypy_cache .ruff_cache

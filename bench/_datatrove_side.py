@@ -104,6 +104,7 @@ def main() -> None:
     ap.add_argument("corpus")
     ap.add_argument("out")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--no-pipeline", action="store_true", help="skip the timed pipeline (step 2)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the untimed part")
     args = ap.parse_args()
 
@@ -151,19 +152,22 @@ def main() -> None:
         log(f"  {name}: kept {sum(1 for k, _ in results[name] if k)}/{n}")
     log(f"  per-document results in {results_s:.1f}s ({jobs} processes)")
     # 2. the timed pipeline, fresh filter instances, fresh documents
-    docs = [Document(text=text, id=doc_id) for doc_id, text in zip(ids, texts, strict=True)]
-    steps = make_filters()
-    gc.collect()
-    t = time.perf_counter()
-    stream = iter(docs)
-    for name in FILTERS:
-        stream = steps[name].run(stream)
-    kept_docs = list(stream)
-    pipeline_s = time.perf_counter() - t
-    kept_ids = {d.id for d in kept_docs}
-    mismatch = sum(1 for doc_id, (keep, _) in zip(ids, results["pipeline"], strict=True)
-                   if bool(keep) != (doc_id in kept_ids))
-    log(f"  pipeline: kept {len(kept_docs)}/{len(docs)} in {pipeline_s:.1f}s ({len(docs) / pipeline_s:.0f} docs/s)")
+    pipeline_s = kept = mismatch = None
+    if not args.no_pipeline:
+        docs = [Document(text=text, id=doc_id) for doc_id, text in zip(ids, texts, strict=True)]
+        steps = make_filters()
+        gc.collect()
+        t = time.perf_counter()
+        stream = iter(docs)
+        for name in FILTERS:
+            stream = steps[name].run(stream)
+        kept_docs = list(stream)
+        pipeline_s = time.perf_counter() - t
+        kept = len(kept_docs)
+        kept_ids = {d.id for d in kept_docs}
+        mismatch = sum(1 for doc_id, (keep, _) in zip(ids, results["pipeline"], strict=True)
+                       if bool(keep) != (doc_id in kept_ids))
+        log(f"  pipeline: kept {kept}/{len(docs)} in {pipeline_s:.1f}s ({len(docs) / pipeline_s:.0f} docs/s)")
 
     # write the per-document results
     cols: dict[str, list] = {"id": [], "filter": [], "keep": [], "reason": [], "text": [], "text_sha256": []}
@@ -187,10 +191,10 @@ def main() -> None:
         "chars": chars,
         "read_seconds": round(read_s, 3),
         "spacy_warmup_seconds": round(warmup_s, 3),
-        "pipeline_seconds": round(pipeline_s, 3),
-        "pipeline_docs_per_s": round(len(ids) / pipeline_s, 1),
-        "pipeline_mb_per_s": round(chars / 1e6 / pipeline_s, 3),
-        "pipeline_kept": len(kept_docs),
+        "pipeline_seconds": round(pipeline_s, 3) if pipeline_s else None,
+        "pipeline_docs_per_s": round(len(ids) / pipeline_s, 1) if pipeline_s else None,
+        "pipeline_mb_per_s": round(chars / 1e6 / pipeline_s, 3) if pipeline_s else None,
+        "pipeline_kept": kept,
         "pipeline_vs_untimed_mismatch": mismatch,
         "results_seconds": round(results_s, 3),
         "per_filter_seconds": per_filter_s,

@@ -13,15 +13,20 @@
    `recipe run` (all cores); a document is dropped by a pack when the drop ledger names it under that source
    (doc_id `<source>/<id>`) with a `<pack>:<reason>` rule. Agreement = the share of
    documents on which our keep/drop equals datatrove's; for c4 also the share of documents both keep whose
-   rewritten text is identical. Then one recipe with the four packs in datatrove's order, timed end to end
-   (the `recipe run` process, 1 thread, a fresh cache), against datatrove's pipeline time, and against DuckDB
-   (1 thread) reading the corpus: `SELECT sum(length(text)) FROM read_parquet(...)`.
-4. Disagreements: the top (our reason, datatrove's reason) pairs per filter, and up to 20 examples each in
+   rewritten text is identical.
+4. Speed, one thread, a fresh cache each: a recipe with no filter (the floor: ingest, mix, order, output), each pack
+   alone on every document (against datatrove's time for that filter alone on every document, from step 2), and
+   the four packs in datatrove's order in one recipe, on one and on two threads (against datatrove's pipeline
+   time, and against DuckDB (1 thread) reading the corpus: `SELECT sum(length(text)) FROM read_parquet(...)`).
+   Ours is given twice: the filter stage (it reads its input from the cache, runs the pack and writes its
+   output: more than datatrove's figure, which is the filter call alone) and the whole `recipe run` process.
+5. Disagreements: the top (our reason, datatrove's reason) pairs per filter, and up to 20 examples each in
    bench/data/disagreements_<filter>.jsonl.
 
-The last line of stdout is one JSON object: agreement_<filter> for the four filters, speedup_vs_datatrove,
-ratio_to_scan, docs, datatrove_docs_per_s, ours_docs_per_s, scan_seconds, and more; bench/minhash.py's
-run(quick) result is merged in when that file exists.
+The last line of stdout is one JSON object: agreement_<filter> for the four filters, speedup_<pack> (stage) and
+speedup_<pack>_process, speedup_sum_alone(_process), mb_per_s_four_packs_process and _stage,
+threads2_over_threads1(_stage), speedup_vs_datatrove, ratio_to_scan, and more; bench/minhash.py's run(quick)
+result is merged in when that file exists.
 """
 
 from __future__ import annotations
@@ -105,9 +110,10 @@ def ensure_datatrove_venv() -> Path:
     return py
 
 
-def run_datatrove(path: Path, limit: int | None, fresh: bool) -> tuple[dict, pa.Table, bool]:
+def run_datatrove(path: Path, limit: int | None, fresh: bool, pipeline: bool) -> tuple[dict, pa.Table, bool]:
     """datatrove's per-document results and timings, from the cache when the same slice was run before."""
-    key = f"{sha256_file(path)[:16]}-{'all' if limit is None else limit}-{sha256_file(DT_SIDE)[:12]}"
+    key = (f"{sha256_file(path)[:16]}-{'all' if limit is None else limit}-{sha256_file(DT_SIDE)[:12]}"
+           + ("" if pipeline else "-nopipeline"))
     cache = DATA / "datatrove"
     out, meta = cache / f"{key}.parquet", cache / f"{key}.json"
     if out.exists() and meta.exists() and not fresh:
@@ -118,6 +124,8 @@ def run_datatrove(path: Path, limit: int | None, fresh: bool) -> tuple[dict, pa.
     cmd = [str(py), str(DT_SIDE), str(path), str(out) + ".tmp"]
     if limit is not None:
         cmd += ["--limit", str(limit)]
+    if not pipeline:
+        cmd += ["--no-pipeline"]
     log("datatrove: " + " ".join(cmd[1:]))
     res = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
     timings = json.loads(res.stdout.strip().splitlines()[-1])
@@ -136,18 +144,20 @@ def write_recipe(work: Path, name: str, corpus: Path, sources: dict[str, list[st
     lines = [f'recipe "bench_{name}" {{ seed 1 }}']
     lines += [f'source {src} = parquet("{corpus}", id: "id")' for src in sources]
     for src, packs in sources.items():
-        lines += [f"filter {src} {{", *(f"  apply {p}()" for p in packs), "}"]
+        if packs:
+            lines += [f"filter {src} {{", *(f"  apply {p}()" for p in packs), "}"]
     lines.append(f'output "{out}" as parquet')
     recipe = work / f"{name}.recipe"
     recipe.write_text("\n".join(lines) + "\n")
     return recipe, out
 
 
-def run_recipe(recipe: Path, cache: Path, threads: int | None = 1) -> float:
-    """Wall seconds of `recipe run` (a fresh cache; `threads` DuckDB threads, None: all cores); raises on failure."""
+def run_recipe(recipe: Path, cache: Path, threads: int | None = 1) -> dict:
+    """`recipe run --json` (a fresh cache; `threads` DuckDB threads, None: all cores): the process's wall seconds
+    ("wall") and each stage's ("stages": name -> seconds); raises on failure."""
     if cache.exists():
         shutil.rmtree(cache)
-    cmd = [str(RECIPE_BIN), "run", str(recipe), "--quiet", "--cache", str(cache), "--no-dvc", "--allow-outside"]
+    cmd = [str(RECIPE_BIN), "run", str(recipe), "--json", "--cache", str(cache), "--no-dvc", "--allow-outside"]
     if threads is not None:
         cmd += ["--threads", str(threads)]
     t = time.perf_counter()
@@ -155,7 +165,17 @@ def run_recipe(recipe: Path, cache: Path, threads: int | None = 1) -> float:
     wall = time.perf_counter() - t
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {res.returncode}:\n{res.stdout}{res.stderr}")
-    return wall
+    stages = {}
+    for line in res.stdout.splitlines():
+        event = json.loads(line) if line.startswith("{") else {}
+        if event.get("event") == "stage_end":
+            stages[event["stage"]] = event["seconds"]
+    return {"wall": wall, "stages": stages}
+
+
+def filter_seconds(run: dict) -> float:
+    """The seconds of a run's filter stages (those that run the packs)."""
+    return sum(v for k, v in run["stages"].items() if k.startswith("filter_"))
 
 
 def doc_id_to_id(doc_id: str, source: str = "corpus") -> str:
@@ -285,6 +305,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help=f"the first {QUICK_DOCS:,} documents")
     ap.add_argument("--limit", type=int, default=None, help="the first N documents")
     ap.add_argument("--fresh-datatrove", action="store_true", help="run datatrove again even if cached")
+    ap.add_argument("--datatrove-pipeline", action="store_true",
+                    help="also time datatrove's four filters as one pipeline (13 more minutes on the corpus)")
     ap.add_argument("--keep-work", action="store_true", help="keep the temporary recipes and builds")
     args = ap.parse_args()
     limit = args.limit if args.limit is not None else (QUICK_DOCS if args.quick else None)
@@ -300,7 +322,7 @@ def main() -> int:
         meta = {r["id"]: r for r in table.to_pylist()}
         del table
 
-        dt_timing, dt_table, dt_cached = run_datatrove(CORPUS, limit, args.fresh_datatrove)
+        dt_timing, dt_table, dt_cached = run_datatrove(CORPUS, limit, args.fresh_datatrove, args.datatrove_pipeline)
         dt: dict[str, dict[str, tuple[bool, str | None]]] = defaultdict(dict)
         dt_c4_text: dict[str, str] = {}
         for r in dt_table.to_pylist():
@@ -319,7 +341,7 @@ def main() -> int:
         # agreement: one build, one source per pack (all cores; the timed build below uses one thread)
         try:
             recipe, out = write_recipe(work, "agreement", path, {pack: [pack] for pack in PACKS})
-            agree_s = run_recipe(recipe, work / "cache_agreement", threads=None)
+            agree_s = run_recipe(recipe, work / "cache_agreement", threads=None)["wall"]
             drops, texts = read_build(out)
             log(f"ours: agreement build in {agree_s:.1f}s")
             for pack in PACKS:
@@ -336,34 +358,82 @@ def main() -> int:
             result.update({f"agreement_{pack}": None for pack in PACKS})
             log(f"agreement build: {e}")
 
-        # speed: the four packs in datatrove's order, one process, one thread, a fresh cache
+        # speed, one thread, a fresh cache each: the pipeline with no filter (the floor every recipe pays: ingest,
+        # mix, order, output), each pack alone on every document, the four in datatrove's order, and that again
+        # on two threads
+        chars = sum(len(m["text"]) for m in meta.values())
+        mb = sum(len(m["text"].encode()) for m in meta.values()) / 1e6
+        floor = run_recipe(write_recipe(work, "none", path, {"corpus": []})[0], work / "cache_none")
+        alone: dict[str, dict] = {}
+        for pack in PACKS:
+            alone[pack] = run_recipe(write_recipe(work, f"alone_{pack}", path, {"corpus": [pack]})[0],
+                                     work / f"cache_{pack}")
         try:
             recipe, out = write_recipe(work, "all", path, {"corpus": PACKS})
-            ours_s = run_recipe(recipe, work / "cache_all", threads=1)
+            all1 = run_recipe(recipe, work / "cache_all", threads=1)
+            all2 = run_recipe(recipe, work / "cache_all2", threads=2)
+            ours_s = all1["wall"]
             agreement, info = compare("pipeline", ids, dt["pipeline"], read_build(out)[0]["corpus"], meta)
             result["agreement_pipeline"] = round(agreement, 4)
             print_table("all four in sequence", agreement, info)
         except Exception as e:  # noqa: BLE001
             failed = True
-            ours_s = None
+            ours_s, all1, all2 = None, None, None
             log(f"all four packs: {e}")
         scan_s = scan_seconds(path)
         dt_s = dt_timing["pipeline_seconds"]
+        dt_each = dt_timing["per_filter_seconds"]
+        print(f"\nspeed, one thread, {n_docs} docs, {mb:.1f} MB (datatrove: each filter's time on every document;"
+              f" ours: the `recipe run` process and its filter stage, which reads its input, runs the pack and writes"
+              f" its output)")
+        print(f"  {'pack':<18}{'datatrove':>10}{'ours stage':>12}{'x':>7}{'ours process':>14}{'x':>7}")
+        for pack in PACKS:
+            stage = filter_seconds(alone[pack])
+            print(f"  {pack:<18}{dt_each[pack]:>9.1f}s{stage:>11.2f}s{dt_each[pack] / stage:>7.1f}"
+                  f"{alone[pack]['wall']:>13.2f}s{dt_each[pack] / alone[pack]['wall']:>7.1f}")
+            result[f"speedup_{pack}"] = round(dt_each[pack] / stage, 1)
+            result[f"speedup_{pack}_process"] = round(dt_each[pack] / alone[pack]["wall"], 1)
+            result[f"ours_{pack}_stage_seconds"] = round(stage, 3)
+            result[f"ours_{pack}_process_seconds"] = round(alone[pack]["wall"], 3)
+        dt_sum = sum(dt_each[p] for p in PACKS)
+        stage_sum = sum(filter_seconds(alone[p]) for p in PACKS)
+        process_sum = sum(alone[p]["wall"] for p in PACKS)
+        print(f"  {'sum':<18}{dt_sum:>9.1f}s{stage_sum:>11.2f}s{dt_sum / stage_sum:>7.1f}"
+              f"{process_sum:>13.2f}s{dt_sum / process_sum:>7.1f}")
+        print(f"  no filter (the floor)   {filter_seconds(floor):>11.2f}s{'':>7}{floor['wall']:>13.2f}s")
         result.update({
-            "speedup_vs_datatrove": round(dt_s / ours_s, 2) if ours_s else None,
+            "speedup_sum_alone": round(dt_sum / stage_sum, 1),
+            "speedup_sum_alone_process": round(dt_sum / process_sum, 1),
+            "floor_process_seconds": round(floor["wall"], 3),
+            "floor_filter_stage_seconds": round(filter_seconds(floor), 3),
+            "floor_stages": floor["stages"],
+            "speedup_vs_datatrove": round(dt_s / ours_s, 2) if ours_s and dt_s else None,
             "ratio_to_scan": round(ours_s / scan_s, 2) if ours_s else None,
             "datatrove_seconds": dt_s,
             "ours_seconds": round(ours_s, 3) if ours_s else None,
-            "datatrove_docs_per_s": round(n_docs / dt_s, 1),
+            "mb_per_s_four_packs_process": round(mb / ours_s, 2) if ours_s else None,
+            "mb_per_s_four_packs_stage": round(mb / filter_seconds(all1), 2) if all1 else None,
+            "threads2_over_threads1": round(all1["wall"] / all2["wall"], 2) if all1 and all2 else None,
+            "threads2_over_threads1_stage": round(filter_seconds(all1) / filter_seconds(all2), 2)
+            if all1 and all2 else None,
+            "ours_stages_1_thread": all1["stages"] if all1 else None,
+            "mb": round(mb, 1),
+            "chars": chars,
+            "datatrove_docs_per_s": round(n_docs / dt_s, 1) if dt_s else None,
             "ours_docs_per_s": round(n_docs / ours_s, 1) if ours_s else None,
             "scan_seconds": round(scan_s, 4),
             "datatrove_cached": dt_cached,
             "load_avg": round(load, 2),
         })
-        print(f"\nspeed ({n_docs} docs, 1 thread): datatrove pipeline {dt_s:.1f}s"
-              f"{' (cached run)' if dt_cached else ''}, ours "
-              + (f"{ours_s:.2f}s (x{dt_s / ours_s:.1f})" if ours_s else "failed")
-              + f", DuckDB scan {scan_s:.3f}s")
+        theirs = f"datatrove pipeline {dt_s:.1f}s{' (cached run)' if dt_cached else ''}" if dt_s else \
+            "datatrove pipeline not timed (--datatrove-pipeline)"
+        print(f"\nthe four packs in one recipe ({n_docs} docs, 1 thread): {theirs}, ours "
+              + (f"{ours_s:.2f}s" + (f" (x{dt_s / ours_s:.1f})" if dt_s else "")
+                 + f", {mb / ours_s:.1f} MB/s whole process, "
+                 f"{mb / filter_seconds(all1):.1f} MB/s in the filter stage; 2 threads: "
+                 f"x{all1['wall'] / all2['wall']:.2f} (stage x{filter_seconds(all1) / filter_seconds(all2):.2f})"
+                 if ours_s and all1 and all2 else "failed")
+              + f"; DuckDB scan {scan_s:.3f}s (ours / scan: {ours_s / scan_s if ours_s else float('nan'):.0f})")
         print(f"disagreement examples: {DATA.relative_to(ROOT)}/disagreements_<filter>.jsonl")
     finally:
         if args.keep_work:

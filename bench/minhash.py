@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/minhash.py [--quick]
 
-Needs `datasketch==2.0.0` (and scipy, which it brings) in the venv, for the bench only:
-`.venv/bin/pip install datasketch==2.0.0`.
+datasketch runs in a side venv, bench/.venv-minhash, which the benchmark makes on first use (`python -m venv`, then
+`pip install datasketch==2.0.0`; PyPI must be reachable that once) and reuses after: nothing to install by hand.
 
 Corpus. Real text cut into pieces at line boundaries (pieces of 30 to CHUNK words): Python's documentation,
 the Debian handbook and Go sources from data/sample/, plus bench/data/corpus.parquet (bench/corpus.py) when it
@@ -23,7 +23,8 @@ Speed. docs/s of the whole `recipe run` (a fresh process and cache; ingest, the 
 `dedup minhash()`, and the output writing included) against datasketch: shingles built in Python (the same
 word 5-grams, as UTF-8 bytes), `MinHash(num_perm=112).update_batch`, then per document, in doc_id order,
 `MinHashLSH(threshold=0.8, num_perm=112).query` then `insert`; a document is a duplicate when the query
-returns anything. Single-threaded, as datasketch is; our build runs with `--threads 2`.
+returns anything. Single-threaded, as datasketch is; our build too (`--threads 1`, the issue's one thread each;
+`--threads N` to give it more).
 
 Memory. Peak RSS of the `recipe run` process (os.wait4) on the corpus (x1) and on four times as many distinct
 documents (x4): the corpus plus three lowercased copies in which every letter and digit is replaced by the
@@ -43,7 +44,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -191,13 +191,16 @@ def write_docs(path: Path, ids: list[str], texts: list[str]) -> None:
             out.write(json.dumps({"id": doc_id, "text": text}) + "\n")
 
 
+THREADS = 1
+
+
 def recipe_run(work: Path) -> tuple[float, float, dict[str, float]]:
     """Run `recipe run` in work: (wall seconds, peak RSS in MB of that process, seconds per stage)."""
     (work / "r.recipe").write_text(RECIPE)
     start = time.perf_counter()
     with open(work / "events.jsonl", "w") as events:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "recipe"), "run", "r.recipe", "--json",
-                                 "--threads", "2", "--cache", "cache"], cwd=work, stdout=events,
+                                 "--threads", str(THREADS), "--cache", "cache"], cwd=work, stdout=events,
                                 stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -224,22 +227,56 @@ def rotated(texts: list[str], shift: int) -> list[str]:
 # ---- datasketch --------------------------------------------------------------------------------------
 
 
-def datasketch_run(texts: list[str]) -> tuple[float, set[int], dict[str, int]]:
-    from datasketch import MinHash, MinHashLSH
+DATASKETCH_VENV = ROOT / "bench/.venv-minhash"
+DATASKETCH_REQUIREMENTS = ["datasketch==2.0.0"]
+# The datasketch side, run in its venv: reads the texts (JSONL), prints one JSON line (seconds, duplicates, b and r).
+DATASKETCH_SIDE = r"""
+import json, re, sys, time
+from datasketch import MinHash, MinHashLSH
+NGRAM, NUM_PERM, THRESHOLD = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+with open(sys.argv[1], encoding="utf-8") as fh:
+    texts = [json.loads(line) for line in fh]
+start = time.perf_counter()
+lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+dups = []
+for i, text in enumerate(texts):
+    words = re.findall(r"[^\W_]+", text.lower())
+    grams = ({" ".join(words[j:j + NGRAM]) for j in range(len(words) - NGRAM + 1)} if len(words) >= NGRAM
+             else {" ".join(words)} if words else set())
+    m = MinHash(num_perm=NUM_PERM)
+    m.update_batch([g.encode() for g in grams])
+    if grams and lsh.query(m):
+        dups.append(i)
+    lsh.insert(str(i), m)
+print(json.dumps({"seconds": time.perf_counter() - start, "dups": dups, "b": lsh.b, "r": lsh.r}))
+"""
 
-    start = time.perf_counter()
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=BANDS * ROWS)
-    dups = set()
-    for i, text in enumerate(texts):
-        words = re.findall(r"[^\W_]+", text.lower())
-        grams = ({" ".join(words[j:j + NGRAM]) for j in range(len(words) - NGRAM + 1)} if len(words) >= NGRAM
-                 else {" ".join(words)} if words else set())
-        m = MinHash(num_perm=BANDS * ROWS)
-        m.update_batch([g.encode() for g in grams])
-        if grams and lsh.query(m):
-            dups.add(i)
-        lsh.insert(str(i), m)
-    return time.perf_counter() - start, dups, {"b": lsh.b, "r": lsh.r}
+
+def datasketch_python() -> Path:
+    """The side venv's python, made (and datasketch installed) on first use."""
+    py = DATASKETCH_VENV / "bin" / "python"
+    probe = "import importlib.metadata as m, datasketch; assert m.version('datasketch') == '2.0.0'"
+    if py.exists() and subprocess.run([str(py), "-c", probe], capture_output=True).returncode == 0:
+        return py
+    log(f"creating {DATASKETCH_VENV.relative_to(ROOT)} and installing {' '.join(DATASKETCH_REQUIREMENTS)} ...")
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(DATASKETCH_VENV)], check=True)
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", *DATASKETCH_REQUIREMENTS], check=True)
+    subprocess.run([str(py), "-c", probe], check=True)
+    return py
+
+
+def datasketch_run(texts: list[str], work: Path) -> tuple[float, set[int], dict[str, int]]:
+    """datasketch's seconds (its loop only, as it runs in-process: shingles, MinHash, LSH query and insert),
+    duplicates and LSH parameters, in the side venv."""
+    py = datasketch_python()
+    path = work / "datasketch.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        for text in texts:
+            out.write(json.dumps(text) + "\n")
+    res = subprocess.run([str(py), "-c", DATASKETCH_SIDE, str(path), str(NGRAM), str(BANDS * ROWS), str(THRESHOLD)],
+                         stdout=subprocess.PIPE, text=True, check=True)
+    result = json.loads(res.stdout.strip().splitlines()[-1])
+    return result["seconds"], set(result["dups"]), {"b": result["b"], "r": result["r"]}
 
 
 # ---- the benchmark -------------------------------------------------------------------------------------
@@ -248,11 +285,7 @@ def datasketch_run(texts: list[str]) -> tuple[float, set[int], dict[str, int]]:
 def run(quick: bool) -> dict[str, Any]:
     """The benchmark: 5,000 docs from data/sample with `quick`, else 20,000 (with bench/data/corpus.parquet
     when it exists). Returns the dict whose JSON is the last line `main` prints."""
-    try:
-        import datasketch  # noqa: F401
-        import scipy  # noqa: F401
-    except ImportError as exc:
-        raise SystemExit(f"{exc}: the benchmark needs `.venv/bin/pip install datasketch==2.0.0` (with scipy)") from None
+    datasketch_python()
     docs = 5000 if quick else 20000
     ids, texts, info = build_corpus(quick, docs)
     log(f"corpus: {len(texts):,} docs ({info})")
@@ -270,7 +303,7 @@ def run(quick: bool) -> dict[str, Any]:
         precision, recall = scores(ours, truth)
         log(f"recipe run: {wall:.1f}s ({len(texts) / wall:,.0f} docs/s), stages {stages}, peak RSS {rss_1x:.0f} MB")
         log(f"  dropped {len(ours):,}: precision {precision:.4f}, recall {recall:.4f}")
-        ds_wall, ds_dups, ds_params = datasketch_run(texts)
+        ds_wall, ds_dups, ds_params = datasketch_run(texts, Path(tmp))
         ds_precision, ds_recall = scores(ds_dups, truth)
         log(f"datasketch: {ds_wall:.1f}s ({len(texts) / ds_wall:,.0f} docs/s), bands x rows {ds_params}, "
             f"precision {ds_precision:.4f}, recall {ds_recall:.4f}")
@@ -306,8 +339,11 @@ def run(quick: bool) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5,000 docs from data/sample only (under a minute)")
+    parser.add_argument("--threads", type=int, default=1, help="threads of our `recipe run` (default 1)")
     args = parser.parse_args()
-    print(json.dumps(run(args.quick)))
+    global THREADS
+    THREADS = args.threads
+    print(json.dumps({**run(args.quick), "threads": THREADS}))
 
 
 if __name__ == "__main__":

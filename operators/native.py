@@ -89,10 +89,10 @@ class Out:
         if out == ffi.NULL:
             raise NativeError("the native core returned no result")
         try:
-            p = {k: ffi.new(t) for k, t in (("bytes", "uint8_t **"), ("bytes_len", "size_t *"),
+            p = {k: ffi.new(t) for k, t in (("bytes", "uint8_t **"), ("bytes_len", "uintptr_t *"),
                                              ("offsets", "int64_t **"), ("flags", "uint8_t **"),
-                                             ("rows", "size_t *"), ("numbers", "uint64_t **"),
-                                             ("numbers_len", "size_t *"))}
+                                             ("rows", "uintptr_t *"), ("numbers", "uint64_t **"),
+                                             ("numbers_len", "uintptr_t *"))}
             native.dr_out_buffers(out, p["bytes"], p["bytes_len"], p["offsets"], p["flags"], p["rows"],
                                   p["numbers"], p["numbers_len"])
             rows, nbytes, nnum = p["rows"][0], p["bytes_len"][0], p["numbers_len"][0]

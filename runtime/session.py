@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.lower import queries, statements
 from datarecipe.operators import REGISTRY, Operator
-from datarecipe.operators.dedup import minhash
+from datarecipe.operators.dedup import exact, minhash
 from datarecipe.runtime.plugins import why
 
 _SQL_TYPES = {"text": "VARCHAR", "str": "VARCHAR", "choice": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
@@ -45,7 +45,8 @@ def connect(macros: str, *, threads: int, memory_limit: str, spill_dir: Path,
                                  "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     # Text functions, filters and transforms with a kernel, built-in or plugin; what a plugin fails on.
     register_kernels(con, failures)
-    for name, kernel, args, result in minhash.UDFS:  # `dedup minhash`: signatures and verification
+    # `dedup minhash`: signatures and verification; `dedup exact(normalize: true)`: its key
+    for name, kernel, args, result in (*minhash.UDFS, *exact.UDFS):
         con.create_function(name, kernel, [duckdb.sqltype(a) for a in args], duckdb.sqltype(result), type="arrow")
     for _, sql in statements(macros):
         con.execute(sql)

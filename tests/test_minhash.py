@@ -310,9 +310,8 @@ def test_kernels_do_not_depend_on_batch_boundaries_and_match_the_reference(monke
     halves = minhash.bands(pa.array(texts[:7]), params).to_pylist() + \
         minhash.bands(pa.array(texts[7:]), params).to_pylist()
     assert whole == halves
-    with monkeypatch.context() as m:  # tiny slices and blocks: the same signatures
+    with monkeypatch.context() as m:  # tiny slices: the same signatures
         m.setattr(minhash, "SLICE_BYTES", 2000)
-        m.setattr(minhash, "BLOCK_CELLS", 1000)
         assert minhash.bands(pa.array(texts), params).to_pylist() == whole
     assert [not w for w in whole] == [t is None or not shingle_set(t) for t in texts]
     left = [t or "" for t in texts]

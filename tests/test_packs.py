@@ -18,8 +18,8 @@ from datarecipe.compiler.language.checker import check
 from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
 from datarecipe.compiler.language.parser import parse
 from datarecipe.operators import named
-from datarecipe.operators.packs import wordsplit
 from helpers import build, digest_tree, manifest, ok, recipe, steps, write_jsonl
+from oracle import wordsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 PROSE = (

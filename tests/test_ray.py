@@ -298,7 +298,7 @@ def test_through_dvc_every_stage_runs_on_the_cluster(tmp_path: Path, cluster: st
 @pytest.mark.parametrize(("rules", "partition"), [
     ("keep words(text) >= 3", ""),
     ("keep words(text) >= 3\n  dedup exact", "content_hash"),
-    ("dedup exact\n  dedup exact(normalize: true)", "md5_number_lower(trim("),
+    ("dedup exact\n  dedup exact(normalize: true)", "dr_exact_key("),
     ("apply strip_lines(words(line) < 3)\n  dedup exact(normalize: true)", None),  # dedups the rewritten text
     ("apply c4()\n  dedup exact", None),
     ("dedup minhash()", None),

@@ -19,6 +19,7 @@ pub mod wordsplit;
 pub mod packs;
 pub mod minhash;
 pub mod dsir;
+pub mod normkey;
 
 use arrow::{Out, Strings};
 

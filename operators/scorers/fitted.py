@@ -30,10 +30,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import torch
 import torch.nn.functional as F
 from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.operators import native
 from datarecipe.operators.base import named
 
 Batches = Callable[[], Iterator[list[str]]]
@@ -176,38 +176,38 @@ WORD_PUNCT = re.compile(r"\w+|[^\w\s]+")
 DSIR_SMOOTHING = 1e-8  # data-selection's: log(p + 1e-8), so a bucket one side never saw is finite
 
 
-def sha256_buckets(strings: pa.Array, buckets: int) -> np.ndarray:
-    """int(sha256(s).hexdigest(), 16) % buckets for each string (data-selection's hash), without Python big ints."""
-    words = _sha256(strings) % np.uint64(buckets)
-    # Horner's rule over the 256-bit number's four 64-bit words, modulo `buckets`; products stay below 2**64
-    # because the operator caps buckets far below 2**32.
-    word_base = np.uint64(2**64 % buckets)
-    rest = np.zeros(len(words), dtype=np.uint64)
-    for k in range(4):
-        rest = (rest * word_base + words[:, k]) % np.uint64(buckets)
-    return rest.astype(np.int64)
+def _lowered(texts: list[str]) -> Any:
+    """The texts lowercased by str.lower (full case mapping, final sigma) as one Arrow array for the native core; an
+    ASCII text is passed as it is, the native core lowers its ASCII letters (the same result)."""
+    return pa.array([text if text.isascii() else text.lower() for text in texts], pa.large_string())
 
 
 def hashed_ngrams(texts: list[str], ngram: int, buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """DSIR's features: the bucket of every word and word n-gram (2..ngram) of the texts, and its text's index.
+    """DSIR's features: the bucket of every word and word n-gram (2..ngram) of the texts, and its text's index
+    (all the words of all the texts, then all the bigrams, and so on).
 
     As data-selection's `get_ngram_counts`: the lowercased text split by WORD_PUNCT, an n-gram is its words
-    joined by one space, and each is hashed with `sha256_buckets`. Only the distinct strings are hashed.
+    joined by one space, each hashed to int(sha256(utf8).hexdigest(), 16) % buckets; computed by the native core
+    (native/src/dsir.rs: SHA-256 on the CPU's SHA extensions where it has them, a per-thread cache of the words).
+    The scorer and the fit call the native core directly; this is the features spelled out, for tests and
+    inspection.
     """
-    tokens = Tokens.of([text.lower() for text in texts], WORD_PUNCT.findall)
-    text_of = tokens.text_of_token()
-    found, found_text = [sha256_buckets(tokens.vocab, buckets)[tokens.ids]], [text_of]
-    gram_at, grams, size = tokens.ids, tokens.vocab, len(tokens.vocab)
-    for n in range(2, ngram + 1):
-        starts = tokens.ngram_starts(n)
-        distinct, which = np.unique(gram_at[starts] * size + tokens.ids[starts + n - 1], return_inverse=True)
-        grams = pc.binary_join_element_wise(grams.take(pa.array(distinct // size)),
-                                            tokens.vocab.take(pa.array(distinct % size)), " ")
-        found.append(sha256_buckets(grams, buckets)[which])
-        found_text.append(text_of[starts])
-        gram_at = np.zeros_like(tokens.ids)
-        gram_at[starts] = which
-    return np.concatenate(found), np.concatenate(found_text)
+    low = native.Texts(_lowered(texts))
+    out = native.Out()
+    native.check(native.lib()[1].dr_dsir_features(*low.args(), ngram, buckets, out.handle))
+    _, offsets, _, numbers = out.take()
+    text_of = np.repeat(np.arange(len(texts)), np.diff(offsets))
+    order = np.argsort(numbers >> np.uint64(32), kind="stable")
+    return (numbers[order] & np.uint64(0xFFFFFFFF)).astype(np.int64), text_of[order]
+
+
+def _dsir_counts(texts: list[str], ngram: int, counts: np.ndarray) -> None:
+    """Add the texts' feature counts into `counts` (int64, one per bucket)."""
+    if counts.dtype != np.int64 or not counts.flags.c_contiguous:
+        raise TypeError("counts must be a contiguous int64 array")
+    low = native.Texts(_lowered(texts))
+    ptr = native.lib()[0].cast("int64_t *", counts.ctypes.data)
+    native.check(native.lib()[1].dr_dsir_count(*low.args(), ngram, len(counts), ptr))
 
 
 def _dsir_log_probs(kind: str, role: str, batches: Batches, ngram: int, buckets: int
@@ -216,7 +216,7 @@ def _dsir_log_probs(kind: str, role: str, batches: Batches, ngram: int, buckets:
     counts = np.zeros(buckets, dtype=np.int64)
     docs = 0
     for chunk in _chunks(_texts(batches)):
-        counts += np.bincount(hashed_ngrams(chunk, ngram, buckets)[0], minlength=buckets)
+        _dsir_counts(chunk, ngram, counts)
         docs += len(chunk)
     if docs == 0:
         raise _no_documents(kind, role)
@@ -259,8 +259,14 @@ class DsirScorer:
         return _score_texts(texts, self._weights, progress)
 
     def _weights(self, texts: list[str]) -> np.ndarray:
-        found, text_of = hashed_ngrams(texts, self.ngram, len(self.log_ratio))
-        return np.bincount(text_of, weights=self.log_ratio[found], minlength=len(texts))
+        """Per text, the sum of log_ratio over its features, in the order of `hashed_ngrams` (the native core adds
+        them as np.bincount(weights=...) did, so the same float64 sums)."""
+        low = native.Texts(_lowered(texts))
+        out, out_ptr = native.numbers(len(texts), "float64")
+        ratio = np.ascontiguousarray(self.log_ratio, dtype=np.float64)
+        ratio_ptr = native.lib()[0].cast("double *", ratio.ctypes.data)
+        native.check(native.lib()[1].dr_dsir_weights(*low.args(), self.ngram, len(ratio), ratio_ptr, out_ptr))
+        return out
 
 
 # ---------------------------------------------------------------------------------------------

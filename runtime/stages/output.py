@@ -59,11 +59,11 @@ def write_build(ctx: StageContext, stage: Stage, out: Path, shards: ShardWriter 
                if (ctx.stage_dir(s) / "ledger.parquet").exists()]
     ledger = pa.concat_tables([pq.read_table(p, schema=LEDGER_SCHEMA) for p in ledgers]) if ledgers \
         else LEDGER_SCHEMA.empty_table()
-    write_parquet(out / "ledger.parquet", LEDGER_SCHEMA, ledger.to_batches())
+    write_parquet(out / "ledger.parquet", LEDGER_SCHEMA, ledger.to_batches(), final=True)
     quarantines = [pq.read_table(ctx.stage_dir(s) / "quarantine.parquet") for s in ctx.plan.stages
                    if s.kind == "ingest"]
     quarantine = pa.concat_tables(quarantines) if quarantines else QUARANTINE_SCHEMA.empty_table()
-    write_parquet(out / "quarantine.parquet", QUARANTINE_SCHEMA, quarantine.to_batches())
+    write_parquet(out / "quarantine.parquet", QUARANTINE_SCHEMA, quarantine.to_batches(), final=True)
     # The recipe as it was, beside what it built: `recipe diff` compares two builds' recipes from it.
     (out / "recipe.recipe").write_text(ctx.recipe.text, encoding="utf-8")
     manifest = build_manifest(ctx, params, written, ordered.text_bytes, ordered.per_phase, ordered.counted,
