@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError, did_you_mean
 from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
@@ -258,11 +259,14 @@ class SourceReader:
 
     def _rows(self, url: str, rows: list[tuple[str, str, str, int]]) -> pa.RecordBatch:
         ids, texts, metas, lines = zip(*rows, strict=True) if rows else ((), (), (), ())
+        return self._batch(url, list(ids), pa.array(texts, pa.string()), list(metas), list(lines))
+
+    def _batch(self, url: str, ids: list[str], texts: pa.Array, metas: list[str], lines: list[int]) -> pa.RecordBatch:
         first = self.count
-        self.count += len(rows)
-        return pa.record_batch([pa.array(ids, pa.string()), pa.array(texts, pa.string()),
-                                pa.array(metas, pa.string()), pa.array(range(first, self.count), pa.int64()),
-                                pa.array([url] * len(rows), pa.string()), pa.array(lines, pa.int64())],
+        self.count += len(ids)
+        return pa.record_batch([pa.array(ids, pa.string()), texts, pa.array(metas, pa.string()),
+                                pa.array(range(first, self.count), pa.int64()),
+                                pa.array([url] * len(ids), pa.string()), pa.array(lines, pa.int64())],
                                schema=RAW_SCHEMA)
 
     def _doc_id(self, rel: str, row: int, given: Any) -> str:
@@ -392,6 +396,13 @@ class SourceReader:
                     valid = [_utf8_ok(v) for v in texts.cast(pa.large_binary()).to_pylist()]
                 ids = batch.column(id_key).to_pylist() if id_key else None
                 others = batch.drop_columns([c for c in (text_key, id_key) if c]).to_pylist()
+                if valid is None and not texts.null_count and (ids is None or None not in ids) \
+                        and not pc.any(pc.match_substring(texts, "\0")).as_py():
+                    # every row is good: the texts stay Arrow; only the ids and the metadata pass through Python
+                    given = ids if ids is not None else [None] * len(numbers)
+                    yield self._batch(url, [self._doc_id(rel, row, g) for row, g in zip(numbers, given, strict=True)],
+                                      texts.cast(pa.string()), [_meta_json(m) for m in others], numbers)
+                    continue
                 for i, (row, text, meta) in enumerate(zip(numbers, texts.to_pylist() if valid is None else
                                                           texts.cast(pa.large_binary()).to_pylist(),
                                                           others, strict=True)):
@@ -410,8 +421,7 @@ class SourceReader:
                     if ids is not None and given is None:
                         self.bad(url, row, f"the id column `{id_key}` is null")
                         continue
-                    meta_json = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS, default=str).decode()
-                    rows.append((self._doc_id(rel, row, given), text, meta_json, row))
+                    rows.append((self._doc_id(rel, row, given), text, _meta_json(meta), row))
                 if rows:
                     yield self._rows(url, rows)
 
@@ -488,6 +498,11 @@ def _guarded(items: Iterable[Any]) -> Iterator[Any]:
         yield from items
     except Exception as exc:  # noqa: BLE001 - a truncated stream, a corrupt page: the caller says where
         yield _Broken(exc)
+
+
+def _meta_json(meta: dict[str, Any]) -> str:
+    """A row's other columns as the `meta` JSON: keys sorted, values JSON has no type for as strings."""
+    return orjson.dumps(meta, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
 def _utf8_ok(value: bytes | None) -> bool:
