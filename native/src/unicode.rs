@@ -56,34 +56,46 @@ pub fn rstrip(s: &str) -> &str {
     s.trim_end_matches(is_space)
 }
 
-/// Whether a character ends a line for `str.splitlines()`.
-#[inline]
-pub fn is_line_break(c: char) -> bool {
-    matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}')
+/// `str.splitlines()` (without the line ends) as an iterator: a line ends at `\n`, `\r`, `\r\n`, `\x0b`, `\x0c`,
+/// `\x1c`..`\x1e`, U+0085, U+2028 or U+2029, and a final break does not start an empty line. It looks at bytes: every
+/// break is ASCII or starts with 0xC2 or 0xE2.
+pub struct Lines<'a> {
+    s: &'a str,
+    pos: usize,
 }
 
-/// `str.splitlines()` (without the ends): `\r\n` is one break, a final break does not start an empty line.
-pub fn splitlines(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if is_line_break(c) {
-            out.push(&s[start..i]);
-            let mut end = i + c.len_utf8();
-            if c == '\r' {
-                if let Some(&(_, '\n')) = chars.peek() {
-                    chars.next();
-                    end += 1;
-                }
-            }
-            start = end;
+pub fn splitlines(s: &str) -> Lines<'_> {
+    Lines { s, pos: 0 }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        if start >= b.len() {
+            return None;
         }
+        let mut i = start;
+        while i < b.len() {
+            let c = b[i];
+            let end = match c {
+                b'\n' | 0x0b | 0x0c | 0x1c..=0x1e => Some(i + 1),
+                b'\r' => Some(if b.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 }),
+                0xC2 if b.get(i + 1) == Some(&0x85) => Some(i + 2),
+                0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => Some(i + 3),
+                _ => None,
+            };
+            if let Some(end) = end {
+                self.pos = end;
+                return Some(&self.s[start..i]);
+            }
+            i += 1;
+        }
+        self.pos = b.len();
+        Some(&self.s[start..])
     }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out
 }
 
 /// Length in code points (Python's `len`).

@@ -3,7 +3,7 @@
 //! is dropped for `lorem ipsum`, a curly bracket, or too few sentences in the lines that remain; a kept page is
 //! rewritten to its kept lines.
 
-use super::{code, lines, on, recycle, Code};
+use super::{code, on, recycle, Code};
 use crate::arrow::Out;
 use crate::unicode::{self, PUNCT, TERMINAL};
 
@@ -68,7 +68,7 @@ fn decide(text: &str, p: &Params, s: &mut Scratch) -> Code {
     let mut kept = 0usize;
     let mut sentences = 0usize;
     let lowered = p.filter_lorem_ipsum || p.filter_javascript || p.filter_policy;
-    for line in lines(text) {
+    for line in unicode::splitlines(text) {
         let line = unicode::strip(line);
         // Python tests a long word, then the end of the line (citations removed), then the number of words; each
         // only drops the line, so the cheapest goes first.

@@ -1,7 +1,7 @@
 //! Gopher's quality rules (Rae et al. 2021, appendix A), in datatrove's order, over the words crate::wordsplit
 //! splits (spaCy's English rules).
 
-use super::{code, lines, on, Code};
+use super::{code, on, Code};
 use crate::unicode::{self, ALPHA, SYMBOL};
 
 pub(crate) const REASONS: &[&str] = &[
@@ -121,7 +121,7 @@ fn decide(text: &str, words: &[&str], p: &Params) -> Code {
     }
     if on(p.max_bullet_lines_ratio) || on(p.max_ellipsis_lines_ratio) {
         let (mut n_lines, mut bullets, mut ellipses) = (0usize, 0usize, 0usize);
-        for line in lines(text) {
+        for line in unicode::splitlines(text) {
             n_lines += 1;
             bullets += unicode::lstrip(line).starts_with(['•', '-']) as usize;
             let end = unicode::rstrip(line);

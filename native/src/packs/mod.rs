@@ -118,48 +118,6 @@ pub(crate) fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
     v.into_iter().map(|_| "").collect()
 }
 
-/// `str.splitlines()` (without the line ends) as an iterator: a line ends at `\n`, `\r`, `\r\n`, `\x0b`, `\x0c`,
-/// `\x1c`..`\x1e`, U+0085, U+2028 or U+2029, and a final break does not start an empty line. It looks at bytes: every
-/// break is ASCII or starts with 0xC2 or 0xE2.
-pub(crate) struct Lines<'a> {
-    s: &'a str,
-    pos: usize,
-}
-
-pub(crate) fn lines(s: &str) -> Lines<'_> {
-    Lines { s, pos: 0 }
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let b = self.s.as_bytes();
-        let start = self.pos;
-        if start >= b.len() {
-            return None;
-        }
-        let mut i = start;
-        while i < b.len() {
-            let c = b[i];
-            let end = match c {
-                b'\n' | 0x0b | 0x0c | 0x1c..=0x1e => Some(i + 1),
-                b'\r' => Some(if b.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 }),
-                0xC2 if b.get(i + 1) == Some(&0x85) => Some(i + 2),
-                0xE2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9)) => Some(i + 3),
-                _ => None,
-            };
-            if let Some(end) = end {
-                self.pos = end;
-                return Some(&self.s[start..i]);
-            }
-            i += 1;
-        }
-        self.pos = b.len();
-        Some(&self.s[start..])
-    }
-}
-
 // ---- hashing ----------------------------------------------------------------------------------------------
 
 const P0: u64 = 0xa076_1d64_78bd_642f;
@@ -307,6 +265,28 @@ impl KeyTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unicode::splitlines;
+
+    /// str.splitlines() char by char: the reference the byte-level iterator is held to.
+    fn reference_splitlines(s: &str) -> Vec<&str> {
+        let breaks = ['\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\u{85}', '\u{2028}', '\u{2029}'];
+        let (mut out, mut start) = (Vec::new(), 0);
+        let mut chars = s.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if breaks.contains(&c) {
+                out.push(&s[start..i]);
+                start = i + c.len_utf8();
+                if c == '\r' && chars.peek().map(|&(_, n)| n) == Some('\n') {
+                    chars.next();
+                    start += 1;
+                }
+            }
+        }
+        if start < s.len() {
+            out.push(&s[start..]);
+        }
+        out
+    }
 
     #[test]
     fn lines_are_splitlines() {
@@ -323,7 +303,7 @@ mod tests {
             "\r",
             "a\rb\n\nc\r\n",
         ] {
-            assert_eq!(lines(s).collect::<Vec<_>>(), crate::unicode::splitlines(s), "{s:?}");
+            assert_eq!(splitlines(s).collect::<Vec<_>>(), reference_splitlines(s), "{s:?}");
         }
     }
 
