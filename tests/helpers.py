@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,15 @@ def steps(funnel_steps: list[dict[str, Any]]) -> dict[str, int]:
 
 def json_events(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
+
+
+@cache
+def sample_texts() -> tuple[str | None, ...]:
+    """Every text of data/sample: the Go files, the handbook's pages (a body may be null) and the Python docs."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    texts: list[str | None] = [p.read_text(encoding="utf-8", errors="replace")
+                               for p in sorted((sample / "code").iterdir())]
+    texts += pq.read_table(sample / "handbook").column("body").to_pylist()
+    with gzip.open(sample / "pydocs.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts += [json.loads(line)["text"] for line in f]
+    return tuple(texts)

@@ -5,8 +5,6 @@ corpus."""
 
 from __future__ import annotations
 
-import gzip
-import json
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -19,6 +17,7 @@ from datarecipe.compiler.plan import Plan
 from datarecipe.operators import duplicate_line_ratio, functions
 from datarecipe.operators.native import NativeError, Texts, check, lib, numbers
 from datarecipe.runtime.executors.local import LocalEngine
+from helpers import sample_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracle import functions as oracle
@@ -143,12 +142,8 @@ def test_unknown_function_is_an_error() -> None:
         check(lib()[1].dr_text_function(functions.NATIVE["stopwords"], 9, *texts.args(), pointer))
 
 
-def samples() -> list[str]:
-    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "data/sample/code").iterdir())]
-    texts += pq.read_table(ROOT / "data/sample/handbook").column("body").to_pylist()
-    with gzip.open(ROOT / "data/sample/pydocs.jsonl.gz", "rt", encoding="utf-8") as f:
-        texts += [json.loads(line)["text"] for line in f]
-    return texts
+def samples() -> list[str | None]:
+    return list(sample_texts())
 
 
 # The big batches: one stop-word list (test_stop_word_lists_are_the_declared_ones checks them all), as the oracle's

@@ -5,8 +5,6 @@ sample documents and the bench corpus; and the table native/gen_normkey.py gener
 
 from __future__ import annotations
 
-import gzip
-import json
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datarecipe.operators.dedup import exact
+from helpers import sample_texts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,13 +126,8 @@ def test_arbitrary_unicode(texts: list[str | None]) -> None:
 
 # ---- real documents ---------------------------------------------------------------------------------------------
 
-@cache
 def samples() -> list[str]:
-    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "data/sample/code").iterdir())]
-    texts += pq.read_table(ROOT / "data/sample/handbook").column("body").to_pylist()
-    with gzip.open(ROOT / "data/sample/pydocs.jsonl.gz", "rt", encoding="utf-8") as f:
-        texts += [json.loads(line)["text"] for line in f]
-    return [t for t in texts if t is not None]
+    return [t for t in sample_texts() if t is not None]
 
 
 def test_sample_documents() -> None:

@@ -5,8 +5,6 @@ line breaks, NULs, empty and huge texts, on the sample documents and on the benc
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 from functools import cache
 from pathlib import Path
@@ -17,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from datarecipe.operators import named
 from datarecipe.operators.packs import PACKS
+from helpers import sample_texts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oracle.packs import RULES
@@ -137,13 +136,8 @@ def test_huge_texts(pack: str) -> None:
 # ---- real documents ---------------------------------------------------------------------------------------
 
 
-@cache
 def samples() -> list[str]:
-    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "data/sample/code").iterdir())]
-    texts += pq.read_table(ROOT / "data/sample/handbook").column("body").to_pylist()
-    with gzip.open(ROOT / "data/sample/pydocs.jsonl.gz", "rt", encoding="utf-8") as f:
-        texts += [json.loads(line)["text"] for line in f]
-    return [t for t in texts if t is not None]
+    return [t for t in sample_texts() if t is not None]
 
 
 @pytest.mark.parametrize("pack", PACKS)
