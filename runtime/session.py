@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,13 +35,18 @@ SQL_HINT = "see the stage's SQL with `recipe explain`"
 MEMORY_HINT = "raise `--memory`, or lower `--threads`"
 
 
-def connect(macros: str, *, threads: int, memory_limit: str, spill_dir: Path,
-            failures: list[OperatorFailure]) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that can reach no file (the engine hands it every input as Arrow), with the operator
-    library's kernels and the plan's macros; a plugin kernel's failure is appended to `failures`."""
+def connect(macros: str, *, threads: int, memory_limit: str, spill_dir: Path, failures: list[OperatorFailure],
+            readable: Sequence[Path] = ()) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can reach no file but those under `readable` (the cache, whose stage outputs it
+    reads itself) and its spill directory, with the operator library's kernels and the plan's macros; a plugin
+    kernel's failure is appended to `failures`."""
     spill_dir.mkdir(parents=True, exist_ok=True)  # where DuckDB spills past its memory limit
     con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
                                  "temp_directory": str(spill_dir), "preserve_insertion_order": True,
+                                 # give freed memory back to the system, which `--memory` measures (runtime/memory.py)
+                                 "allocator_flush_threshold": "32MiB",
+                                 "allocator_bulk_deallocation_flush_threshold": "64MiB",
+                                 "allocator_background_threads": True,
                                  "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     # Text functions, filters and transforms with a kernel, built-in or plugin; what a plugin fails on.
     register_kernels(con, failures)
@@ -51,6 +56,8 @@ def connect(macros: str, *, threads: int, memory_limit: str, spill_dir: Path,
     for _, sql in statements(macros):
         con.execute(sql)
     con.execute("SET enable_progress_bar = false")
+    if readable:
+        con.execute(queries.allow_directories([f"{Path(p).resolve()}/" for p in readable]))
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
@@ -98,8 +105,48 @@ def run_statements(con: duckdb.DuckDBPyConnection, script: str, on_target: Calla
             on_target(target, sql)
 
 
+# The results a stage streams out of DuckDB, by connection: closed when the stage ends, so that one a failure left
+# half-read does not hold the connection (DuckDB takes no other statement while a result is open).
+_OPEN: dict[int, list[pa.RecordBatchReader]] = {}
+
+
+def stream(con: duckdb.DuckDBPyConnection, sql: str, rows: int = STREAM_ROWS) -> pa.RecordBatchReader:
+    """The result of a query as Arrow batches of `rows`, read as it is computed."""
+    reader = con.sql(sql).to_arrow_reader(rows)
+    _OPEN.setdefault(id(con), []).append(reader)
+    return reader
+
+
+def close_streams(con: duckdb.DuckDBPyConnection) -> None:
+    for reader in _OPEN.pop(id(con), []):
+        reader.close()
+
+
+_ARRAY_ITEMS = {pa.float32(): "FLOAT", pa.float64(): "DOUBLE", pa.int32(): "INTEGER", pa.int64(): "BIGINT"}
+
+
+def parquet_view(con: duckdb.DuckDBPyConnection, name: str, files: list[str]) -> None:
+    """Parquet files (of one schema, the first file's) as the view `name`, which DuckDB reads itself; a column the
+    Arrow schema says is a fixed-size list (an embedding) keeps its size."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(files[0])
+    arrays = {f.name: f"{_ARRAY_ITEMS[f.type.value_type]}[{f.type.list_size}]" for f in schema
+              if pa.types.is_fixed_size_list(f.type) and f.type.value_type in _ARRAY_ITEMS}
+    con.execute(queries.parquet_view(name, files, arrays))
+
+
+def forget(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
+    """Views of a stage's inputs (Parquet, or Arrow registered), dropped when the stage is done with them (after
+    the results it streamed are closed)."""
+    close_streams(con)
+    for name in names:
+        con.execute(queries.drop_view(name))
+
+
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     """The temporary tables a stage's SQL made, dropped: the next stage starts from a clean connection."""
+    close_streams(con)
     for (table,) in con.execute(queries.temp_tables()).fetchall():
         con.execute(queries.drop_table(table))
 

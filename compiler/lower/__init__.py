@@ -133,11 +133,6 @@ def shuffle_key(seed: int) -> str:
     return f"md5_number_lower({literal(str(seed))} || ':order:' || doc_id || ':' || CAST(_epoch AS VARCHAR))"
 
 
-def sort_key(key: ast.Expr, descending: bool) -> str:
-    """The order of `sort KEY` (`desc`)."""
-    return expr_sql(key) + (" DESC" if descending else " ASC")
-
-
 def size_sql(unit: str) -> str:
     """A document's size in a budget's unit (`bytes`, `tokens`; a document otherwise)."""
     return {"bytes": "strlen(text)", "tokens": "n_tokens"}.get(unit, "1")

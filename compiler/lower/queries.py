@@ -4,6 +4,8 @@ so that SQL text is made in one place, the lowering. Each returns SQL text; iden
 
 from __future__ import annotations
 
+from datarecipe.compiler.lower import literal
+
 # --- The stage runners' queries (runtime/stages, runtime/executors/local.py, runtime/executors/sample.py) ---
 
 
@@ -14,6 +16,25 @@ def temp_tables() -> str:
 
 def drop_table(table: str) -> str:
     return f'DROP TABLE "{table}"'
+
+
+def parquet_view(name: str, files: list[str], arrays: dict[str, str] | None = None) -> str:
+    """`name` as a view of Parquet files, read by DuckDB itself (within its memory limit), in file and row order.
+    `arrays`: columns cast back to a fixed-size array type (e.g. `FLOAT[384]`), which Parquet keeps only in the
+    Arrow schema that DuckDB's reader does not read."""
+    casts = ", ".join(f'CAST("{column}" AS {sql_type}) AS "{column}"' for column, sql_type in (arrays or {}).items())
+    return (f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT *{f" REPLACE ({casts})" if casts else ""} '
+            f"FROM read_parquet({literal(files)})")
+
+
+def drop_view(name: str) -> str:
+    """A view, or a table registered from Arrow, dropped if it is there."""
+    return f'DROP VIEW IF EXISTS "{name}"'
+
+
+def allow_directories(paths: list[str]) -> str:
+    """The only directories DuckDB may open files in once external access is off (the cache's)."""
+    return f"SET allowed_directories = {literal(paths)}"
 
 
 def count_rows(query: str) -> str:

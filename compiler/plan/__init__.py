@@ -19,7 +19,6 @@ from datarecipe.compiler.lower import (
     selection_key,
     shuffle_key,
     size_sql,
-    sort_key,
 )
 from datarecipe.compiler.plan.stages import (
     OUTPUT_VERSION,
@@ -51,7 +50,9 @@ def _ingest(src: SourceSpec, files: tuple[InputFile, ...]) -> Stage:
     sql = render("ingest.sql.j2", stage=f"ingest_{src.name}", source=src.name, format=src.format, path=src.path,
                  id_column=src.id_column)
     params = {"format": src.format, "path": src.path, "text": src.text_column, "id": src.id_column,
-              "on_error": src.on_error, "files": [asdict(f) for f in files]}
+              "on_error": src.on_error, "files": [asdict(f) for f in files],
+              # rows with ids are deduplicated by a join, after which the engine restores the order they were read in
+              **({"sorted_by": "_row"} if src.id_column else {})}
     return Stage(f"ingest_{src.name}", "ingest", (), params, sql, step="ingest", source=src.name)
 
 
@@ -84,7 +85,8 @@ def _filter(src: SourceSpec, rules: tuple[RuleSpec, ...], files: dict[str, tuple
                  rewrites=rewritten)
     tables = [s["table"] for s in steps if "table" in s]  # files the stage reads (url_blocklist), by sha256
     return Stage(name, "sql", (f"ingest_{src.name}",),
-                 {"rules": [r.label for r in rules], **({"tables": tables} if tables else {})}, sql,
+                 {"rules": [r.label for r in rules], **({"tables": tables} if tables else {}), "sorted_by": "doc_id"},
+                 sql,
                  partition=_filter_partition(steps), step="filter", source=src.name)
 
 
@@ -135,7 +137,8 @@ def _dedup_global(recipe: CheckedRecipe) -> list[Stage]:
         step = minhash.step(group[0][1].label, dict(group[0][1].args), name, 1)
         labels = [{"source": source, "label": rule.label} for source, rule in group]
         sql = render("minhash_global.sql.j2", stage=name, inputs=inputs, step=step, labels=labels)
-        stages.append(Stage(name, "sql", inputs, {"rules": labels}, sql, step="dedup_global"))
+        stages.append(Stage(name, "sql", inputs, {"rules": labels, "sorted_by": "doc_id"}, sql,
+                            step="dedup_global"))
     return stages
 
 
@@ -197,7 +200,8 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
     sql = render("score.sql.j2", stage=name, source=source, input=feeds[source], scores=scores)
     inputs = (feeds[source],) + tuple(s["fit"] for s in scores if "fit" in s)
     # Equal texts in one part: each is scored once, and looked up where it is.
-    return Stage(name, "score", inputs, {"source": source, "scores": scores}, sql, partition="content_hash",
+    return Stage(name, "score", inputs, {"source": source, "scores": scores, "sorted_by": "doc_id"}, sql,
+                 partition="content_hash",
                  step="score", source=source)
 
 
@@ -244,6 +248,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     sql = render("mix.sql.j2", stage="mix", inputs=taken, phases=rendered, caps=caps, labels=sorted(labels.items()),
                  seed=str(recipe.seed), budget=budget, unit=mix.unit if mix else "", size=size)
     params = {"unit": mix.unit if mix else "", "budget": budget, "on_short": mix.on_short if mix else "fail",
+              "sorted_by": "_mixpos",
               "caps": dict(caps), "feeds": {s.name: providers[s.name] for s in recipe.sources},
               "phases": [{**{k: v for k, v in p.items() if k not in ("shares", "label")},
                           "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql")}
@@ -257,13 +262,14 @@ def _order(recipe: CheckedRecipe) -> Stage:
         keys, buckets = [], None
         for step in phase.steps:
             if step.kind == "shuffle":
-                keys.append(shuffle_key(recipe.seed))
+                keys.append({"sql": shuffle_key(recipe.seed), "desc": False})
             elif step.kind == "sort":
                 assert step.key is not None
-                keys.append(sort_key(step.key, step.descending))
+                keys.append({"sql": expr_sql(step.key), "desc": step.descending})
             else:
                 buckets = dict(step.args)
-        phases.append({"name": phase.name, "sort_keys": keys or ["source"], "buckets": buckets})
+        phases.append({"name": phase.name, "sort_keys": keys or [{"sql": "source", "desc": False}],
+                       "buckets": buckets})
     prefix = recipe.order.prefix
     rendered_prefix = None
     if prefix is not None:
@@ -274,7 +280,7 @@ def _order(recipe: CheckedRecipe) -> Stage:
                  seed=str(recipe.seed), length=length)
     params = {"phases": [{"name": p["name"], "steps": [s.kind for s in ph.steps]}
                          for p, ph in zip(phases, recipe.order.phases, strict=True)],
-              "prefix": {"until": prefix.until, "label": prefix.label} if prefix else None}
+              "prefix": {"until": prefix.until, "label": prefix.label} if prefix else None, "sorted_by": "_opos"}
     return Stage("order", "sql", ("mix",), params, sql, step="order")
 
 

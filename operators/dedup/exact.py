@@ -1,5 +1,5 @@
-"""`dedup exact(...)`: exact-duplicate removal, lowered to a window step of the filter stage (filter.sql.j2) over a
-key of the text."""
+"""`dedup exact(...)`: exact-duplicate removal, lowered to a step of the filter stage (filter.sql.j2) that finds the
+duplicates on the narrow (doc_id, key) columns, so that no text is held in DuckDB's window."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ UDFS: tuple[tuple[str, Any, tuple[str, ...], str], ...] = (
 
 def lower(step: FilterStep) -> dict[str, Any]:
     return {"kind": "dedup", "label": step.label, "key": key(step.args["normalize"], step.rewritten),
-            "rewritten": step.rewritten}
+            "rewritten": step.rewritten, "into": f"{step.stage}__step{step.index}",
+            "prefix": f"{step.stage}__ex{step.index}"}
 
 
 register(Operator(

@@ -8,25 +8,24 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import orjson
-import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from datarecipe.compiler.lower import queries
 from datarecipe.compiler.plan import Plan
 from datarecipe.operators import REGISTRY
 from datarecipe.runtime.artifacts.shards import MANIFEST, Shard, sha256_file
+from datarecipe.runtime.session import forget, parquet_view
 from datarecipe.runtime.stages.mix import shortfalls
 
 if TYPE_CHECKING:
+    import duckdb
     from datarecipe.runtime.stages.context import StageContext
 
 
 def build_manifest(ctx: StageContext, params: dict[str, Any], shards: list[Shard], text_bytes: int,
-                   per_phase: list[dict[str, Counter[str]]], counted: bool, ordered: Path, ledger: pa.Table,
-                   quarantine: pa.Table, out: Path) -> dict[str, Any]:
+                   per_phase: list[dict[str, Counter[str]]], counted: bool, ordered: Path, ledger_rows: int,
+                   quarantined: Counter[str], out: Path) -> dict[str, Any]:
     """The manifest of a build written in `out`: its recipe, settings, fingerprints and inputs, its shards and
     totals, the mixture, the funnel and the scores, and its ledger and quarantine files."""
     per_source: dict[str, Counter[str]] = {}
@@ -49,10 +48,10 @@ def build_manifest(ctx: StageContext, params: dict[str, Any], shards: list[Shard
                    "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
         "funnel": funnel(ctx),
         "scores": score_summary(ctx.plan, ordered),
-        "ledger": {"path": "ledger.parquet", "rows": ledger.num_rows, "sha256": sha256_file(out / "ledger.parquet")},
-        "quarantine": {"path": "quarantine.parquet", "rows": quarantine.num_rows,
+        "ledger": {"path": "ledger.parquet", "rows": ledger_rows, "sha256": sha256_file(out / "ledger.parquet")},
+        "quarantine": {"path": "quarantine.parquet", "rows": quarantined.total(),
                        "sha256": sha256_file(out / "quarantine.parquet"),
-                       "by_source": dict(sorted(Counter(quarantine.column("source").to_pylist()).items()))},
+                       "by_source": dict(sorted(quarantined.items()))},
     }
 
 
@@ -64,17 +63,19 @@ def write_manifest(out: Path, manifest: dict[str, Any], files: list[str]) -> Non
     (out / f"{MANIFEST}.sha256").write_text(f"{sha256_file(out / MANIFEST)}  {MANIFEST}\n", encoding="utf-8")
 
 
-def dropped_examples(ctx: StageContext, ledger: Path, per_rule: int = 3) -> list[dict[str, Any]]:
-    """The first documents (by doc_id) each rule left out, with their text as read, for the dataset card."""
-    con = duckdb.connect(config={"threads": ctx.threads, "memory_limit": ctx.memory_limit})
+def dropped_examples(ctx: StageContext, con: duckdb.DuckDBPyConnection, ledgers: list[str],
+                     per_rule: int = 3) -> list[dict[str, Any]]:
+    """The first documents (by doc_id) each rule of the stages' `ledgers` left out, with their text as read, for
+    the dataset card."""
     try:
-        con.register("ledger", ds.dataset(ledger, format="parquet"))
-        con.register("docs", ds.dataset([f for s in ctx.plan.stages if s.kind == "ingest"
-                                         for f in ctx.data_files(s.name)], format="parquet"))
+        parquet_view(con, "docs", [f for s in ctx.plan.stages if s.kind == "ingest" for f in ctx.data_files(s.name)])
+        if not ledgers:
+            return []
+        parquet_view(con, "ledger", ledgers)
         result = con.sql(queries.dropped_examples("ledger", "docs", per_rule))
         return [dict(zip(("source", "rule", "doc_id", "text"), row, strict=True)) for row in result.fetchall()]
     finally:
-        con.close()
+        forget(con, ["ledger", "docs"])
 
 
 def mixture(ctx: StageContext, written: dict[str, Counter[str]],

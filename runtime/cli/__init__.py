@@ -23,6 +23,7 @@ from datarecipe.compiler.language import checker
 from datarecipe.compiler.language.errors import RecipeError, RecipeErrors, Span, render
 from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.language.spec import CheckedRecipe
+from datarecipe.runtime import memory
 from datarecipe.runtime.paths import output_error
 from datarecipe.runtime.plugins import debugging, load_plugins
 from rich.console import Console
@@ -178,8 +179,9 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--threads", type=_threads, default=_setting("threads", "0", env), metavar="N",
                         help="DuckDB threads (default: all cores)")
         sp.add_argument("--memory", type=_memory, default=_setting("memory", "4GB", env), metavar="SIZE",
-                        help="DuckDB memory limit, e.g. 4GB or 512MB; past it, DuckDB spills to the cache "
-                             "(default: 4GB)")
+                        help="the whole process's memory budget, e.g. 4GB or 900MB: DuckDB, Arrow and Python "
+                             "together; past their shares, DuckDB and the engine's sorts spill to the cache, and a "
+                             "stage that goes past it stops with an error (default: 4GB; docs/scaling.md)")
         cache_option(sp, env)
 
     def engine_options(sp: argparse.ArgumentParser, env: bool) -> None:
@@ -297,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail_build(args, err, RecipeError(None, f"{exc.strerror or exc}", "check the path and its permissions",
                                                   input=str(where)))
     except KeyboardInterrupt:
+        if memory.STOPPED is not None:  # the memory watch's interrupt, come after the stage's own error
+            return _fail_build(args, err, memory.STOPPED)
         err.print("interrupted; finished stages stay cached and the previous output is untouched")
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug in datarecipe, not a user mistake

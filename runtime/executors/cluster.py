@@ -103,7 +103,7 @@ class PartContext(StageContext):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return session.connect(self.plan.macros, threads=self.threads, memory_limit=self.memory_limit,
-                               spill_dir=self.spill_dir, failures=self.failures)
+                               spill_dir=self.spill_dir, failures=self.failures, readable=self.readable())
 
     def data_files(self, name: str) -> list[str]:
         return self.parts.get(name) or super().data_files(name)

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import Plan, Stage
-from datarecipe.runtime import session
+from datarecipe.runtime import memory, session
 from datarecipe.runtime.artifacts.manifest import filtered_words
 from datarecipe.runtime.stages import atomic, fit, ingest, output, score, sql
 from datarecipe.runtime.stages.context import StageContext
@@ -37,14 +37,18 @@ class LocalEngine(StageContext):
         self.runners = runners  # the runner of each kind of stage (the Ray engine's run theirs on the cluster)
         self.shard_writer = shard_writer  # how the output's shards are written: by default, in this process
         self.strict = strict  # a source the mix names that gets no documents fails the build (`--strict`)
-        self.spill_dir = self.cache_dir / "duckdb-tmp"  # where DuckDB spills past its memory limit
         self.con: duckdb.DuckDBPyConnection | None = None  # kept open by `connected()`
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection that can reach no file: the engine hands it every input as Arrow."""
+        """A DuckDB connection that can reach no file (the engine hands it every input as Arrow), given DuckDB's
+        share of `--memory` (runtime/memory.py)."""
         self.failures = []
-        return session.connect(self.plan.macros, threads=self.threads, memory_limit=self.memory_limit,
-                               spill_dir=self.spill_dir, failures=self.failures)
+        if self.watch is None:
+            self.budget = memory.Budget(self.memory_limit, self.threads)
+            self.watch = memory.Watch(self.budget, self.spill_dir)
+        return session.connect(self.plan.macros, threads=self.threads,
+                               memory_limit=self.budget.duckdb_setting(), spill_dir=self.spill_dir,
+                               failures=self.failures, readable=self.readable())
 
     @contextmanager
     def connected(self) -> Iterator[None]:
@@ -76,7 +80,8 @@ class LocalEngine(StageContext):
                     empty = self.strict and empty_sources(self.plan.stage("mix").params, self.stage_stats("mix"))
                     if empty:  # before the output is written: the previous build stays
                         raise empty_error(empty, partial(filtered_words, self))
-                    return output.write_output(self, stage, self.shard_writer)
+                    with self.watched(con, stage):
+                        return output.write_output(self, stage, self.shard_writer, con)
                 self.run_stage(con, stage)
                 if only is not None:
                     return self.stats[stage.name]
@@ -87,5 +92,16 @@ class LocalEngine(StageContext):
 
     def run_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
         """The stage's output, built by its runner unless it is there already."""
-        self.stats[stage.name], _ = atomic.build_stage(stage, self.stage_dir(stage), self.reporter,
-                                                       partial(self.runners[stage.kind], self, con, stage))
+        with self.watched(con, stage):
+            self.stats[stage.name], _ = atomic.build_stage(stage, self.stage_dir(stage), self.reporter,
+                                                           partial(self.runners[stage.kind], self, con, stage),
+                                                           self.measured)
+
+    @contextmanager
+    def watched(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> Iterator[None]:
+        """The stage run under `--memory` (runtime/memory.py): stopped with an error naming it when the process
+        goes past the budget; what it held and spilled is reported with its end."""
+        assert self.watch is not None  # made by `connect`
+        with self.watch.stage(stage.name, con.interrupt):
+            yield
+        memory.release()

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
 from datarecipe.compiler.plan import InputFile, Plan, Stage
-from datarecipe.runtime import session
+from datarecipe.runtime import memory, session
 from datarecipe.runtime.artifacts.shards import write_parquet
 from datarecipe.runtime.executors.local import RUNNERS, Runner
 from datarecipe.runtime.stages import atomic, output, sql
@@ -210,8 +210,10 @@ class SampleEngine(StageContext):
     def run(self) -> dict[str, Any]:
         """Every stage of the plan, timed, then the output; returns its manifest."""
         started = time.perf_counter()
-        con = session.connect(self.plan.macros, threads=self.threads, memory_limit=self.memory_limit,
-                              spill_dir=self.cache_dir / "duckdb-tmp", failures=self.failures)
+        self.budget = memory.Budget(self.memory_limit, self.threads)
+        con = session.connect(self.plan.macros, threads=self.threads, memory_limit=self.budget.duckdb_setting(),
+                              spill_dir=self.spill_dir, failures=self.failures,
+                              readable=self.readable())
         self.seconds["connect"] = time.perf_counter() - started
 
         def scaled_mix(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
@@ -224,7 +226,7 @@ class SampleEngine(StageContext):
                 started = time.perf_counter()
                 if stage.kind == "write":
                     (self.cache_dir / "output").mkdir()
-                    self.manifest = output.write_build(self, stage, self.cache_dir / "output")
+                    self.manifest = output.write_build(self, stage, self.cache_dir / "output", con)
                 else:
                     self.stats[stage.name], _ = atomic.build_stage(stage, self.stage_dir(stage), self.reporter,
                                                                    partial(runners[stage.kind], self, con, stage))

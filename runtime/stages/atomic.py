@@ -41,11 +41,11 @@ def read_stats(directory: Path) -> dict[str, Any]:
     return dict(json.loads((directory / "stats.json").read_text()))
 
 
-def build_stage(stage: Stage, done: Path, reporter: Reporter,
-                run: Callable[[Path], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+def build_stage(stage: Stage, done: Path, reporter: Reporter, run: Callable[[Path], dict[str, Any]],
+                measured: Callable[[], dict[str, Any]] | None = None) -> tuple[dict[str, Any], bool]:
     """The stage's output in `done`: there already (another build may be making it: this waits for it), or
     `run(tmp)` writes it in a temporary directory that is renamed into place once whole. Returns its counts, and
-    whether it was there."""
+    whether it was there. `measured()` is what the run used (peak memory, spill), reported with its end."""
     def waiting() -> None:  # another build that needs this very stage (same fingerprint) is building it
         reporter.emit("stage_wait", stage=stage.name, lock=str(done))
         if reporter.mode == "human":
@@ -75,7 +75,7 @@ def build_stage(stage: Stage, done: Path, reporter: Reporter,
         (tmp / "_SUCCESS").write_text(stage.fingerprint)
         shutil.rmtree(done, ignore_errors=True)
         tmp.rename(done)
-        reporter.finish(stage.name, **_summary(stats))
+        reporter.finish(stage.name, **_summary(stats), **(measured() if measured else {}))
         return stats, False
 
 

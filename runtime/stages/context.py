@@ -5,14 +5,17 @@ each source, a part of a stage's input) overrides `reader`, `data_files` or `dup
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.dataset as ds
+import pyarrow as pa
 from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
 from datarecipe.compiler.plan import Plan, Stage
+from datarecipe.runtime.memory import DEFAULT_SORT_BYTES, Budget, Watch
 from datarecipe.runtime.progress import Reporter
-from datarecipe.runtime.session import OperatorFailure
+from datarecipe.runtime.session import OperatorFailure, parquet_view
+from datarecipe.runtime.spill import consumed, sorted_batches
 from datarecipe.runtime.stages import atomic
 from datarecipe.runtime.stages.ingest import Quarantine, SourceReader, quarantine_duplicates
 
@@ -40,6 +43,13 @@ class StageContext:
         self.stage_root = stage_root  # under DVC: one fixed directory per stage, which DVC versions
         self.stats: dict[str, dict[str, Any]] = {}  # per stage run or found finished: its counts
         self.failures: list[OperatorFailure] = []  # what a plugin's kernel failed on, in the session
+        self.spill_dir = self.cache_dir / "duckdb-tmp"  # where DuckDB and the engine's sorts spill
+        self.budget: Budget | None = None  # `--memory`, once a session is open (runtime/memory.py)
+        self.watch: Watch | None = None  # `--memory` enforced while the stages run
+
+    def measured(self) -> dict[str, Any]:
+        """The running stage's peak resident memory and spill so far, for its `stage_end` event."""
+        return self.watch.measured() if self.watch is not None else {}
 
     def stage_dir(self, stage: Stage) -> Path:
         return atomic.stage_dir(stage, self.cache_dir, self.stage_root)
@@ -66,9 +76,33 @@ class StageContext:
         return sorted(str(p) for p in data.glob("part-*.parquet")) if data.is_dir() else [str(data)]
 
     def register_outputs(self, con: duckdb.DuckDBPyConnection, names: Any) -> None:
-        """The documents of finished stages, as tables named after them, read straight from their Parquet."""
+        """The documents of finished stages, as views named after them, which DuckDB reads from their Parquet
+        (within its memory limit: `session.forget` drops them)."""
         for name in names:
-            con.register(name, ds.dataset(self.data_files(name), format="parquet"))
+            parquet_view(con, name, self.data_files(name))
+
+    def readable(self) -> list[Path]:
+        """Where the session may read files: the cache, and under DVC the stages' directories."""
+        return [self.cache_dir, *([self.stage_root] if self.stage_root is not None else [])]
+
+    def in_order(self, stage: Stage, rows: pa.RecordBatchReader) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+        """A stage's `@data` rows as it writes them: in the order of its `sorted_by` column, sorted by the engine
+        within `--memory` (runtime/spill.py), without that column when it is the engine's (`_row`); as they come
+        when it has none."""
+        key = stage.params.get("sorted_by")
+        if not key:
+            return rows.schema, iter(rows)
+        batches = self.sorted_by(rows, key, consume=False)
+        if not key.startswith("_"):
+            return rows.schema, batches
+        return rows.schema.remove(rows.schema.get_field_index(key)), (b.drop_columns([key]) for b in batches)
+
+    def sorted_by(self, rows: pa.RecordBatchReader, key: str, consume: bool = True) -> Iterator[pa.RecordBatch]:
+        """Rows in the order of the column `key`, sorted within `--memory` (runtime/spill.py); with `consume`, read
+        to their end before this returns (the session is free for another query)."""
+        run_bytes = self.budget.sort_bytes if self.budget is not None else DEFAULT_SORT_BYTES
+        batches = sorted_batches(rows, rows.schema, key, run_bytes, self.spill_dir)
+        return consumed(batches) if consume else batches
 
     def reader(self, src: SourceSpec, quarantine: Quarantine) -> SourceReader:
         """The reader of a source's files (the estimate reads a sample of them)."""

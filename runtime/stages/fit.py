@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.plan import Stage
 from datarecipe.runtime.artifacts.shards import write_parquet
-from datarecipe.runtime.session import STREAM_ROWS, run_statements, stage_errors
+from datarecipe.runtime.session import STREAM_ROWS, forget, run_statements, stage_errors, stream
 
 if TYPE_CHECKING:
     import duckdb
@@ -26,7 +26,7 @@ def run_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     docs: dict[str, int] = {}
 
     def write(target: str, sql: str) -> None:
-        result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+        result = stream(con, sql)
         docs[target.removeprefix("input_")] = write_parquet(tmp / f"{target}.parquet", result.schema, result,
                                                             lambda n: ctx.reporter.advance(stage.name, n))
 
@@ -34,8 +34,7 @@ def run_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
         with stage_errors(stage.name):
             run_statements(con, stage.sql, write)
     finally:
-        for name in stage.inputs:
-            con.unregister(name)
+        forget(con, stage.inputs)
 
     def texts(path: Path) -> Any:
         def batches() -> Iterator[list[str]]:

@@ -23,7 +23,7 @@ from datarecipe.compiler.language.spec import CheckedRecipe, SourceSpec
 from datarecipe.compiler.plan import InputFile, Stage
 from datarecipe.operators.transforms import url_blocklist
 from datarecipe.runtime.artifacts.shards import write_parquet
-from datarecipe.runtime.session import STREAM_ROWS, drop_temp_tables, run_statements, stage_errors
+from datarecipe.runtime.session import drop_temp_tables, forget, run_statements, stage_errors, stream
 
 if TYPE_CHECKING:
     import duckdb
@@ -537,15 +537,15 @@ def run_ingest(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, 
         if target == "duplicates":
             ctx.duplicates(reader, con.sql(sql).fetchall())
         else:
-            result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
-            rows = write_parquet(tmp / "data.parquet", result.schema, result)
+            schema, batches = ctx.in_order(stage, stream(con, sql))
+            rows = write_parquet(tmp / "data.parquet", schema, batches)
 
     con.register(f"raw_{src.name}", pa.RecordBatchReader.from_batches(RAW_SCHEMA, watched(counted(), failure)))
     try:
         with stage_errors(stage.name, stream=failure):
             run_statements(con, stage.sql, write)
     finally:
-        con.unregister(f"raw_{src.name}")
+        forget(con, [f"raw_{src.name}"])
         drop_temp_tables(con)
     pq.write_table(quarantine.table(), tmp / "quarantine.parquet")
     counts = Counter(r["source"] for r in quarantine.rows)

@@ -24,6 +24,7 @@ from datarecipe.runtime.stages.ingest import QUARANTINE_SCHEMA
 from datarecipe.runtime.stages.sql import LEDGER_SCHEMA
 
 if TYPE_CHECKING:
+    import duckdb
     from datarecipe.runtime.stages.context import StageContext
 
 OUTPUT_COLUMNS = ("doc_id", "source", "text", "content_hash", "meta")
@@ -31,7 +32,8 @@ OUTPUT_COLUMNS = ("doc_id", "source", "text", "content_hash", "meta")
 ShardWriter = Callable[[Stage, Path, "OrderedRows"], list[Shard]]
 
 
-def write_output(ctx: StageContext, stage: Stage, shards: ShardWriter | None = None) -> dict[str, Any]:
+def write_output(ctx: StageContext, stage: Stage, shards: ShardWriter | None, con: duckdb.DuckDBPyConnection
+                 ) -> dict[str, Any]:
     """The build at the output path, replacing the previous one whole; returns its manifest."""
     final = Path(stage.params["path"])
     if final.exists() and not (final / "manifest.json").exists() and any(final.iterdir()):
@@ -40,40 +42,52 @@ def write_output(ctx: StageContext, stage: Stage, shards: ShardWriter | None = N
 
     def write(tmp: Path) -> dict[str, Any]:
         ctx.reporter.start(stage.name)
-        return write_build(ctx, stage, tmp, shards)
+        return write_build(ctx, stage, tmp, con, shards)
 
     manifest = replace_output(final, write)
-    ctx.reporter.finish(stage.name, rows=manifest["totals"]["docs"], shards=len(manifest["shards"]))
+    ctx.reporter.finish(stage.name, rows=manifest["totals"]["docs"], shards=len(manifest["shards"]), **ctx.measured())
     return manifest
 
 
-def write_build(ctx: StageContext, stage: Stage, out: Path, shards: ShardWriter | None = None) -> dict[str, Any]:
+def write_build(ctx: StageContext, stage: Stage, out: Path, con: duckdb.DuckDBPyConnection,
+                shards: ShardWriter | None = None) -> dict[str, Any]:
     """Every file of a build in `out`: the shards (written by `shards`, by default in this process), the ledger,
-    the quarantine, the recipe, the card and the manifest. Returns the manifest."""
+    the quarantine, the recipe, the card and the manifest (`con`, the build's DuckDB session, finds the card's
+    examples). Returns the manifest."""
     params = stage.params
     ordered = OrderedRows(ctx.stage_dir(ctx.plan.stage("order")) / "data.parquet",
                           [*OUTPUT_COLUMNS, *params["scores"]], len(params["phases"]))
     (out / DATA).mkdir()
     written = (shards or partial(write_local_shards, ctx))(stage, out, ordered)
-    ledgers = [ctx.stage_dir(s) / "ledger.parquet" for s in ctx.plan.stages
-               if (ctx.stage_dir(s) / "ledger.parquet").exists()]
-    ledger = pa.concat_tables([pq.read_table(p, schema=LEDGER_SCHEMA) for p in ledgers]) if ledgers \
-        else LEDGER_SCHEMA.empty_table()
-    write_parquet(out / "ledger.parquet", LEDGER_SCHEMA, ledger.to_batches(), final=True)
-    quarantines = [pq.read_table(ctx.stage_dir(s) / "quarantine.parquet") for s in ctx.plan.stages
-                   if s.kind == "ingest"]
-    quarantine = pa.concat_tables(quarantines) if quarantines else QUARANTINE_SCHEMA.empty_table()
-    write_parquet(out / "quarantine.parquet", QUARANTINE_SCHEMA, quarantine.to_batches(), final=True)
+    # The stages' ledgers and the sources' quarantines, each concatenated in plan order as they stream by.
+    ledgers = [str(p) for p in (ctx.stage_dir(s) / "ledger.parquet" for s in ctx.plan.stages) if p.exists()]
+    ledger_rows = write_parquet(out / "ledger.parquet", LEDGER_SCHEMA, streamed(ledgers), final=True)
+    quarantined: Counter[str] = Counter()
+
+    def counted(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            quarantined.update(batch.column("source").to_pylist())
+            yield batch
+
+    write_parquet(out / "quarantine.parquet", QUARANTINE_SCHEMA,
+                  counted(streamed([str(ctx.stage_dir(s) / "quarantine.parquet") for s in ctx.plan.stages
+                                    if s.kind == "ingest"])), final=True)
     # The recipe as it was, beside what it built: `recipe diff` compares two builds' recipes from it.
     (out / "recipe.recipe").write_text(ctx.recipe.text, encoding="utf-8")
     manifest = build_manifest(ctx, params, written, ordered.text_bytes, ordered.per_phase, ordered.counted,
-                              ordered.path, ledger, quarantine, out)
+                              ordered.path, ledger_rows, quarantined, out)
     from datarecipe.runtime.artifacts.card import write_card  # matplotlib, only when a build is written
 
-    card = write_card(out, manifest, ctx.recipe, dropped_examples(ctx, out / "ledger.parquet"), ordered.path)
+    card = write_card(out, manifest, ctx.recipe, dropped_examples(ctx, con, ledgers), ordered.path)
     # Every file of the build is in the manifest, and the manifest in its checksum file.
     write_manifest(out, manifest, ["recipe.recipe", *card])
     return manifest
+
+
+def streamed(files: list[str]) -> Iterator[pa.RecordBatch]:
+    """The rows of Parquet files, one after the other, a batch at a time."""
+    for path in files:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=STREAM_ROWS)
 
 
 def write_local_shards(ctx: StageContext, stage: Stage, out: Path, ordered: OrderedRows) -> list[Shard]:

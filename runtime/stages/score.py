@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.lower import queries
@@ -24,12 +23,14 @@ from datarecipe.runtime.artifacts.shards import write_parquet
 from datarecipe.runtime.lock import alive
 from datarecipe.runtime.session import (
     SQL_HINT,
-    STREAM_ROWS,
     OperatorFailure,
     PluginScorer,
     drop_temp_tables,
+    forget,
+    parquet_view,
     run_statements,
     stage_errors,
+    stream,
 )
 
 if TYPE_CHECKING:
@@ -54,8 +55,8 @@ def run_score(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, t
             work[entry["name"]] = fill_cache(ctx, con, stage, entry, sql)
             register_cache(ctx, con, entry)
         else:
-            result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
-            write_parquet(tmp / "data.parquet", result.schema, result, lambda n: ctx.reporter.advance(stage.name, n))
+            schema, rows = ctx.in_order(stage, stream(con, sql))
+            write_parquet(tmp / "data.parquet", schema, rows, lambda n: ctx.reporter.advance(stage.name, n))
 
     try:
         for entry in entries.values():
@@ -64,8 +65,7 @@ def run_score(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, t
         with stage_errors(stage.name, plugins=ctx.failures, hint=SQL_HINT):
             run_statements(con, stage.sql, write)
     finally:
-        for name in [*data_inputs, *(f"score_cache_{n}" for n, e in entries.items() if e["kind"] != "sql")]:
-            con.unregister(name)
+        forget(con, [*data_inputs, *(f"score_cache_{n}" for n, e in entries.items() if e["kind"] != "sql")])
         drop_temp_tables(con)
     rows = pq.read_metadata(tmp / "data.parquet").num_rows
     return {"rows": rows, "by_source": {stage.params["source"]: rows} if rows else {}, "scores": work}
@@ -81,7 +81,7 @@ def register_cache(ctx: StageContext, con: duckdb.DuckDBPyConnection, entry: dic
     parts = sorted(str(p) for p in score_cache(ctx, entry).glob("part-*.parquet"))
     name = f"score_cache_{entry['name']}"
     if parts:
-        con.register(name, ds.dataset(parts, format="parquet"))
+        parquet_view(con, name, parts)
     else:
         value = {"number": pa.float64(), "int": pa.int64()}.get(entry["returns"], pa.list_(pa.float32()))
         con.register(name, pa.table({"content_hash": pa.array([], pa.uint64()), "value": pa.array([], value)}))
@@ -129,7 +129,7 @@ def fill_cache(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, 
         if not alive(int(part.name.rsplit("-", 1)[-1])):
             part.unlink(missing_ok=True)
     chunk = score_chunk(stage.name)
-    reader = con.sql(sql).to_arrow_reader(chunk)
+    reader = stream(con, sql, chunk)
     for batch in chunks(reader, chunk):
         hashes = batch.column("content_hash")
         texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]

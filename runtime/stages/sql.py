@@ -5,7 +5,7 @@ read back from those files."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,11 +18,13 @@ from datarecipe.runtime.artifacts.shards import write_parquet
 from datarecipe.runtime.session import (
     MEMORY_HINT,
     SQL_HINT,
-    STREAM_ROWS,
     drop_temp_tables,
+    forget,
     run_statements,
     stage_errors,
+    stream,
 )
+from datarecipe.runtime.spill import ALIGNED, aligned
 from datarecipe.runtime.stages.ingest import read_blocklist
 from datarecipe.runtime.stages.mix import Mixer
 
@@ -42,13 +44,24 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     ctx.register_outputs(con, stage.inputs)
     tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
 
+    pairs: list[Iterator[pa.RecordBatch]] = []
+
     def write(target: str, sql: str) -> None:
         if hook is not None and hook(target, sql):
             return
-        result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
-        on_rows = (lambda n: ctx.reporter.advance(stage.name, n)) if target == "data" else None
-        schema = LEDGER_SCHEMA if target in ("ledger", "changed") else result.schema
-        write_parquet(tmp / f"{target}.parquet", schema, result, on_rows)
+        result = stream(con, sql)
+        if target in ("pairs_a", "pairs_b"):  # a MinHash step's pairs and texts, merged by the engine
+            pairs.append(ctx.sorted_by(result, "doc_b"))
+            if target == "pairs_b":
+                con.register("minhash_aligned", pa.RecordBatchReader.from_batches(ALIGNED, aligned(*pairs)))
+                pairs.clear()
+            return
+        if target == "data":
+            schema, rows = ctx.in_order(stage, result)
+            write_parquet(tmp / "data.parquet", schema, rows, lambda n: ctx.reporter.advance(stage.name, n))
+        else:
+            schema = LEDGER_SCHEMA if target in ("ledger", "changed") else result.schema
+            write_parquet(tmp / f"{target}.parquet", schema, result)
 
     try:
         for table in tables:
@@ -56,8 +69,7 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
         with stage_errors(stage.name, plugins=ctx.failures, hint=SQL_HINT, memory_hint=MEMORY_HINT):
             run_statements(con, stage.sql, write)
     finally:
-        for name in [*stage.inputs, *(t["name"] for t in tables)]:
-            con.unregister(name)
+        forget(con, [*stage.inputs, *(t["name"] for t in tables), "minhash_aligned"])
         drop_temp_tables(con)
     return sql_stats(tmp)
 
