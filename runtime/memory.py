@@ -23,9 +23,11 @@ import errno
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from datarecipe.compiler.language.errors import RecipeError
 
@@ -35,7 +37,7 @@ LIBRARY_RESERVE = 400 * 2**20  # libraries loaded after the session opens: torch
 # Of what the fixed overhead leaves: DuckDB's memory limit, and the rows one run of the engine's sorts gathers
 # (runtime/spill.py; sorting a run holds it twice). The rest is for what DuckDB holds beyond its limit (measured:
 # up to a third more), Arrow batches in flight and the kernels' working memory.
-DUCKDB_SHARE = 0.4
+DUCKDB_SHARE = 0.35
 SORT_SHARE = 0.08
 DUCKDB_MIN = 64 * 2**20  # the least DuckDB is given
 DEFAULT_SORT_BYTES = 256 * 2**20  # a sort's runs where no budget is set (a Ray worker's part)
@@ -44,6 +46,23 @@ SAMPLE_SECONDS = 0.05
 # error was raised, and the command reports this error rather than an interruption.
 STOPPED: RecipeError | None = None
 HINT = "raise `--memory`, or lower `--threads` (each thread holds its own batches and native caches)"
+
+
+def _libc() -> Any:
+    """glibc, for malloc_trim and mallopt; None elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim, libc.mallopt  # noqa: B018 - glibc has both
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc()
+_M_MMAP_THRESHOLD = -3
 
 
 def parse_size(text: str) -> int:
@@ -85,10 +104,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def release() -> None:
-    """Give the memory Arrow's allocator keeps for reuse back to the system, between stages."""
+    """Give the memory the allocators keep for reuse back to the system, between stages."""
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def spill_bytes(directory: Path) -> int:
@@ -113,8 +134,12 @@ class Budget:
         import pyarrow as pa
 
         # Arrow's buffers from the system's allocator, which gives a large buffer back when it is freed: mimalloc,
-        # the default, keeps freed pages, so the process's resident memory would say more than it holds.
+        # the default, keeps freed pages, so the process's resident memory would say more than it holds. glibc's
+        # threshold for such buffers is fixed (it would rise with every large buffer freed, and later ones would
+        # stay in its heap once freed).
         pa.set_memory_pool(pa.system_memory_pool())
+        if _LIBC is not None:
+            _LIBC.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
         self.setting = memory
         self.total = parse_size(memory)
         self.overhead = resident() + LIBRARY_RESERVE + threads * NATIVE_CACHE_PER_THREAD
@@ -183,8 +208,13 @@ class Watch:
         return {"peak_rss_bytes": max(self.peak, resident()), "spilled_bytes": self.spilled}
 
     def _run(self) -> None:
+        trimmed = 0.0
         while not self._stop.wait(SAMPLE_SECONDS):
             now = resident()
+            if now > 0.9 * self.budget.total and _LIBC is not None and time.monotonic() - trimmed > 1:
+                _LIBC.malloc_trim(0)  # near the budget: what glibc keeps of freed memory goes back first
+                trimmed = time.monotonic()
+                now = resident()
             self.peak = max(self.peak, now)
             self.spilled = max(self.spilled, spill_bytes(self.spill_dir))
             if now > self.budget.total and not self.over:

@@ -30,7 +30,7 @@ _SQL_TYPES = {"text": "VARCHAR", "str": "VARCHAR", "choice": "VARCHAR", "int": "
 _SQL_RETURNS = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
 _ARROW = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_(), "vector": pa.list_(pa.float32())}
 
-STREAM_ROWS = 8192  # rows per Arrow batch streamed out of DuckDB
+STREAM_ROWS = 2048  # rows per Arrow batch streamed out of DuckDB: a few MB of documents, not tens
 SQL_HINT = "see the stage's SQL with `recipe explain`"
 MEMORY_HINT = "raise `--memory`, or lower `--threads`"
 
@@ -47,6 +47,10 @@ def connect(macros: str, *, threads: int, memory_limit: str, spill_dir: Path, fa
                                  "allocator_flush_threshold": "32MiB",
                                  "allocator_bulk_deallocation_flush_threshold": "64MiB",
                                  "allocator_background_threads": True,
+                                 # A join builds its hash table on its right side, as the SQL is written: always the
+                                 # narrow one (ids, keys). DuckDB would build on the side it guesses has fewer rows,
+                                 # which can be the documents, whose texts a hash table holds in memory.
+                                 "disabled_optimizers": "join_order,build_side_probe_side",
                                  "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     # Text functions, filters and transforms with a kernel, built-in or plugin; what a plugin fails on.
     register_kernels(con, failures)
@@ -87,6 +91,9 @@ def stage_errors(stage: str, *, plugins: Sequence[OperatorFailure] | None = None
     except Exception as exc:
         if stream:
             raise stream[0] from None
+        if isinstance(exc, pa.ArrowException) and "Out of Memory Error" in str(exc):
+            # DuckDB ran out of memory while the engine read a result it streams: Arrow reports DuckDB's error
+            raise duckdb_error(stage, exc, memory_hint or hint) from None
         if not isinstance(exc, duckdb.Error):
             raise
         if plugins:

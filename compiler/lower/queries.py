@@ -58,7 +58,7 @@ def dropped_examples(ledger: str, docs: str, per_rule: int) -> str:
                 WITH picked AS (SELECT source, rule, doc_id FROM {ledger}
                                 QUALIFY row_number() OVER (PARTITION BY source, rule ORDER BY doc_id) <= {per_rule})
                 SELECT p.source, p.rule, p.doc_id, left(d.text, 1000) AS text
-                FROM picked p JOIN {docs} d USING (doc_id) ORDER BY p.source, p.rule, p.doc_id"""
+                FROM {docs} d JOIN picked p USING (doc_id) ORDER BY p.source, p.rule, p.doc_id"""
 
 
 # --- The cluster executor's, the mix's and the report's queries (runtime/executors/cluster.py,

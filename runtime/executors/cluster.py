@@ -319,7 +319,8 @@ def score_todo(ctx: Context, stage_name: str, parts: dict[str, list[str]], chunk
                     result = con.sql(sql).to_arrow_reader(chunk)
                     rows = 0
                     with pq.ParquetWriter(path, result.schema, compression="zstd") as writer:
-                        for batch in score.chunks(result, chunk):  # a row group per chunk, as fill_cache cuts them
+                        # in content_hash order, in a row group per chunk, as fill_cache cuts them
+                        for batch in score.chunks(part.sorted_by(result, "content_hash"), chunk):
                             writer.write_batch(batch, row_group_size=chunk)
                             rows += batch.num_rows
                     todo[target.removeprefix("todo_")] = {"path": str(path), "rows": rows,

@@ -27,7 +27,8 @@ def run_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
 
     def write(target: str, sql: str) -> None:
         result = stream(con, sql)
-        docs[target.removeprefix("input_")] = write_parquet(tmp / f"{target}.parquet", result.schema, result,
+        texts = (batch.select(["text"]) for batch in ctx.sorted_by(result, "doc_id", consume=False))
+        docs[target.removeprefix("input_")] = write_parquet(tmp / f"{target}.parquet", result.schema.remove(0), texts,
                                                             lambda n: ctx.reporter.advance(stage.name, n))
 
     try:

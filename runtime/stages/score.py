@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,8 +129,7 @@ def fill_cache(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, 
         if not alive(int(part.name.rsplit("-", 1)[-1])):
             part.unlink(missing_ok=True)
     chunk = score_chunk(stage.name)
-    reader = stream(con, sql, chunk)
-    for batch in chunks(reader, chunk):
+    for batch in chunks(ctx.sorted_by(stream(con, sql, chunk), "content_hash"), chunk):
         hashes = batch.column("content_hash")
         texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]
         try:
@@ -162,7 +161,7 @@ def score_chunk(stage: str) -> int:
     return int(value)
 
 
-def chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatch]:
+def chunks(reader: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
     """The reader's batches regrouped into batches of `rows` rows (the last one shorter)."""
     pending: list[pa.RecordBatch] = []
     count = 0
