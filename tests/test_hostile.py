@@ -414,13 +414,19 @@ def run_recipe(work: Path, *args: str, in_process: bool = True) -> Result:
 _TEMPLATE: dict[str, Path] = {}
 
 
+def run_args(in_process: bool) -> tuple[str, ...]:
+    """RUN_ARGS, with more memory in this process: `--memory` is the whole process's budget, and the test worker's
+    own memory counts against it."""
+    return (*RUN_ARGS[:-1], "4GB") if in_process else RUN_ARGS
+
+
 def good_build(work: Path, in_process: bool = True) -> None:
     """A good build of GOOD at build/out in `work`: built once per process, then copied."""
     if "dir" not in _TEMPLATE:
         template = Path(tempfile.mkdtemp(prefix="hostile-good-"))
         write_jsonl(template / "data/good/good.jsonl", GOOD)
         (template / "good.recipe").write_text(RECIPE.format(source=GOOD_SOURCE), encoding="utf-8")
-        result = run_recipe(template, "run", "good.recipe", *RUN_ARGS, in_process=in_process)
+        result = run_recipe(template, "run", "good.recipe", *run_args(in_process), in_process=in_process)
         if result.status != 0:
             raise RuntimeError(f"the good build failed ({result.status}): {result.stderr}")
         _TEMPLATE["dir"] = template
@@ -460,7 +466,7 @@ def run_case(name: str, workdir: Path, *, in_process: bool = True) -> str | None
     on_error = ', on_error: "quarantine"' if mode == "quarantine" else ""
     source = spec.source.format(on_error=on_error, **values)
     (work / "r.recipe").write_text(RECIPE.format(source=source), encoding="utf-8")
-    result = run_recipe(work, "run", "r.recipe", *RUN_ARGS, in_process=in_process)
+    result = run_recipe(work, "run", "r.recipe", *run_args(in_process), in_process=in_process)
     said = " ".join((result.stderr + " " + result.stdout).split())
     if "Traceback" in said or "internal error" in said or result.status not in (0, 1, 2):
         return f"exit {result.status}, with a traceback or an internal error: {said[:300]}"
