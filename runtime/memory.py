@@ -29,9 +29,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from datarecipe.compiler.language.ast import SIZE_UNITS
 from datarecipe.compiler.language.errors import RecipeError
 
-UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 NATIVE_CACHE_PER_THREAD = 150 * 2**20  # the word splitter's chunk cache (≤ 110 MiB) and recent documents (32 MiB)
 LIBRARY_RESERVE = 400 * 2**20  # libraries loaded after the session opens: torch and transformers, matplotlib
 # Of what the fixed overhead leaves: DuckDB's memory limit, and the rows one run of the engine's sorts gathers
@@ -70,7 +70,7 @@ def parse_size(text: str) -> int:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B)", text.strip())
     if not match:
         raise ValueError(f"not a size: {text!r}")
-    return int(float(match.group(1)) * UNITS[match.group(2)])
+    return int(float(match.group(1)) * SIZE_UNITS[match.group(2)])
 
 
 def words(n: float) -> str:

@@ -80,7 +80,10 @@ def sorted_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, key: st
 
 
 def _sorted(batches: list[pa.RecordBatch], schema: pa.Schema, key: str) -> pa.Table:
-    table = pa.Table.from_batches(batches, schema)
+    return _in_order(pa.Table.from_batches(batches, schema), key)
+
+
+def _in_order(table: pa.Table, key: str) -> pa.Table:
     return table.take(pc.sort_indices(table, [(key, "ascending")]))
 
 
@@ -129,8 +132,7 @@ def _merge(paths: list[Path], schema: pa.Schema, key: str) -> Iterator[pa.Record
             if not run.rows.num_rows:
                 run.next()
         runs = [r for r in runs if r.rows is not None]
-        table = pa.concat_tables(taken).cast(schema)
-        yield from table.take(pc.sort_indices(table, [(key, "ascending")])).to_batches(max_chunksize=OUT_ROWS)
+        yield from _in_order(pa.concat_tables(taken).cast(schema), key).to_batches(max_chunksize=OUT_ROWS)
 
 
 def consumed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

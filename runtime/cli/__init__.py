@@ -9,7 +9,6 @@ import argparse
 import importlib
 import json
 import os
-import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -116,8 +115,10 @@ def _partitions(value: str) -> int:
 
 
 def _memory(value: str) -> str:
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
-        raise argparse.ArgumentTypeError("a size with a unit, e.g. 4GB or 512MB")
+    try:
+        memory.parse_size(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a size with a unit, e.g. 4GB or 512MB") from None
     return value.strip()
 
 
