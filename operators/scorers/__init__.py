@@ -5,6 +5,9 @@ runtime imports them when a build scores, never `recipe check`. `expr` is comput
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from datarecipe.operators.base import REQUIRED, Param
 
 MODEL_PATH = Param("path", "path", REQUIRED, "a local model directory (`save_pretrained` layout), relative to the "
@@ -18,3 +21,18 @@ BATCH = Param("batch", "int", 32, "documents per forward pass on a GPU; the devi
 def max_length(default: int) -> Param:
     return Param("max_length", "int", default, "tokens per document (per window, for perplexity); the rest is "
                  "truncated", min=2, max=1_000_000)
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one CPU thread while the block runs: how many threads split a kernel's sums decides their last bits
+    on some CPUs (measured on one with AVX-512 and AMX: a model's values on 2 threads differ from those on 1), and
+    a build's bytes must not depend on its machine's cores."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.operators import native
 from datarecipe.operators.base import named
+from datarecipe.operators.scorers import one_torch_thread
 
 Batches = Callable[[], Iterator[list[str]]]
 Progress = Callable[[int], None] | None
@@ -352,12 +353,8 @@ def _fit_fasttext(settings: dict[str, Any], inputs: dict[str, Batches], out_dir:
     data = _Examples(np.concatenate([pos_rows, neg_rows]), np.concatenate([pos_counts, neg_counts]),
                      np.repeat(np.array([1, 0], dtype=np.int64), [len(pos_counts), len(neg_counts)]))
     del pos_rows, neg_rows
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: the same updates in the same order, so the same bytes
-    try:
+    with one_torch_thread():  # the same updates in the same order, so the same bytes
         embeddings, output, last_epoch = _train_fasttext(data, settings, seed)
-    finally:
-        torch.set_num_threads(threads)
     np.save(out_dir / "input.npy", embeddings.astype("<f4"))
     np.save(out_dir / "output.npy", output.astype("<f4"))
     stats = {**pos_stats, **neg_stats, **last_epoch}

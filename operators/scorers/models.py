@@ -12,7 +12,8 @@ a width is filled up with copies of its first piece. On a CPU, where a batch is 
 alone (docs/benchmarks.md), the width is the piece's length and a piece runs alone, but for pieces of max_length
 tokens (long documents, perplexity's full windows: the most frequent length in a corpus of long texts), which run
 CPU_BATCH_POSITIONS // max_length at a time. On a GPU a batch has `batch` rows of a width rounded up to a multiple
-of GPU_WIDTH_STEP. Values come back in input order.
+of GPU_WIDTH_STEP. On a CPU the model runs on one torch thread (`one_torch_thread`): how many threads split a
+kernel's sums decides the last bits on some CPUs. Values come back in input order.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.operators.base import named
+from datarecipe.operators.scorers import one_torch_thread
 from datarecipe.runtime.weights import label_index, precision
 from transformers import (
     AutoConfig,
@@ -134,8 +137,9 @@ class Scorer:
         """One value per text, in order; null for a null text. progress(n) is called as n documents finish."""
         values: list[Any] = []
         step = self.batch * GROUP_BATCHES
-        for start in range(0, len(texts), step):
-            values += self._score_group(texts[start:start + step], progress)
+        with one_torch_thread() if self.device == "cpu" else nullcontext():
+            for start in range(0, len(texts), step):
+                values += self._score_group(texts[start:start + step], progress)
         return pa.array(values, type=self.output_type)
 
     def _score_group(self, texts: Sequence[str | None], progress: Callable[[int], None] | None) -> list[Any]:
