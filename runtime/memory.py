@@ -35,10 +35,11 @@ from datarecipe.compiler.language.errors import RecipeError
 NATIVE_CACHE_PER_THREAD = 150 * 2**20  # the word splitter's chunk cache (≤ 110 MiB) and recent documents (32 MiB)
 LIBRARY_RESERVE = 400 * 2**20  # libraries loaded after the session opens: torch and transformers, matplotlib
 # Of what the fixed overhead leaves: DuckDB's memory limit, and the rows one run of the engine's sorts gathers
-# (runtime/spill.py; sorting a run holds it twice). The rest is for what DuckDB holds beyond its limit (measured:
-# up to a third more), Arrow batches in flight and the kernels' working memory.
-DUCKDB_SHARE = 0.35
-SORT_SHARE = 0.08
+# (runtime/spill.py; sorting a run holds it twice). The rest is for what DuckDB holds beyond its limit (its allocator
+# keeps freed pages for about a second: while it spills, up to about its limit again), Arrow batches in flight and
+# the kernels' working memory.
+DUCKDB_SHARE = 0.25
+SORT_SHARE = 0.05
 DUCKDB_MIN = 64 * 2**20  # the least DuckDB is given
 DEFAULT_SORT_BYTES = 256 * 2**20  # a sort's runs where no budget is set (a Ray worker's part)
 SAMPLE_SECONDS = 0.05

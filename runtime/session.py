@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,6 @@ _ARROW = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_(), "ve
 
 STREAM_ROWS = 2048  # rows per Arrow batch streamed out of DuckDB: a few MB of documents, not tens
 SQL_HINT = "see the stage's SQL with `recipe explain`"
-MEMORY_HINT = "raise `--memory`, or lower `--threads`"
 
 
 def connect(macros: str, *, threads: int, memory_limit: str, spill_dir: Path, failures: list[OperatorFailure],
@@ -91,9 +91,10 @@ def stage_errors(stage: str, *, plugins: Sequence[OperatorFailure] | None = None
     except Exception as exc:
         if stream:
             raise stream[0] from None
-        if isinstance(exc, pa.ArrowException) and "Out of Memory Error" in str(exc):
-            # DuckDB ran out of memory while the engine read a result it streams: Arrow reports DuckDB's error
-            raise duckdb_error(stage, exc, memory_hint or hint) from None
+        if isinstance(exc, pa.ArrowException | OSError) and re.match(r"[A-Z][A-Za-z ]* Error: ", str(exc)):
+            # DuckDB failed while the engine read a result it streams: Arrow reports DuckDB's error as its own
+            out_of_memory = str(exc).startswith("Out of Memory Error")
+            raise duckdb_error(stage, exc, (memory_hint if out_of_memory else None) or hint) from None
         if not isinstance(exc, duckdb.Error):
             raise
         if plugins:

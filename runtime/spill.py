@@ -147,31 +147,46 @@ def consumed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 ALIGNED = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("text_a", pa.string()), ("text_b", pa.string())])
 
 
-def aligned(pairs: Iterator[pa.RecordBatch], texts: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """A merge join of two streams sorted by `doc_b`: the pairs (a, b, doc_b, text_a) and the texts (doc_b, text_b),
-    one row per pair with both texts (`ALIGNED`). Holds a batch of pairs and the texts of its doc_b range."""
-    window: pa.Table | None = None  # texts from the first doc_b of the current batch on
+def attach(rows: Iterable[pa.RecordBatch], key: str, texts: Iterable[pa.RecordBatch],
+           name: str) -> Iterator[pa.RecordBatch]:
+    """A merge join: `rows`, sorted by their column `key` (which may repeat), each with the `text` of the row of
+    `texts` whose `_rid` is its key, as a new column `name`. `texts` come in ascending order of `_rid` (a table
+    scanned in its row order: DuckDB keeps that order through a scan and a filter, not through a join), hold every
+    key, and may hold rows no key asks for, which are skipped. Holds a batch of rows, its texts and one batch of
+    texts."""
+    window: pa.Table | None = None  # texts that the current batch, or a later one, may ask for
     pending = iter(texts)
-    done = False
-    for batch in pairs:
+    read: int | None = None  # the last `_rid` read
+    for batch in rows:
         if not batch.num_rows:
             continue
-        last = batch.column("doc_b")[-1]
-        parts = [window] if window is not None else []
-        while not done and (not parts or pc.less_equal(parts[-1].column("doc_b")[-1], last).as_py()):
+        keys = batch.column(key)
+        last = keys[-1].as_py()
+        wanted = pc.unique(keys)
+        parts = [_wanted(window, wanted, last)] if window is not None else []
+        while read is None or read < last:
             more = next(pending, None)
             if more is None:
-                done = True
-            elif more.num_rows:
-                parts.append(pa.Table.from_batches([more]))
+                break
+            if not more.num_rows:
+                continue
+            rid = more.column("_rid")
+            if (read is not None and rid[0].as_py() <= read) or (
+                    len(rid) > 1 and not pc.all(pc.greater(rid.slice(1), rid.slice(0, len(rid) - 1))).as_py()):
+                raise AssertionError("the texts of a merge join are not in ascending row order")
+            read = rid[-1].as_py()
+            parts.append(_wanted(pa.Table.from_batches([more]), wanted, last))
         window = pa.concat_tables(parts) if parts else None
-        if window is None:
-            raise AssertionError("a pair's second document has no text")
-        at = pc.index_in(batch.column("doc_b"), value_set=window.column("doc_b"))
-        if at.null_count:
-            raise AssertionError("a pair's second document has no text")
-        yield pa.record_batch([batch.column("a").cast(pa.int64()), batch.column("b").cast(pa.int64()),
-                               batch.column("text_a"), window.column("text_b").take(at).combine_chunks()],
-                              schema=ALIGNED)
-        # keep the texts from this batch's last doc_b on: the next batch begins there or after
-        window = window.filter(pc.greater_equal(window.column("doc_b"), last))
+        at = pc.index_in(keys, value_set=window.column("_rid")) if window is not None else None
+        if at is None or at.null_count:
+            raise AssertionError(f"a row's `{key}` has no text")
+        yield batch.append_column(name, window.column("text").take(at).combine_chunks())
+        window = window.filter(pc.greater_equal(window.column("_rid"), last))  # the next batch begins at `last`
+    for _ in pending:  # read to the end: a DuckDB result is done only then
+        pass
+
+
+def _wanted(texts: pa.Table, keys: pa.Array, last: int) -> pa.Table:
+    """The texts that the keys of a batch ask for, and those past its last key (a later batch may ask for them)."""
+    rid = texts.column("_rid")
+    return texts.filter(pc.or_(pc.is_in(rid, value_set=keys), pc.greater(rid, last)))

@@ -762,6 +762,14 @@ def test_newlines_in_a_literal_cannot_start_a_new_statement() -> None:
     assert [st.type.name for st in duckdb.extract_statements(stage.sql)] == ["CREATE", "SELECT", "SELECT"]
 
 
+def test_a_comment_ending_in_a_semicolon_does_not_end_a_statement() -> None:
+    from datarecipe.compiler.lower import statements
+
+    script = ("-- a note; then more\nCREATE TABLE t AS\n-- about the next line;\nSELECT 1 AS x;\n"
+              "-- @data\nSELECT x\nFROM t;\n")
+    assert statements(script) == [("", "CREATE TABLE t AS\nSELECT 1 AS x"), ("data", "SELECT x\nFROM t")]
+
+
 def test_source_path_is_never_pasted_into_sql() -> None:
     # A path is a recipe literal too; a newline in it must not turn the rest of it into SQL.
     text = variant('jsonl("data/web/*.jsonl"', "jsonl(\"a.jsonl\\nCOPY (SELECT 1) TO '/tmp/x';\\nSELECT 1\"")

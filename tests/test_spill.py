@@ -1,5 +1,5 @@
 """The engine's sorts within `--memory` (runtime/spill.py): an external merge sort through run files, and the merge
-join that gives a MinHash step's pairs both texts. Checked against Python's sorted() and a dict join, with run
+join that gives a MinHash step's pairs their texts. Checked against Python's sorted() and a dict join, with run
 sizes small enough that every case goes through files and, with a small fan-in, through merge passes."""
 
 from __future__ import annotations
@@ -72,27 +72,42 @@ def test_run_files_are_removed_when_the_reader_stops_early(tmp_path: Path, small
     assert not list(tmp_path.iterdir())
 
 
+def texts_in_row_order(rows: list[int], text: dict[int, str], size: int) -> list[pa.RecordBatch]:
+    schema = pa.schema([("_rid", pa.int64()), ("text", pa.string())])
+    return [pa.record_batch([pa.array(rows[i:i + size], pa.int64()), pa.array([text[r] for r in rows[i:i + size]])],
+                            schema=schema) for i in range(0, len(rows), size)]
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pairs=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=200),
        run_bytes=st.sampled_from([1, 2_000, 10**9]))
-def test_aligned_gives_every_pair_both_texts(tmp_path_factory: pytest.TempPathFactory, small_runs: None,
-                                            pairs: list[tuple[int, int]], run_bytes: int) -> None:
+def test_attach_gives_every_pair_both_texts(tmp_path_factory: pytest.TempPathFactory, small_runs: None,
+                                           pairs: list[tuple[int, int]], run_bytes: int) -> None:
+    # As a MinHash step does it: the pairs sorted by their first row, the first texts merged in (texts come in row
+    # order, only those some pair needs), sorted by the second row, the second texts merged in.
     spill_dir = tmp_path_factory.mktemp("spill")
     text = {i: f"text of {i} " * (i % 5) for i in range(41)}
-    doc = {i: f"src/{i:03d}" for i in range(41)}
-    schema_a = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("doc_b", pa.string()), ("text_a", pa.string())])
-    schema_b = pa.schema([("doc_b", pa.string()), ("text_b", pa.string())])
-    side_a = [pa.record_batch([pa.array([a for a, _ in pairs[i:i + 17]], pa.int64()),
-                               pa.array([b for _, b in pairs[i:i + 17]], pa.int64()),
-                               pa.array([doc[b] for _, b in pairs[i:i + 17]]),
-                               pa.array([text[a] for a, _ in pairs[i:i + 17]])], schema=schema_a)
-              for i in range(0, len(pairs), 17)]
-    seconds = sorted({b for _, b in pairs}, reverse=True)
-    side_b = [pa.record_batch([pa.array([doc[b] for b in seconds[i:i + 5]]),
-                               pa.array([text[b] for b in seconds[i:i + 5]])], schema=schema_b)
-              for i in range(0, len(seconds), 5)]
-    a = spill.consumed(spill.sorted_batches(side_a, schema_a, "doc_b", run_bytes, spill_dir))
-    b = spill.consumed(spill.sorted_batches(side_b, schema_b, "doc_b", run_bytes, spill_dir))
-    out = pa.Table.from_batches(list(spill.aligned(a, b)), spill.ALIGNED).to_pylist()
+    schema = pa.schema([("a", pa.int64()), ("b", pa.int64()), ("_ra", pa.int64()), ("_rb", pa.int64())])
+    side = [pa.record_batch([pa.array([a for a, _ in pairs[i:i + 17]], pa.int64()),
+                             pa.array([b for _, b in pairs[i:i + 17]], pa.int64()),
+                             pa.array([a for a, _ in pairs[i:i + 17]], pa.int64()),
+                             pa.array([b for _, b in pairs[i:i + 17]], pa.int64())], schema=schema)
+            for i in range(0, len(pairs), 17)]
+    by_first = spill.consumed(spill.sorted_batches(side, schema, "_ra", run_bytes, spill_dir))
+    firsts = spill.attach(by_first, "_ra", texts_in_row_order(sorted({a for a, _ in pairs}), text, 3), "text_a")
+    with_a = schema.append(pa.field("text_a", pa.string()))
+    by_second = spill.consumed(spill.sorted_batches(firsts, with_a, "_rb", run_bytes, spill_dir))
+    both = spill.attach(by_second, "_rb", texts_in_row_order(sorted({b for _, b in pairs}), text, 5), "text_b")
+    out = pa.Table.from_batches(list(both), with_a.append(pa.field("text_b", pa.string()))).to_pylist()
     assert sorted((r["a"], r["b"], r["text_a"], r["text_b"]) for r in out) == \
         sorted((x, y, text[x], text[y]) for x, y in pairs)
+
+
+def test_attach_refuses_texts_out_of_row_order() -> None:
+    schema = pa.schema([("_ra", pa.int64())])
+    rows = [pa.record_batch([pa.array([1, 2, 3], pa.int64())], schema=schema)]
+    texts = texts_in_row_order([2, 1, 3], {1: "x", 2: "y", 3: "z"}, 2)
+    with pytest.raises(AssertionError, match="row order"):
+        list(spill.attach(rows, "_ra", texts, "text_a"))
+    with pytest.raises(AssertionError, match="has no text"):
+        list(spill.attach(rows, "_ra", texts_in_row_order([1, 3], {1: "x", 3: "z"}, 2), "text_a"))

@@ -188,11 +188,21 @@ def macros_sql() -> str:
 
 
 def statements(script: str) -> list[tuple[str, str]]:
-    """Split a rendered script into (target, statement); `-- @data` marks a statement's output."""
-    out = []
-    for chunk in re.split(r";[ \t]*\n", script):
-        body = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("--")).strip()
+    """Split a rendered script into (target, statement); `-- @data` marks a statement's output. A statement ends
+    at a `;` that ends a line of SQL (not one that ends a comment)."""
+    out: list[tuple[str, str]] = []
+    chunk: list[str] = []
+
+    def flush() -> None:
+        body = "\n".join(line for line in chunk if not line.lstrip().startswith("--")).strip().rstrip(";").rstrip()
         if body:
-            marker = re.search(r"^\s*-- @(\w+)", chunk, re.M)
-            out.append((marker.group(1) if marker else "", body))
+            marker = next((m.group(1) for line in chunk if (m := re.match(r"\s*-- @(\w+)", line))), "")
+            out.append((marker, body))
+        chunk.clear()
+
+    for line in script.splitlines():
+        chunk.append(line)
+        if not line.lstrip().startswith("--") and line.rstrip().endswith(";"):
+            flush()
+    flush()
     return out

@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug in datarecipe, not a user mistake
         if type(exc).__name__ == "OutOfMemoryException":  # DuckDB's, raised before a stage began
             return _fail_build(args, err, RecipeError(None, f"DuckDB ran out of memory: {str(exc).splitlines()[0]}",
-                                                      "raise `--memory`, or lower `--threads`"))
+                                                      memory.HINT))
         if debugging():
             traceback.print_exc()
         if getattr(args, "json", False):

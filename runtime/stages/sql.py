@@ -4,6 +4,7 @@ read back from those files."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -13,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datarecipe.compiler.plan import Stage
+from datarecipe.runtime import memory
 from datarecipe.runtime.artifacts.manifest import filtered_words
 from datarecipe.runtime.artifacts.shards import write_parquet
 from datarecipe.runtime.session import (
-    MEMORY_HINT,
     SQL_HINT,
     drop_temp_tables,
     forget,
@@ -24,7 +25,7 @@ from datarecipe.runtime.session import (
     stage_errors,
     stream,
 )
-from datarecipe.runtime.spill import ALIGNED, aligned
+from datarecipe.runtime.spill import ALIGNED, attach
 from datarecipe.runtime.stages.ingest import read_blocklist
 from datarecipe.runtime.stages.mix import Mixer
 
@@ -44,17 +45,34 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     ctx.register_outputs(con, stage.inputs)
     tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
 
-    pairs: list[Iterator[pa.RecordBatch]] = []
+    # A MinHash step's candidate pairs, by the statement that reads their texts next (see minhash.sql.j2): sorted by
+    # the row of their first document, then with the first texts and sorted by the row of the second; None: no pairs.
+    held: dict[str, tuple[pa.Schema, Iterator[pa.RecordBatch] | None]] = {}
 
     def write(target: str, sql: str) -> None:
         if hook is not None and hook(target, sql):
             return
+        if target in ("texts_a", "texts_b") and held[target][1] is None:  # no pairs: no texts to read
+            if target == "texts_b":
+                con.register("minhash_aligned", ALIGNED.empty_table())
+            return
         result = stream(con, sql)
-        if target in ("pairs_a", "pairs_b"):  # a MinHash step's pairs and texts, merged by the engine
-            pairs.append(ctx.sorted_by(result, "doc_b"))
-            if target == "pairs_b":
-                con.register("minhash_aligned", pa.RecordBatchReader.from_batches(ALIGNED, aligned(*pairs)))
-                pairs.clear()
+        if target == "pairs":
+            pairs = ctx.sorted_by(result, "_ra")
+            first = next(pairs, None)
+            held["texts_a"] = result.schema, None if first is None else itertools.chain([first], pairs)
+            held["texts_b"] = held["texts_a"]
+            return
+        if target == "texts_a":
+            schema, pairs = held["texts_a"]
+            schema = schema.append(pa.field("text_a", result.schema.field("text").type))
+            firsts = pa.RecordBatchReader.from_batches(schema, attach(pairs, "_ra", result, "text_a"))
+            held["texts_b"] = schema, ctx.sorted_by(firsts, "_rb")
+            return
+        if target == "texts_b":
+            both = attach(held["texts_b"][1], "_rb", ctx.sorted_by(result, "_rid"), "text_b")
+            con.register("minhash_aligned", pa.RecordBatchReader.from_batches(
+                ALIGNED, (pa.record_batch([b.column(n) for n in ALIGNED.names], schema=ALIGNED) for b in both)))
             return
         if target == "data":
             schema, rows = ctx.in_order(stage, result)
@@ -66,7 +84,7 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     try:
         for table in tables:
             con.register(table["name"], read_blocklist(table, stage.name))
-        with stage_errors(stage.name, plugins=ctx.failures, hint=SQL_HINT, memory_hint=MEMORY_HINT):
+        with stage_errors(stage.name, plugins=ctx.failures, hint=SQL_HINT, memory_hint=memory.HINT):
             run_statements(con, stage.sql, write)
     finally:
         forget(con, [*stage.inputs, *(t["name"] for t in tables), "minhash_aligned"])
