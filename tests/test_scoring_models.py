@@ -123,17 +123,15 @@ def test_perplexity_is_null_below_two_tokens(gpt2: Path, llama: Path) -> None:
     assert values[0] is None and values[1] > 1 and values[2] is None
 
 
-def test_perplexity_batches_the_full_windows_of_many_documents(gpt2: Path) -> None:
+def test_perplexity_runs_each_window_alone_on_a_cpu(gpt2: Path) -> None:
     texts = mixed_texts()
     lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(gpt2)(texts)["input_ids"]]
-    # Windows of 32 tokens every 12 tokens: one, and one more per 12 tokens (or part) past the first 32; all of
-    # 32 tokens, but the last one of a document whose length past 32 is no multiple of 12.
+    # Windows of 32 tokens every 12 tokens: one, and one more per 12 tokens (or part) past the first 32.
     windows = sum(1 + math.ceil(max(n - 32, 0) / 12) for n in lengths if n >= 2)
-    full = sum((n - 32) // 12 + 1 for n in lengths if n >= 32)
     _, scorer = score("perplexity", gpt2, texts, max_length=32, stride=12, batch=8)
-    # On a CPU the full windows go CPU_BATCH_POSITIONS // 32 = 32 at a time, the others alone, unpadded.
-    assert scorer.forward_passes == windows - full + math.ceil(full / 32) < windows
-    assert scorer.tokens == scorer.positions - (32 - full % 32) * 32  # the last batch, filled up with copies
+    # On a CPU every window runs alone, unpadded (models.py: a row's bits there may depend on its place in a batch).
+    assert scorer.forward_passes == windows
+    assert scorer.tokens == scorer.positions
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,8 +237,25 @@ def test_a_texts_value_has_the_same_bits_in_any_batch(kind: str, model: str, par
     scorer.width_step = 16
     tokens, positions = scorer.tokens, scorer.positions
     gpu_shaped = compositions(scorer, texts)
-    assert [name for name, values in gpu_shaped.items() if values != gpu_shaped["together"]] == []
     assert scorer.positions - positions > scorer.tokens - tokens  # padded in width and in rows
+    differ = [name for name, values in gpu_shaped.items() if values != gpu_shaped["together"]]
+    if differ and not blas_rows_commute(scorer.model.config.hidden_size):
+        pytest.skip(f"GPU-shaped batches differ in {differ} on this CPU, whose BLAS gives a row other bits by its "
+                    "place in a batch (which is why a CPU runs every piece alone)")
+    assert differ == []
+
+
+def blas_rows_commute(hidden: int) -> bool:
+    """Whether this CPU's BLAS gives each row of a small batch the same bits wherever it is in the batch, for the
+    small Linear layers of a model's head (MKL on an AVX-512 CPU does not: 2 outputs over 4 rows)."""
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        for outputs in (1, 2, 3):
+            layer = torch.nn.Linear(hidden, outputs)
+            x = torch.randn(4, hidden)
+            if not torch.equal(layer(x), layer(torch.roll(x, 1, 0)).roll(-1, 0)):
+                return False
+    return True
 
 
 def test_one_forward_pass_per_batch_and_progress_per_document(classifier: Path) -> None:
@@ -249,12 +264,8 @@ def test_one_forward_pass_per_batch_and_progress_per_document(classifier: Path) 
     scorer = scoring.load("classifier", classifier, {"label": "good", "output": "logit", "max_length": 64,
                                                      "batch": 4}, "cpu")
     values = scorer.score([*texts, None], reported.append).to_pylist()
-    # On a CPU a document runs alone, but those cut at 64 tokens, 1,024 // 64 = 16 at a time, in each group of
-    # 128 documents.
-    cut = [len(ids) == 64 for ids in AutoTokenizer.from_pretrained(classifier)(
-        texts, truncation=True, max_length=64)["input_ids"]]
-    groups = [cut[start:start + 128] for start in range(0, len(cut), 128)]
-    assert scorer.forward_passes == sum(g.count(False) + math.ceil(g.count(True) / 16) for g in groups)
+    # On a CPU every document runs alone, those cut at 64 tokens too.
+    assert scorer.forward_passes == len(texts)
     assert sum(reported) == len(texts) + 1 and values[-1] is None
 
 

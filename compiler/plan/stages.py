@@ -17,7 +17,7 @@ PLAN_VERSION = "1"
 # stage (and its DVC stage) runs again.
 OUTPUT_VERSION = "4"
 # Part of every score-cache key: bump it when a scorer's values change (operators/scorers/).
-SCORERS_VERSION = "2"
+SCORERS_VERSION = "3"
 
 
 @dataclass(frozen=True)

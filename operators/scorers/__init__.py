@@ -14,8 +14,8 @@ MODEL_PATH = Param("path", "path", REQUIRED, "a local model directory (`save_pre
                    "working directory; a hub id (`org/name`) is taken from the local Hugging Face cache, never "
                    "downloaded")
 BATCH = Param("batch", "int", 32, "documents per forward pass on a GPU; the device's memory bounds it (part of the "
-               "score's cache key there: it decides the last bits). Not used on a CPU, where a document runs alone, "
-               "or with others of `max_length` tokens, 1,024 tokens a pass", min=1, max=65_536)
+               "score's cache key there: it decides the last bits). Not used on a CPU, where a document (or a "
+               "perplexity window) runs alone", min=1, max=65_536)
 
 
 def max_length(default: int) -> Param:

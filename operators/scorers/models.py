@@ -8,12 +8,12 @@ perplexity) and runs them in batches whose shape depends on the piece alone, so 
 whichever texts share its batch, in whatever order, after a resume or on Ray (the kernels a model runs, and the
 order in which they add, depend on the shapes: a row padded further, or a batch of 2 rows rather than 4, changes
 the last bits). A batch holds pieces of one width and has a number of rows fixed by that width; the last batch of
-a width is filled up with copies of its first piece. On a CPU, where a batch is no faster per token than a piece
-alone (docs/benchmarks.md), the width is the piece's length and a piece runs alone, but for pieces of max_length
-tokens (long documents, perplexity's full windows: the most frequent length in a corpus of long texts), which run
-CPU_BATCH_POSITIONS // max_length at a time. On a GPU a batch has `batch` rows of a width rounded up to a multiple
-of GPU_WIDTH_STEP. On a CPU the model runs on one torch thread (`one_torch_thread`): how many threads split a
-kernel's sums decides the last bits on some CPUs. Values come back in input order.
+a width is filled up with copies of its first piece. On a CPU a piece runs alone, at its own length: a CPU's BLAS
+can give a row of a batch other last bits by its place in the batch (measured with MKL on an AVX-512 CPU: a
+Linear layer of 2 outputs over 4 rows), and a batch is no faster per token there (docs/benchmarks.md). The model
+runs on one torch thread there (`one_torch_thread`): how many threads split a kernel's sums decides the last bits
+on some CPUs. On a GPU a batch has `batch` rows of a width rounded up to a multiple of GPU_WIDTH_STEP. Values
+come back in input order.
 """
 
 from __future__ import annotations
@@ -50,10 +50,6 @@ GROUP_BATCHES = 32
 # On a GPU, the widths that batches are padded to: a piece's length rounded up to a multiple of this (at most
 # max_length), so that few batches run per group and little of them is padding.
 GPU_WIDTH_STEP = 64
-# Positions per forward pass of pieces of max_length tokens on a CPU. A bigger batch is no faster per token there,
-# and once its activations outgrow the caches it is slower: MiniLM on 256 documents of the bench corpus at
-# max_length 512, batch 32, took 49.5 s uncapped, 48.0 s at 4,096, 45.3 s at 2,048 and 44.7 s at 1,024 positions.
-CPU_BATCH_POSITIONS = 1024
 
 hf_logging.disable_progress_bar()  # the build's own progress bars say what is happening; no tqdm from loading
 
@@ -119,12 +115,12 @@ class Scorer:
         self.batch: int = params["batch"]
         self.max_length: int = params["max_length"]
         # The shape of every batch (module docstring): the multiple its width is rounded up to, and its rows, for
-        # pieces of max_length tokens (full_rows) and for the others. `batch` plays no part on a CPU, where it
-        # would otherwise decide last bits that the score's cache key does not hold (compiler/plan).
+        # pieces of max_length tokens (full_rows) and for the others. `batch` plays no part on a CPU, where a piece
+        # runs alone.
         cpu = device == "cpu"
         self.width_step = 1 if cpu else GPU_WIDTH_STEP
         self.rows = 1 if cpu else self.batch
-        self.full_rows = max(1, CPU_BATCH_POSITIONS // self.max_length) if cpu else self.batch
+        self.full_rows = 1 if cpu else self.batch
         # What it did: model calls, real tokens fed, and positions run (the tokens plus the padding).
         self.forward_passes = 0
         self.tokens = 0
