@@ -233,7 +233,7 @@ def test_a_texts_value_has_the_same_bits_in_any_batch(kind: str, model: str, par
     assert [name for name, values in runs.items() if values != runs["together"]] == []
     # A GPU's batches (`batch` rows of one width, filled up with copies of their first piece) have one shape
     # per piece length too: run them on the CPU.
-    scorer.rows = scorer.full_rows = 4
+    scorer.rows = 4
     scorer.width_step = 16
     tokens, positions = scorer.tokens, scorer.positions
     gpu_shaped = compositions(scorer, texts)

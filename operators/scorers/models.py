@@ -7,7 +7,7 @@ batches' worth), cuts what it feeds the model into pieces (a document, or one wi
 perplexity) and runs them in batches whose shape depends on the piece alone, so a text's value has the same bytes
 whichever texts share its batch, in whatever order, after a resume or on Ray (the kernels a model runs, and the
 order in which they add, depend on the shapes: a row padded further, or a batch of 2 rows rather than 4, changes
-the last bits). A batch holds pieces of one width and has a number of rows fixed by that width; the last batch of
+the last bits). A batch holds pieces of one width and has a fixed number of rows; the last batch of
 a width is filled up with copies of its first piece. On a CPU a piece runs alone, at its own length: a CPU's BLAS
 can give a row of a batch other last bits by its place in the batch (measured with MKL on an AVX-512 CPU: a
 Linear layer of 2 outputs over 4 rows), and a batch is no faster per token there (docs/benchmarks.md). The model
@@ -114,13 +114,11 @@ class Scorer:
         self.device = device
         self.batch: int = params["batch"]
         self.max_length: int = params["max_length"]
-        # The shape of every batch (module docstring): the multiple its width is rounded up to, and its rows, for
-        # pieces of max_length tokens (full_rows) and for the others. `batch` plays no part on a CPU, where a piece
-        # runs alone.
+        # The shape of every batch (module docstring): the multiple its width is rounded up to, and its rows.
+        # `batch` plays no part on a CPU, where a piece runs alone.
         cpu = device == "cpu"
         self.width_step = 1 if cpu else GPU_WIDTH_STEP
         self.rows = 1 if cpu else self.batch
-        self.full_rows = 1 if cpu else self.batch
         # What it did: model calls, real tokens fed, and positions run (the tokens plus the padding).
         self.forward_passes = 0
         self.tokens = 0
@@ -159,24 +157,20 @@ class Scorer:
         """The width of the batches that run this piece: its length, rounded up to a multiple of width_step."""
         return min(-(-len(piece.ids) // self.width_step) * self.width_step, max(self.max_length, len(piece.ids)))
 
-    def _rows(self, width: int) -> int:
-        """The rows of every batch of that width."""
-        return self.full_rows if width >= self.max_length else self.rows
-
     def _batches(self, pieces: list[Piece]) -> Iterator[list[int]]:
-        """Indices of pieces, in order of (width, index), cut into batches of one width and up to its rows."""
+        """Indices of pieces, in order of (width, index), cut into batches of one width and up to `rows` pieces."""
         order = sorted(range(len(pieces)), key=lambda i: (self._width(pieces[i]), i))
-        for width, same in itertools.groupby(order, key=lambda i: self._width(pieces[i])):
-            run, rows = list(same), self._rows(width)
-            for start in range(0, len(run), rows):
-                yield run[start:start + rows]
+        for _, same in itertools.groupby(order, key=lambda i: self._width(pieces[i])):
+            run = list(same)
+            for start in range(0, len(run), self.rows):
+                yield run[start:start + self.rows]
 
     @torch.inference_mode()
     def _forward(self, pieces: list[Piece]) -> list[Any]:
         """The outputs of pieces of one width, run as a batch of that width's rows: the rows the batch lacks are
         copies of its first piece, whose outputs are dropped."""
         width = self._width(pieces[0])
-        rows = [*pieces, *[pieces[0]] * (self._rows(width) - len(pieces))]
+        rows = [*pieces, *[pieces[0]] * (self.rows - len(pieces))]
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for row, piece in enumerate(rows):
