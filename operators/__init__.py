@@ -37,6 +37,7 @@ from datarecipe.operators.transforms import redact_pii, strip_lines, url_blockli
 from datarecipe.operators.dedup import exact, minhash  # noqa: F401
 from datarecipe.operators.scorers import classifier, perplexity, embedding  # noqa: F401
 from datarecipe.operators.scorers import fasttext_classifier, dsir, zipfit, expr  # noqa: F401
+from datarecipe.operators import space  # noqa: F401
 from datarecipe.operators import steps, sources, settings  # noqa: F401
 # isort: on
 

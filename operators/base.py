@@ -33,7 +33,8 @@ class Param:
     `float`, `bool`, `choice` (one of `choices`), `size` (bytes, `128MB`), `path`, `file` (a local
     file the stage reads; an input of its fingerprint), `line_condition` (a condition over `line`),
     `source` (the name of a declared source, unquoted), `number_expr` (an expression of number type), `share`
-    (a percentage, `90%`, held as a fraction), `modules` (a list of Python module names in double quotes).
+    (a percentage, `90%`, held as a fraction), `modules` (a list of Python module names in double quotes), `vector`
+    (the name of an embedding score, unquoted), `score` (the name of a number score, unquoted; "" for none).
     """
 
     name: str
@@ -128,8 +129,8 @@ _KINDS = {"function": ("function", ("number", "string", "bool")), "filter": ("pa
 _SIMPLE_TYPES = ("str", "int", "float", "bool", "choice")
 # Words of the language and column names: an operator so named could not be called, or would read as one.
 _RESERVED = frozenset("and or not in between true false sql keep drop apply dedup where top sample_by max_epochs "
-                      "temperature shuffle sort asc desc phase first last from to recipe source filter score mix "
-                      "order output line meta doc_id text content_hash n_tokens minhash_bands minhash_jaccard"
+                      "temperature balance weights shuffle sort asc desc phase first last from to recipe source filter "
+                      "score mix order output line meta doc_id text content_hash n_tokens minhash_bands minhash_jaccard"
                       .split())
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -195,6 +195,7 @@ class Score:
     entries: tuple[ScoreEntry, ...]
     span: Span
     source_span: Span
+    dedups: tuple[Rule, ...] = ()  # `dedup semantic(...)`: over the block's scores, after them
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,10 @@ class MixEntry:
     select: str = ""
     rank: Expr | None = None
     temperature: Num | None = None
+    # `balance EXPR [weights [...]]`: the source's share spread over the values of EXPR (e.g. a cluster id),
+    # evenly or by the weights (one per value 0, 1, ...).
+    balance: Expr | None = None
+    weights: ListLit | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from datarecipe.compiler.language.spec import (
     RuleSpec,
     ScoreSpec,
     SourceSpec,
+    SpaceDedupSpec,
     StepSpec,
 )
 from datarecipe.operators import Operator, named
@@ -56,6 +57,8 @@ class _Checker:
         self.scored: tuple[ScoreSpec, ...] = ()
         self.tokenizer = ""  # the header's: with one, every source has `n_tokens` after its filters
         self.caps: dict[str, tuple[float, Span]] = {}  # `max_epochs` per source, where it was given
+        self.clusters: dict[tuple[str, str], int] = {}  # (source, score) -> k, for each `cluster` score
+        self.space_dedups: list[SpaceDedupSpec] = []
 
     def error(self, span: Span, message: str, hint: str = "") -> None:
         self.errors.append(RecipeError(span, message, hint))
@@ -124,6 +127,25 @@ class _Checker:
                            "e.g. `target: wiki`")
                 return None
             return expr.parts[0] if self.source_ref(expr.parts[0], expr.span, self.declared) else None
+        if param.type in ("vector", "score"):  # a score of the block (before this entry), by name
+            want = "an embedding (a score of `embedding(...)`)" if param.type == "vector" else "a number score"
+            if not isinstance(expr, ast.Ref) or len(expr.parts) != 1:
+                self.error(expr.span, f"{what} names {want}", f"write the score's name, e.g. `{param.name}: emb`")
+                return None
+            name = expr.parts[0]
+            kind = self.names.get(name)
+            if kind is None or name == TOKENS:
+                self.error(expr.span, f"{what}: `{name}` is not a score available here",
+                           did_you_mean(name, [n for n, k in self.names.items() if (k == "vector") ==
+                                               (param.type == "vector")])
+                           or "define it in the source's score block, before its first use")
+                return None
+            if (kind == "vector") != (param.type == "vector"):
+                self.error(expr.span, f"{what}: `{name}` is {'an embedding' if kind == 'vector' else 'a ' + kind}, "
+                           f"not {want}", "an embedding is `NAME = embedding(...)`; a cluster id is "
+                           "`NAME = cluster(EMB, k: ...)`")
+                return None
+            return name
         if param.type == "modules":  # the header's `plugins`: imported before checking (runtime/plugins.py)
             items = expr.items if isinstance(expr, ast.ListLit) else ()
             bad = [i for i in items if not isinstance(i, ast.Str) or not MODULE_NAME.fullmatch(i.value)]
@@ -381,7 +403,7 @@ class _Checker:
             raise RecipeErrors(self.errors)
         return CheckedRecipe(settings["name"], settings["seed"], settings["tokenizer"], settings["license"],
                              tuple(s for s, _ in sources), filters, scores, mix, order, output, self.recipe.text,
-                             settings["language"])
+                             settings["language"], tuple(self.space_dedups))
 
     def end_span(self) -> Span:
         lines = self.recipe.text.rstrip("\n").split("\n") or [""]
@@ -482,6 +504,12 @@ class _Checker:
                         self.error(rule.body.name_span, f"unknown dedup method `{rule.body.name}`",
                                    did_you_mean(rule.body.name, dedups))
                         continue
+                    if _over_vectors(op):
+                        self.error(rule.body.name_span, f"`dedup {op.name}` compares embeddings, which are "
+                                   "computed after the filters",
+                                   f"write it in the score block of `{block.source}`, after the embedding: "
+                                   f"`score {block.source} {{ emb = embedding(...)  dedup {op.name}(emb) }}`")
+                        continue
                     args = self.bind(op, rule.body)
                     if op.validate and (problem := op.validate(args, rule is block.rules[-1])):
                         self.error(rule.body.name_span, *problem)
@@ -553,9 +581,35 @@ class _Checker:
                     continue
                 value = args.pop("value", None)
                 local[entry.name] = op.returns
+                if op.name == "cluster":
+                    self.clusters[(block.source, entry.name)] = args["k"]
                 out.append(ScoreSpec(block.source, entry.name, op.name, op.scorer, op.returns,
                                      tuple(sorted(args.items())), value, inputs))
+            self.block_dedups(block, local)
         return tuple(out)
+
+    def block_dedups(self, block: ast.Score, local: dict[str, str]) -> None:
+        """`dedup semantic(...)` in a score block: over the block's scores, once per block."""
+        for rule in block.dedups:
+            assert isinstance(rule.body, ast.Call)
+            op = named("dedup").get(rule.body.name)
+            if op is None or not _over_vectors(op):
+                choices = [name for name, o in named("dedup").items() if _over_vectors(o)]
+                self.error(rule.body.name_span, f"a score block dedups by its embeddings: `dedup "
+                           f"{' | '.join(choices)}`, not `{rule.body.name}`",
+                           "exact and MinHash dedups go in the source's filter block")
+                continue
+            if self.space_dedups and self.space_dedups[-1].source == block.source:
+                self.error(rule.span, f"source `{block.source}` has two `dedup {op.name}`", "keep one")
+                continue
+            self.names = dict(local)
+            try:
+                args = self.bind(op, rule.body)
+            finally:
+                self.names = {}
+            if any(p.required and p.name not in args for p in op.params):
+                continue
+            self.space_dedups.append(SpaceDedupSpec(block.source, rule.text, op.name, tuple(sorted(args.items()))))
 
     def counted(self) -> dict[str, str]:
         """`n_tokens`, where the recipe has a tokenizer: a column after the filters, like a score."""
@@ -617,6 +671,7 @@ class _Checker:
                     self.condition(entry.where)
                 if entry.rank is not None:
                     self.expect(entry.rank, "number", f"`{entry.select}` ranks by a number, e.g. a score")
+                weights = self.balance(entry) if entry.balance is not None else ()
             finally:
                 self.names = {}
             temperature = 1.0
@@ -639,7 +694,8 @@ class _Checker:
                     self.caps[entry.source] = (float(epochs), entry.max_epochs.span)
             label = f"where {_text_of(self.recipe.text, entry.where.span)}" if entry.where else ""
             shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, entry.select, entry.rank,
-                                   temperature))
+                                   temperature, entry.balance, weights,
+                                   _text_of(self.recipe.text, entry.balance.span) if entry.balance else ""))
         if not entries:
             self.error(span, "the mix is empty", "list sources with their weights, e.g. `web 100%`")
         elif abs(total - 100) > 1e-6 and all(e.share.kind == "percent" for e in entries):
@@ -647,6 +703,36 @@ class _Checker:
                        f"mix weights add up to {total:g}%, not 100%",
                        "make the percentages sum to 100")
         return tuple(shares)
+
+    def balance(self, entry: ast.MixEntry) -> tuple[float, ...]:
+        """`balance X [weights [...]]`: X groups the source's documents (a cluster id, or any number or string);
+        weights are one per cluster id 0, 1, ..., k - 1, at least 0, not all 0."""
+        assert entry.balance is not None
+        kind = self.infer(entry.balance)
+        if kind in ("bool", "vector"):
+            self.error(entry.balance.span, f"`balance` groups documents by a value, not by a {kind}",
+                       "e.g. a cluster id: `balance topic` after `topic = cluster(emb, k: 16)`")
+        if entry.weights is None:
+            return ()
+        items = entry.weights.items
+        bad = [i for i in items if not isinstance(i, ast.Num) or i.kind != "plain" or i.value < 0]
+        if bad or not items:
+            self.error(bad[0].span if bad else entry.weights.span, "a weight is a number, at least 0",
+                       "one weight per cluster id, e.g. `weights [2, 1, 0.5, 1]`")
+            return ()
+        weights = tuple(float(i.value) for i in items if isinstance(i, ast.Num))
+        if not any(weights):
+            self.error(entry.weights.span, "the weights are all 0", "give some cluster a weight above 0")
+        ref = entry.balance
+        name = ref.parts[0] if isinstance(ref, ast.Ref) and len(ref.parts) == 1 else ""
+        k = self.clusters.get((entry.source, name))
+        if kind not in ("number", "json", "any", "error"):
+            self.error(entry.weights.span, "weights are per cluster id, and the balance is not by a number",
+                       "balance by a cluster score, e.g. `balance topic weights [...]`")
+        elif k is not None and len(weights) != k:
+            self.error(entry.weights.span, f"`{name}` has {k} clusters, and {len(weights)} weights are "
+                       "given", f"give one weight per cluster id 0 to {k - 1}")
+        return weights
 
     def order(self, order: ast.Order | None, mix: MixSpec | None, declared: dict[str, int]) -> OrderSpec:
         """The phases in training order, each with its shares and steps resolved, and the metadata prefix."""
@@ -768,7 +854,11 @@ class _Checker:
             self.error(call.name_span, f"unknown ordering step `{call.name}`",
                        did_you_mean(call.name, [*steps, "shuffle", "sort"]))
             return None
-        args = self.bind(op, call)
+        self.names = {sc.name: sc.returns for sc in self.scored}  # a step may name a score (knn_chains)
+        try:
+            args = self.bind(op, call)
+        finally:
+            self.names = {}
         return StepSpec(call.name, args=tuple(sorted(args.items())))
 
     def sorted_by_scores(self, phase: PhaseSpec, name: str) -> None:
@@ -825,6 +915,11 @@ class _Checker:
                 self.error(limit.span, f"cannot read shard limit `{amount.text} {limit.unit}`".rstrip("` ") + "`",
                            "write a size like `128MB` or a row count like `10_000 rows`")
         return OutputSpec(out.path.value, out.format, shard_bytes, shard_rows)
+
+
+def _over_vectors(op: Operator) -> bool:
+    """Whether an operator works on embeddings (a `vector` parameter): it runs after the scores."""
+    return any(p.type == "vector" for p in op.params)
 
 
 def _inherit(own: tuple[MixShare, ...], main: tuple[MixShare, ...]) -> tuple[MixShare, ...]:

@@ -132,22 +132,31 @@ class _ToAst(Transformer):
     def score_entry(self, meta: Any, c: list) -> ast.ScoreEntry:
         return ast.ScoreEntry(str(c[0]), c[1], _span(meta), _tok_span(c[0]))
 
+    def score_dedup(self, meta: Any, c: list) -> ast.Rule:
+        span = _span(meta)
+        return ast.Rule("dedup", c[1], self._slice(span), span)
+
     def score(self, meta: Any, c: list) -> ast.Score:
-        return ast.Score(str(c[0]), tuple(c[1:]), _span(meta), _tok_span(c[0]))
+        items = c[1:]
+        return ast.Score(str(c[0]), tuple(i for i in items if isinstance(i, ast.ScoreEntry)), _span(meta),
+                         _tok_span(c[0]), tuple(i for i in items if isinstance(i, ast.Rule)))
 
     def mix_option(self, meta: Any, c: list) -> tuple[str, Any]:
         if c[0].type == "SAMPLE_BY":
             return ("select", ("sample_by", c[1], _number(c[3])))
         if c[0].type == "TOP":
             return ("select", ("top", c[1], None))
+        if c[0].type == "BALANCE":
+            return ("balance", (c[1], c[3] if len(c) > 3 else None))
         value = _number(c[1]) if c[0].type == "MAX_EPOCHS" else c[1]
         return (str(c[0]), value)
 
     def mix_entry(self, meta: Any, c: list) -> ast.MixEntry:
         options = dict(c[2:])
         select, rank, temperature = options.get("select", ("", None, None))
+        balance, weights = options.get("balance", (None, None))
         return ast.MixEntry(str(c[0]), _number(c[1]), options.get("where"), options.get("max_epochs"),
-                            _span(meta), select, rank, temperature)
+                            _span(meta), select, rank, temperature, balance, weights)
 
     def mix_setting(self, meta: Any, c: list) -> ast.Setting:
         return ast.Setting(str(c[0]), c[1], _span(meta))

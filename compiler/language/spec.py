@@ -49,11 +49,22 @@ class ScoreSpec:
     source: str
     name: str
     op: str
-    kind: str  # model | fitted | sql | python (Operator.scorer)
+    kind: str  # model | fitted | sql | python | space (Operator.scorer)
     returns: str  # number | vector
     args: tuple[tuple[str, Any], ...] = ()
     value: ast.Expr | None = None
     inputs: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SpaceDedupSpec:
+    """`dedup semantic(...)` in a source's score block: it runs on the scored documents (`args` name the vector
+    score and, optionally, the cluster score it works within)."""
+
+    source: str
+    label: str
+    op: str
+    args: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,11 @@ class MixShare:
     select: str = ""  # "" (uniform) | top | sample_by
     rank: ast.Expr | None = None
     temperature: float = 1.0
+    # `balance X`: the source's share spread over the values of X (a cluster id) evenly, or by `weights`
+    # (one per value 0, 1, ...; a value beyond the list weighs 0)
+    balance: ast.Expr | None = None
+    weights: tuple[float, ...] = ()
+    balance_label: str = ""  # the balance expression as written
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,10 @@ class CheckedRecipe:
     output: OutputSpec
     text: str
     language: tuple[str, ...] = ()  # ISO 639 codes, for the dataset card
+    space_dedups: tuple[SpaceDedupSpec, ...] = ()
+
+    def space_dedup_for(self, source: str) -> SpaceDedupSpec | None:
+        return next((d for d in self.space_dedups if d.source == source), None)
 
     def filter_for(self, source: str) -> FilterSpec:
         return next((f for f in self.filters if f.source == source), FilterSpec(source, ()))

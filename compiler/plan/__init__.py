@@ -10,7 +10,7 @@ from dataclasses import asdict, replace
 from fractions import Fraction
 from typing import Any
 
-from datarecipe.compiler.language.spec import CheckedRecipe, RuleSpec, ScoreSpec, SourceSpec
+from datarecipe.compiler.language.spec import CheckedRecipe, MixShare, RuleSpec, ScoreSpec, SourceSpec
 from datarecipe.compiler.lower import (
     expr_sql,
     literal,
@@ -162,6 +162,17 @@ def _fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str]) -> Stag
                  source=score.source)
 
 
+def _cluster_fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str], vectors: dict[str, Any]) -> Stage:
+    """Fitting a `cluster` score's centroids on a seeded sample of the source's distinct vectors, which it reads
+    from the embedding's score cache after scoring the texts the cache lacks (as the score stage would)."""
+    name = _fit_name(score)
+    args = dict(score.args)
+    sql = render("cluster_fit.sql.j2", stage=name, source=score.source, input=feeds[score.source], vectors=vectors,
+                 limit=args["k"] * args["sample"], seed=str(recipe.seed))
+    params = {"op": score.op, "args": args, "vectors": vectors, "seed": recipe.seed}
+    return Stage(name, "fit", (feeds[score.source],), params, sql, step="fit", source=score.source)
+
+
 def _cache_key(score: ScoreSpec, precision: str, weights: str, fit: str, code: str = "") -> str:
     """What a cached score value depends on: the scorer's code, parameters and model, or fitted model; for a
     plugin's scorer, its fingerprint (package, version, source)."""
@@ -182,20 +193,7 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
         scores.append({"name": "n_tokens", "op": "tokens", "kind": "tokens", "returns": "int",
                        "args": {"tokenizer": recipe.tokenizer}, "cache": key})
     for sc in recipe.scores_for(source):
-        entry: dict[str, Any] = {"name": sc.name, "op": sc.op, "kind": sc.kind, "returns": sc.returns,
-                                 "args": dict(sc.args)}
-        if sc.kind == "sql":
-            assert sc.value is not None
-            entry["sql"] = expr_sql(sc.value, "number")
-        elif sc.kind == "model":
-            model = files.get(f"model:{entry['args']['path']}", (_UNRESOLVED,))[0]
-            entry.update(precision=precision, cache=_cache_key(sc, precision, model.fingerprint, ""))
-        elif sc.kind == "python":
-            entry.update(cache=_cache_key(sc, "", "", "", REGISTRY[("scorer", sc.op)].fingerprint))
-        else:
-            fit = _fit_name(sc)
-            entry.update(fit=fit, cache=_cache_key(sc, "", "", fitted[fit]))
-        scores.append(entry)
+        scores.append(_entry(sc, files, precision, fitted))
     name = f"score_{source}"
     sql = render("score.sql.j2", stage=name, source=source, input=feeds[source], scores=scores)
     inputs = (feeds[source],) + tuple(s["fit"] for s in scores if "fit" in s)
@@ -205,8 +203,69 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
                  step="score", source=source)
 
 
+def _entry(sc: ScoreSpec, files: dict[str, tuple[InputFile, ...]], precision: str, fitted: dict[str, str]
+           ) -> dict[str, Any]:
+    """One score of a score stage: how it is computed and, when cached, its cache key."""
+    entry: dict[str, Any] = {"name": sc.name, "op": sc.op, "kind": sc.kind, "returns": sc.returns,
+                             "args": dict(sc.args)}
+    if sc.kind == "sql":
+        assert sc.value is not None
+        entry["sql"] = expr_sql(sc.value, "number")
+    elif sc.kind == "model":
+        model = files.get(f"model:{entry['args']['path']}", (_UNRESOLVED,))[0]
+        entry.update(precision=precision, cache=_cache_key(sc, precision, model.fingerprint, ""))
+    elif sc.kind == "python":
+        entry.update(cache=_cache_key(sc, "", "", "", REGISTRY[("scorer", sc.op)].fingerprint))
+    else:  # fitted, or a cluster (`space`): keyed by its fit, whose fingerprint holds its inputs
+        fit = _fit_name(sc)
+        entry.update(fit=fit, cache=_cache_key(sc, "", "", fitted[fit]))
+        if sc.kind == "space":
+            entry.update(returns="int", vectors=entry["args"]["vectors"])
+    return entry
+
+
+def _vectors_entry(recipe: CheckedRecipe, sc: ScoreSpec, files: dict[str, tuple[InputFile, ...]],
+                   precision: str) -> dict[str, Any]:
+    """The entry of the embedding a `cluster` score reads."""
+    vectors = next(v for v in recipe.scores_for(sc.source) if v.name == dict(sc.args)["vectors"])
+    return _entry(vectors, files, precision, {})
+
+
+def _semantic(recipe: CheckedRecipe, source: str, provider: str) -> Stage:
+    """`dedup semantic(...)`: SemDeDup over a source's scored documents (operators/space)."""
+    spec = recipe.space_dedup_for(source)
+    assert spec is not None
+    name = f"semantic_{source}"
+    args = dict(spec.args)
+    sql = render("semantic.sql.j2", stage=name, source=source, input=provider, vectors=args["vectors"],
+                 clusters=args["clusters"])
+    params = {"label": spec.label, "args": args, "sorted_by": "doc_id"}
+    return Stage(name, "sql", (provider,), params, sql, step="semantic", source=source)
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:.4g}%"
+
+
+def _balance(share: MixShare, phase: int) -> dict[str, Any]:
+    """A share's `balance X [weights [...]]` for mix.sql.j2: the group of each document (`group_sql`), the weight
+    of its group (`weight_sql`, over the pool's `_group_N`), and its `where` narrowed to groups of weight above 0,
+    with the ledger's label saying so."""
+    if share.balance is None:
+        return {"group_sql": "", "weight_sql": "", "weights": []}
+    group = expr_sql(share.balance)
+    if not share.weights:
+        return {"group_sql": group, "weight_sql": "1.0", "weights": []}
+    weights = [float(w) for w in share.weights]
+
+    def weight_of(value: str) -> str:
+        return f"list_extract({literal(weights)}, TRY_CAST({value} AS BIGINT) + 1)"
+
+    where = expr_sql(share.where, "bool") if share.where else "true"
+    label = f"weight 0 in `balance {share.balance_label}`"
+    return {"group_sql": group, "weight_sql": weight_of(f"substr(_group_{phase}, 2)"), "weights": weights,
+            "where_sql": f"({where}) AND coalesce({weight_of(group)} > 0, false)",
+            "where_label": f"{share.where_label} or {label}" if share.where_label else label}
 
 
 def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
@@ -225,11 +284,12 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
     for phase, phase_budget in zip(phases, budgets, strict=True):
         shares: list[dict[str, Any]] = [
             {"source": s.source, "share": s.share, "where_sql": expr_sql(s.where, "bool") if s.where else "true",
-             "where_label": s.where_label, "select": s.select, "key_sql": selection_key(s, recipe.seed)}
+             "where_label": s.where_label, "select": s.select, "key_sql": selection_key(s, recipe.seed),
+             **_balance(s, len(rendered))}
             for s in phase.shares]
         if not mix:  # every document of every source, once
             shares = [{"source": s.name, "share": None, "where_sql": "true", "where_label": "", "select": "",
-                       "key_sql": "0"} for s in recipe.sources]
+                       "key_sql": "0", "group_sql": ""} for s in recipe.sources]
         for s in shares:
             wheres.setdefault(s["source"], {})[phase.name] = s["where_label"]
         label = f"{_pct(phase.start)} to {_pct(phase.end)} of the order"
@@ -251,7 +311,8 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
               "sorted_by": "_mixpos",
               "caps": dict(caps), "feeds": {s.name: providers[s.name] for s in recipe.sources},
               "phases": [{**{k: v for k, v in p.items() if k not in ("shares", "label")},
-                          "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql")}
+                          "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql", "group_sql",
+                                                                               "weight_sql")}
                                      for s in p["shares"]]} for p in rendered]}
     return Stage("mix", "mix", tuple(taken), params, sql, step="mix")
 
@@ -324,9 +385,15 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
         for sc in scores:
             if sc.kind == "fitted":
                 add(_fit(recipe, sc, feeds))
+            elif sc.kind == "space":
+                add(_cluster_fit(recipe, sc, feeds, _vectors_entry(recipe, sc, files, precision)))
         scored = _score(recipe, src.name, feeds, done, files, precision)
         add(scored)
         providers[src.name] = scored.name
+        if recipe.space_dedup_for(src.name) is not None:
+            semantic = _semantic(recipe, src.name, scored.name)
+            add(semantic)
+            providers[src.name] = semantic.name
     add(_mix(recipe, providers))
     add(_order(recipe))
     out = recipe.output

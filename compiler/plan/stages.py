@@ -15,7 +15,7 @@ from datarecipe.compiler.lower import statements
 PLAN_VERSION = "1"
 # What a build directory holds (shards, manifest, card): bump it when the writer's output changes, so the output
 # stage (and its DVC stage) runs again.
-OUTPUT_VERSION = "4"
+OUTPUT_VERSION = "5"
 # Part of every score-cache key: bump it when a scorer's values change (operators/scorers/).
 SCORERS_VERSION = "3"
 
@@ -44,9 +44,9 @@ class Stage:
     expression over the input's columns, whose equal values must stay in one part (a dedup's key). It is not
     in the fingerprint: it says how the stage may run, not what it computes.
 
-    step: the step of the pipeline it is (`ingest`, `filter`, `dedup_global`, `fit`, `score`, `mix`, `order`,
-    `output`), and source: the source an ingest, filter, fit or score stage works on. Code that needs to know
-    which stage it has reads these fields, never the name. Not in the fingerprint (the name is).
+    step: the step of the pipeline it is (`ingest`, `filter`, `dedup_global`, `fit`, `score`, `semantic`, `mix`,
+    `order`, `output`), and source: the source an ingest, filter, fit, score or semantic stage works on. Code
+    that needs to know which stage it has reads these fields, never the name. Not in the fingerprint (the name is).
     """
 
     name: str

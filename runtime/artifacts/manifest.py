@@ -153,10 +153,16 @@ def filtered(ctx: StageContext, source: str) -> dict[str, Any]:
                            if k.startswith(f"{r.op}:")} for r in rules if r.kind == "apply"}
     quarantined = ingest["quarantined"].get(source, 0)
     changed = filt.get("changed", {}).get(source, {})
+    steps = [{"rule": r.label, "dropped": sum(by_reason[r.label].values()) if r.kind == "apply"
+              else dropped.get(r.label, 0)} for r in rules]
+    # `dedup semantic` (a score block's) drops after the scores, in a stage of its own.
+    semantic = ctx.recipe.space_dedup_for(source)
+    if semantic is not None:
+        counts = ctx.stage_stats(ctx.stage_of("semantic", source).name).get("dropped", {}).get(source, {})
+        steps.append({"rule": semantic.label, "dropped": counts.get(semantic.label, 0)})
+        late[semantic.label] += counts.get(semantic.label, 0)
     return {"read": ingest["rows"] + quarantined, "quarantined": quarantined,
-            "dropped": [{"rule": r.label, "dropped": sum(by_reason[r.label].values()) if r.kind == "apply"
-                         else dropped.get(r.label, 0)} for r in rules],
-            "dropped_by_reason": by_reason, "kept": filt["rows"] - sum(late.values()),
+            "dropped": steps, "dropped_by_reason": by_reason, "kept": filt["rows"] - sum(late.values()),
             # the documents each transform rewrote (some of which a later rule dropped), in recipe order
             "changed": [{"rule": r.label, "changed": changed.get(r.label, 0)} for r in rules
                         if r.kind == "apply" and REGISTRY[("pack", r.op)].rewrites]}

@@ -385,7 +385,7 @@ class Scorer:
         before = int(self.scorer.forward_passes)
         batch = pq.ParquetFile(path).read_row_group(group)
         hashes = batch.column("content_hash").combine_chunks()
-        texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]
+        texts = score.score_inputs(batch)
         try:
             values = self.scorer.score(texts)
         except session.OperatorFailure as failure:  # name the document: the first with that text

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 def run_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
     """Train a fitted scorer: its inputs are written out first, so it can read them more than once."""
+    if stage.params["op"] == "cluster":  # fitted on the vectors of a score, not on texts
+        from datarecipe.runtime.stages.space import run_cluster_fit
+
+        return run_cluster_fit(ctx, con, stage, tmp)
     from datarecipe.operators.scorers import fitted  # its libraries, only when a recipe fits a scorer
 
     ctx.register_outputs(con, stage.inputs)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from datarecipe.runtime.stages.context import StageContext
 
 OUTPUT_COLUMNS = ("doc_id", "source", "text", "content_hash", "meta")
+# The build's ledger: every stage's (LEDGER_SCHEMA), with the document each semantic duplicate duplicates.
+BUILD_LEDGER_SCHEMA = LEDGER_SCHEMA.append(pa.field("duplicate_of", pa.string()))
 # How an executor writes the shards: (stage, build directory, ordered rows) -> the shards, in order.
 ShardWriter = Callable[[Stage, Path, "OrderedRows"], list[Shard]]
 
@@ -60,8 +62,9 @@ def write_build(ctx: StageContext, stage: Stage, out: Path, con: duckdb.DuckDBPy
     (out / DATA).mkdir()
     written = (shards or partial(write_local_shards, ctx))(stage, out, ordered)
     # The stages' ledgers and the sources' quarantines, each concatenated in plan order as they stream by.
-    ledgers = [str(p) for p in (ctx.stage_dir(s) / "ledger.parquet" for s in ctx.plan.stages) if p.exists()]
-    ledger_rows = write_parquet(out / "ledger.parquet", LEDGER_SCHEMA, streamed(ledgers), final=True)
+    ledgers = [ctx.stage_dir(s) / "ledger.parquet" for s in ctx.plan.stages]
+    ledger_rows = write_parquet(out / "ledger.parquet", BUILD_LEDGER_SCHEMA,
+                                build_ledger([p for p in ledgers if p.exists()]), final=True)
     quarantined: Counter[str] = Counter()
 
     def counted(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -78,10 +81,32 @@ def write_build(ctx: StageContext, stage: Stage, out: Path, con: duckdb.DuckDBPy
                               ordered.path, ledger_rows, quarantined, out)
     from datarecipe.runtime.artifacts.card import write_card  # matplotlib, only when a build is written
 
-    card = write_card(out, manifest, ctx.recipe, dropped_examples(ctx, con, ledgers), ordered.path)
+    card = write_card(out, manifest, ctx.recipe, dropped_examples(ctx, con, [str(p) for p in ledgers if p.exists()]),
+                      ordered.path)
     # Every file of the build is in the manifest, and the manifest in its checksum file.
     write_manifest(out, manifest, ["recipe.recipe", *card])
     return manifest
+
+
+def build_ledger(ledgers: list[Path]) -> Iterator[pa.RecordBatch]:
+    """The stages' ledgers one after the other, each row with the document it duplicates where its stage says
+    (`duplicates.parquet` beside the ledger, row for row: a semantic dedup's), else null."""
+    for path in ledgers:
+        beside = path.with_name("duplicates.parquet")
+        of = (batch.column("duplicate_of") for batch in streamed([str(beside)])) if beside.exists() else None
+        pending: pa.Array | None = None
+        for batch in streamed([str(path)]):
+            if of is None:
+                column = pa.nulls(batch.num_rows, pa.string())
+            else:  # the same rows in the same order, in batches of its own
+                parts, need = [], batch.num_rows
+                while need:
+                    pending = pending if pending is not None and len(pending) else next(of)
+                    parts.append(pending.slice(0, need))
+                    need -= len(parts[-1])
+                    pending = pending.slice(len(parts[-1]))
+                column = pa.concat_arrays(parts)
+            yield pa.record_batch([*batch.columns, column], schema=BUILD_LEDGER_SCHEMA)
 
 
 def streamed(files: list[str]) -> Iterator[pa.RecordBatch]:

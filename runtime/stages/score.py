@@ -97,6 +97,10 @@ def load_scorer(ctx: StageContext, stage: Stage, entry: dict[str, Any]) -> Any:
             return TokenCounter(tokens.load(Path(ctx.plan.files["tokenizer"][0].path)))
         if entry["kind"] == "python":
             return PluginScorer(REGISTRY[("scorer", entry["op"])], entry["args"])
+        if entry["kind"] == "space":  # a cluster: the nearest centroid of a vector
+            from datarecipe.runtime.stages.space import cluster_model
+
+            return cluster_model(ctx, stage, entry)
         if entry["kind"] == "model":  # torch and transformers, only when a recipe scores with a model
             from datarecipe.operators.scorers import models as scoring
             from datarecipe.runtime import weights
@@ -131,9 +135,8 @@ def fill_cache(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, 
     chunk = score_chunk(stage.name)
     for batch in chunks(ctx.sorted_by(stream(con, sql, chunk), "content_hash"), chunk):
         hashes = batch.column("content_hash")
-        texts = [t if t is not None else "" for t in batch.column("text").to_pylist()]
         try:
-            values = scorer.score(texts, lambda n: ctx.reporter.advance(task, n))
+            values = scorer.score(score_inputs(batch), lambda n: ctx.reporter.advance(task, n))
         except OperatorFailure as failure:  # name the document: the first with that text
             doc = con.execute(queries.first_doc_with_hash(docs_table),
                               [hashes[failure.row or 0].as_py()]).fetchall()[0][0]
@@ -142,6 +145,13 @@ def fill_cache(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, 
     out["forward_passes"] = scorer.forward_passes
     ctx.reporter.finish(task, event="task", rows=todo, forward_passes=scorer.forward_passes)
     return out
+
+
+def score_inputs(batch: pa.RecordBatch) -> Any:
+    """What a scorer scores in a batch of a todo: its texts (a null text as ""), or its vectors (a cluster's)."""
+    if "vector" in batch.schema.names:
+        return batch.column("vector")
+    return [t if t is not None else "" for t in batch.column("text").to_pylist()]
 
 
 def write_score_part(cache: Path, hashes: pa.Array, values: pa.Array) -> None:

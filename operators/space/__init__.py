@@ -1,0 +1,62 @@
+"""The embedding space: operators over the vectors of an `embedding(...)` score. Declared here, with no heavy
+import; their kernels are kernels.py (numpy and torch), which the runtime imports when a build uses them.
+
+- `cluster(EMB, k: ...)`: a score block scorer, the document's k-means cluster. The centroids are fitted in a stage
+  of their own (`fit_SOURCE_NAME`) on a seeded sample of the source's distinct vectors, read from the embedding's
+  score cache; the cluster of each vector is then a cached score like any other, keyed by the fit.
+- `dedup semantic(EMB, threshold: ..., clusters: C)`: SemDeDup, in the score block, after the scores it reads; a
+  stage of its own (`semantic_SOURCE`) between the scores and the mix.
+- `knn_chains(EMB, clusters: C)`: an order step, In-Context Pretraining's nearest-neighbour traversal.
+- In the mix, `balance C [weights [...]]` spreads a source's share over the clusters (compiler/lower, mix.sql.j2).
+"""
+
+from __future__ import annotations
+
+from datarecipe.operators.base import REQUIRED, Operator, Param, register
+
+VECTORS = Param("vectors", "vector", REQUIRED, "the embedding: a score of `embedding(...)` in the source's score "
+                "block, named before this use")
+
+
+def clusters(what: str) -> Param:
+    return Param("clusters", "score", "", f"a `cluster(...)` score of the block: {what} within each cluster "
+                 "(approximate, and O(n^2 / k) instead of O(n^2)); none: over the whole set at once (exact)")
+
+
+register(
+    Operator("cluster", "scorer", (
+        VECTORS,
+        Param("k", "int", REQUIRED, "the number of clusters; a source with fewer distinct vectors is an error at "
+              "the fit", min=1, max=1_000_000),
+        Param("iterations", "int", 50, "the most steps of Lloyd's algorithm; it stops earlier when no vector "
+              "changes cluster or the objective falls by less than 0.01% in a step", min=1, max=10_000),
+        Param("sample", "int", 256, "vectors fitted on per cluster: the fit takes at most `sample * k` of the "
+              "source's distinct vectors, those with the smallest seeded hashes, so its memory is bounded by k, "
+              "not by the source (faiss's default is the same)", min=1, max=1_000_000),
+    ), "The document's k-means cluster, an id from 0 to k - 1, from its embedding. The centroids are fitted on "
+       "the source's documents (greedy k-means++ seeding with the recipe's seed, then Lloyd's algorithm) in a stage "
+       "of their own, an artifact of the build hashed into the fingerprint of what follows; each vector then gets "
+       "its nearest centroid (ties: the smaller id). Every decision is exact in float64, so the clusters are the "
+       "same on a GPU and a CPU and whatever the batch (operators/space/kernels.py). A changed mix or order "
+       "re-clusters nothing.", returns="number", scorer="space"),
+    Operator("semantic", "dedup", (
+        VECTORS,
+        Param("threshold", "float", 0.95, "the cosine similarity at or above which two documents are "
+              "duplicates", min=-1.0, max=1.0),
+        clusters("documents are compared"),
+    ), "SemDeDup (Abbas et al. 2023): near-duplicates by meaning. Within each cluster (or the whole source), "
+       "documents are taken in doc_id order, and a document whose cosine similarity to an earlier one is at least "
+       "`threshold` is dropped; the ledger names the earlier document it is most similar to (`duplicate_of`; "
+       "ties: the smaller doc_id). So the smallest doc_id of each group stays. Written in the source's score "
+       "block, after the embedding; it runs on the scored documents, before the mix. Exact decisions in float64. "
+       "Memory: the largest cluster's vectors and ROWS rows of its similarities."),
+    Operator("knn_chains", "step", (
+        VECTORS,
+        clusters("the chain is made"),
+    ), "In-Context Pretraining's order (Shi et al. 2024): consecutive documents are nearest neighbours. Within "
+       "a phase, the chain starts at the smallest doc_id and always moves to the most similar document (cosine) "
+       "not yet placed, each document exactly once. With `clusters`, the search stays within a cluster: the "
+       "clusters are visited in the same nearest-neighbour tour of their mean vectors (from the cluster of the "
+       "smallest doc_id), and each begins at its document most similar to where the last one ended. An ordering "
+       "step of its own. Exact decisions in float64."),
+)

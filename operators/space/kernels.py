@@ -1,0 +1,300 @@
+"""The numeric kernels of the embedding space: k-means (fit and assignment), semantic duplicates within a set of
+vectors, and nearest-neighbour chains. The runtime calls them; `recipe check` never imports this module.
+
+Every decision is exact. The heavy products run in float32 (torch: the GPU when there is one, every CPU thread
+otherwise), and their bits may differ with the device, the thread count or the rows computed together. So a
+float32 product only narrows the choice: a float32 dot product of d terms is within `d * 2**-24 * |x| |y|` of the
+exact one (whatever the order of its sums; Higham, Accuracy and Stability, 3.1), and every candidate that could
+win within twice that margin is decided again in float64 by numpy, row by row, in a fixed order (ties: the
+smaller index). The result is the same on any device and thread count, and a vector's cluster does not depend on
+the vectors assigned with it. The one exception is the k-means++ seeding inside a fit, which runs on the CPU on
+one torch thread: its choices are sums of every point's distance, so the same machine gives the same bits.
+
+Vectors are float32 (the score cache's type); centroids are stored as float32 too, and "the distance" of a vector
+to a centroid is always the float64 Euclidean distance between those two float32 vectors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ROWS = 8192  # vectors per float32 product: bounds the memory of a block of distances (ROWS x k floats)
+UNIT = 2.0 ** -24  # float32's unit roundoff
+
+
+def device_of(name: str = "auto") -> Any:
+    """The torch device the products run on: `auto` is the GPU when there is one."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _margin(d: int) -> float:
+    """The float32 error bound of a d-term dot product, per unit of |x| |y|, doubled (both sides of a comparison)
+    and rounded up generously (the inputs' own float32 rounding, sums of norms)."""
+    return 2.0 * (d + 8) * UNIT * 1.01
+
+
+def _products(x: np.ndarray, y: np.ndarray, device: Any) -> np.ndarray:
+    """x @ y.T in float32, on the device (full float32: no TF32)."""
+    import torch
+
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+    with torch.inference_mode():
+        left, right = (torch.from_numpy(np.array(a, dtype=np.float32, order="C", copy=not a.flags.writeable))
+                       for a in (x, y))
+        out = left.to(device) @ right.to(device).T
+        return out.cpu().numpy()
+
+
+def exact_sq_distances(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """float64 squared Euclidean distance of each row of x to the row of c beside it (same shape), each row summed
+    alone, in a fixed order."""
+    diff = x.astype(np.float64) - c.astype(np.float64)
+    return np.einsum("ij,ij->i", diff, diff)
+
+
+def exact_dots(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """float64 dot product of each row of x with the row of y beside it."""
+    return np.einsum("ij,ij->i", x.astype(np.float64), y.astype(np.float64))
+
+
+@dataclass(frozen=True)
+class Assigned:
+    cluster: np.ndarray  # int64, the nearest centroid (ties: the smaller index)
+    distance: np.ndarray  # float64 Euclidean distance to it
+
+
+def assign(x: np.ndarray, centroids: np.ndarray, device: Any = None) -> Assigned:
+    """The nearest centroid of each vector, decided exactly (module docstring), in blocks of ROWS vectors."""
+    device = device or device_of()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    c = np.ascontiguousarray(centroids, dtype=np.float32)
+    c_sq = np.einsum("ij,ij->i", c.astype(np.float64), c.astype(np.float64))
+    c_norm = float(np.sqrt(c_sq.max())) if len(c) else 0.0
+    margin = _margin(x.shape[1])
+    clusters = np.empty(len(x), dtype=np.int64)
+    distances = np.empty(len(x), dtype=np.float64)
+    for start in range(0, len(x), ROWS):
+        block = x[start:start + ROWS]
+        x_sq = np.einsum("ij,ij->i", block.astype(np.float64), block.astype(np.float64))
+        approx = c_sq[None, :] - 2.0 * _products(block, c, device).astype(np.float64)  # |x|^2 left out: per row
+        best = approx.min(axis=1)
+        slack = 2.0 * margin * np.sqrt(x_sq) * c_norm + 1e-12 * (x_sq + c_norm ** 2)
+        near = approx <= (best + slack)[:, None]
+        rows, cols = np.nonzero(near)
+        exact = exact_sq_distances(block[rows], c[cols])
+        # per row, the smallest exact distance, then the smallest index: rows and cols come sorted by (row, col)
+        order = np.lexsort((cols, exact, rows))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = rows[order][1:] != rows[order][:-1]
+        chosen = order[first]
+        clusters[start:start + len(block)] = cols[chosen]
+        distances[start:start + len(block)] = np.sqrt(exact[chosen])
+    return Assigned(clusters, distances)
+
+
+@dataclass(frozen=True)
+class KMeans:
+    centroids: np.ndarray  # float32, k x d
+    inertia: float  # the sum of squared distances of the fit's vectors to their centroids
+    iterations: int
+    sizes: np.ndarray  # the fit's vectors per cluster
+
+
+def kmeans(x: np.ndarray, k: int, seed: int, max_iter: int = 50, tol: float = 1e-4, device: Any = None,
+           progress: Callable[[int], None] | None = None) -> KMeans:
+    """Lloyd's k-means on the rows of x (float32), seeded by greedy k-means++ (as scikit-learn's: 2 + ln k
+    candidates per step, the one that lowers the potential most), until no vector changes cluster, the inertia
+    falls by less than `tol` of itself, or `max_iter` steps. An empty cluster takes the vector farthest from its
+    centroid. Deterministic: the same rows in the same order and seed give the same bits."""
+    device = device or device_of()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n = len(x)
+    if not 1 <= k <= n:
+        raise ValueError(f"k = {k} needs between 1 and {n} vectors")
+    centroids = _plus_plus(x, k, seed)
+    previous = math.inf
+    labels = np.full(n, -1, dtype=np.int64)
+    iterations = 0
+    while iterations < max_iter:
+        iterations += 1
+        got = assign(x, centroids, device)
+        inertia = float(np.sum(got.distance ** 2))
+        changed = int(np.count_nonzero(got.cluster != labels))
+        labels = got.cluster
+        centroids = _means(x, labels, k, got.distance)
+        if progress is not None:
+            progress(1)
+        if changed == 0 or previous - inertia <= tol * inertia:
+            break
+        previous = inertia
+    final = assign(x, centroids, device)
+    return KMeans(centroids, float(np.sum(final.distance ** 2)), iterations,
+                  np.bincount(final.cluster, minlength=k))
+
+
+def _means(x: np.ndarray, labels: np.ndarray, k: int, distance: np.ndarray) -> np.ndarray:
+    """Each cluster's mean in float64, summed in row order, stored as float32; an empty cluster takes the vector
+    farthest from its centroid (the next farthest for the next empty one; ties: the smaller row)."""
+    sums = np.zeros((k, x.shape[1]), dtype=np.float64)
+    for start in range(0, len(x), ROWS):  # np.add.at adds in index order: row by row
+        np.add.at(sums, labels[start:start + ROWS], x[start:start + ROWS].astype(np.float64))
+    counts = np.bincount(labels, minlength=k)
+    means = sums / np.maximum(counts, 1)[:, None]
+    empty = np.flatnonzero(counts == 0)
+    if len(empty):
+        far = np.lexsort((np.arange(len(x)), -distance))[:len(empty)]
+        means[empty] = x[far]
+    return means.astype(np.float32)
+
+
+def _plus_plus(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Greedy k-means++ seeding, on the CPU on one torch thread (the same machine gives the same bits)."""
+    import torch
+    from datarecipe.operators.scorers import one_torch_thread
+
+    rng = np.random.default_rng(seed)
+    trials = 2 + int(math.log(k))
+    with one_torch_thread(), torch.inference_mode():
+        points = torch.from_numpy(x if x.flags.writeable else x.copy())
+        sq = (points * points).sum(dim=1)
+
+        def distances(rows: np.ndarray) -> torch.Tensor:  # squared, to the points `rows`, one column each
+            chosen = points[torch.from_numpy(rows)]
+            return (sq[:, None] + sq[torch.from_numpy(rows)][None, :] - 2 * points @ chosen.T).clamp_(min=0)
+
+        first = int(rng.integers(len(x)))
+        centers = [first]
+        closest = distances(np.array([first]))[:, 0]
+        for _ in range(1, k):
+            cumulative = torch.cumsum(closest.double(), 0).numpy()
+            draws = rng.random(trials) * cumulative[-1]
+            rows = np.minimum(np.searchsorted(cumulative, draws, side="right"), len(x) - 1)
+            candidates = torch.minimum(closest[:, None], distances(rows))
+            potentials = candidates.double().sum(dim=0).numpy()
+            best = int(np.argmin(potentials))
+            centers.append(int(rows[best]))
+            closest = candidates[:, best].contiguous()
+    return x[np.array(centers)].copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# similarity within a set: semantic duplicates, nearest-neighbour chains
+
+
+def unit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows scaled to unit length: float64, and float32 for the products (a zero vector stays zero)."""
+    x64 = np.asarray(x, dtype=np.float64)
+    norms = np.sqrt(np.einsum("ij,ij->i", x64, x64))
+    u64 = x64 / np.where(norms > 0, norms, 1.0)[:, None]
+    return u64, u64.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Of a set of vectors in their canonical order: which rows duplicate an earlier row, the earlier row each
+    duplicates most (ties: the first), and that cosine similarity."""
+
+    rows: np.ndarray  # int64, ascending
+    of: np.ndarray  # int64, each below its row
+    similarity: np.ndarray  # float64
+
+
+def semantic_duplicates(x: np.ndarray, threshold: float, device: Any = None) -> Duplicates:
+    """SemDeDup within one set (a cluster), in the set's canonical order: a row is a duplicate when some earlier
+    row has a cosine similarity of at least `threshold` with it; it is dropped, and names the earlier row it is
+    most similar to. So the first row of every group of near-duplicates stays. Exact decisions (module docstring);
+    O(n^2 d) products, ROWS rows at a time."""
+    device = device or device_of()
+    u64, u32 = unit(x)
+    n, d = u32.shape
+    margin = _margin(d)
+    rows_out: list[np.ndarray] = []
+    of_out: list[np.ndarray] = []
+    sim_out: list[np.ndarray] = []
+    for start in range(0, n, ROWS):
+        stop = min(n, start + ROWS)
+        approx = _products(u32[start:stop], u32[:stop], device)  # rows start..stop against every earlier row
+        block_rows, cols = np.nonzero(approx >= threshold - margin)
+        rows = block_rows + start
+        earlier = cols < rows
+        rows, cols = rows[earlier], cols[earlier]
+        if not len(rows):
+            continue
+        exact = exact_dots(u64[rows], u64[cols])
+        hit = exact >= threshold
+        rows, cols, exact = rows[hit], cols[hit], exact[hit]
+        order = np.lexsort((cols, -exact, rows))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = rows[order][1:] != rows[order][:-1]
+        chosen = order[first]
+        rows_out.append(rows[chosen])
+        of_out.append(cols[chosen])
+        sim_out.append(exact[chosen])
+    if not rows_out:
+        empty = np.array([], dtype=np.int64)
+        return Duplicates(empty, empty, np.array([], dtype=np.float64))
+    return Duplicates(np.concatenate(rows_out), np.concatenate(of_out), np.concatenate(sim_out))
+
+
+def chain(x: np.ndarray, start: int = 0, device: Any = None) -> np.ndarray:
+    """In-Context Pretraining's traversal of one set: from row `start`, always to the most similar (cosine) row
+    not yet visited (ties: the smaller row), until every row is visited once. The visiting order, as row indices.
+    Sets up to CHAIN_ROWS rows hold their float32 similarity matrix; larger ones compute a row of it per step."""
+    device = device or device_of()
+    u64, u32 = unit(x)
+    n, d = u32.shape
+    if n == 0:
+        return np.array([], dtype=np.int64)
+    slack = _margin(d) + 1e-12
+    whole = _products(u32, u32, device) if n <= CHAIN_ROWS else None
+    visited = np.zeros(n, dtype=bool)
+    order = np.empty(n, dtype=np.int64)
+    current = start
+    for step in range(n):
+        order[step] = current
+        visited[current] = True
+        if step == n - 1:
+            break
+        row = whole[current] if whole is not None else _products(u32[current:current + 1], u32, device)[0]
+        approx = np.where(visited, -np.inf, row.astype(np.float64))
+        best = approx.max()
+        near = np.flatnonzero(approx >= best - slack)
+        if len(near) > 1:
+            exact = exact_dots(np.repeat(u64[current:current + 1], len(near), axis=0), u64[near])
+            current = int(near[np.lexsort((near, -exact))[0]])
+        else:
+            current = int(near[0])
+    return order
+
+
+CHAIN_ROWS = 8192  # a set this large holds its similarity matrix (256 MB); a larger one computes a row per step
+
+
+def most_similar(x: np.ndarray, y: np.ndarray, device: Any = None) -> int:
+    """The row of y most similar (cosine) to the vector x (ties: the smaller row)."""
+    device = device or device_of()
+    xu64, xu32 = unit(x[None, :])
+    yu64, yu32 = unit(y)
+    approx = _products(xu32, yu32, device)[0].astype(np.float64)
+    near = np.flatnonzero(approx >= approx.max() - _margin(x.shape[0]) - 1e-12)
+    exact = exact_dots(np.repeat(xu64, len(near), axis=0), yu64[near])
+    return int(near[np.lexsort((near, -exact))[0]])
+
+
+def mean_neighbour_similarity(x: np.ndarray, order: np.ndarray) -> float:
+    """The mean cosine similarity of consecutive vectors in `order`: what a kNN order is for."""
+    if len(order) < 2:
+        return 0.0
+    u64, _ = unit(x)
+    return float(exact_dots(u64[order[:-1]], u64[order[1:]]).mean())
+
