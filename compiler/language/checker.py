@@ -758,7 +758,7 @@ class _Checker:
         shares = mix.shares if mix else ()
         if not phases:
             spec = OrderSpec((PhaseSpec("all", 0.0, 1.0, shares, tuple(defaults)),), prefix)
-            self.sorted_by_scores(spec.phases[0], "")
+            self.sorted_by_scores(spec.phases[0], "", order.span if order else NOWHERE)
         else:
             if mix is None:
                 self.error(phases[0].span, "phases split the mix's budget, and there is no `mix` block",
@@ -794,8 +794,8 @@ class _Checker:
                 out.append((PhaseSpec(phase.name, bounds[0], bounds[1], shares if own is None else own,
                                       tuple(steps) or defaults, own is not None), phase))
         out.sort(key=lambda pair: (pair[0].start, pair[0].end))
-        for spec, _ in out:
-            self.sorted_by_scores(spec, spec.name)
+        for spec, phase in out:
+            self.sorted_by_scores(spec, spec.name, phase.span)
         at = 0.0
         for spec, phase in out:
             if spec.start > at + 1e-9:
@@ -861,11 +861,19 @@ class _Checker:
             self.names = {}
         return StepSpec(call.name, args=tuple(sorted(args.items())))
 
-    def sorted_by_scores(self, phase: PhaseSpec, name: str) -> None:
+    def sorted_by_scores(self, phase: PhaseSpec, name: str, phase_span: Span) -> None:
         """A `sort` by a score that some source of the phase lacks would put that source's documents, NULL,
         after all the others: the phase would read its sources one after the other instead of mixed."""
         sources = [s.source for s in phase.shares] or list(self.declared)
         for step in phase.steps:
+            if step.kind == "knn_chains":  # every document of the phase needs its vector (and cluster)
+                for score in (v for v in (dict(step.args)["vectors"], dict(step.args)["clusters"]) if v):
+                    lacking = [s for s in sources if s not in self.score_sources.get(score, [])]
+                    if lacking:
+                        self.error(phase_span, f"`knn_chains` reads `{score}`, a score of "
+                                   f"{_names(self.score_sources.get(score, []))} only, and "
+                                   f"{f'phase `{name}`' if name else 'the mix'} also takes {_names(lacking)}",
+                                   f"give {_names(lacking)} the same score, or order that phase another way")
             for ref in _refs(step.key) if step.kind == "sort" else ():
                 score = ref.parts[0] if len(ref.parts) == 1 else ""
                 lacking = [s for s in sources if score in self.score_sources and s not in self.score_sources[score]]
@@ -879,9 +887,10 @@ class _Checker:
                            "expr(0) }`), or order it another way (`shuffle`, `sort words(text) desc`)")
 
     def check_steps(self, steps: list[StepSpec], span: Span) -> None:
-        if any(s.kind == "length_buckets" for s in steps) and len(steps) > 1:
-            self.error(span, "`length_buckets` orders a phase by itself; it does not combine with other steps",
-                       "keep `length_buckets(...)` alone, or use `shuffle`/`sort` instead")
+        for alone in ("length_buckets", "knn_chains"):
+            if any(s.kind == alone for s in steps) and len(steps) > 1:
+                self.error(span, f"`{alone}` orders a phase by itself; it does not combine with other steps",
+                           f"keep `{alone}(...)` alone, or use `shuffle`/`sort` instead")
 
     def prefix(self, call: ast.Call) -> PrefixSpec | None:
         op = named("step")["prefix_metadata"]

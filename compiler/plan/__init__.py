@@ -320,9 +320,11 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
 def _order(recipe: CheckedRecipe) -> Stage:
     phases = []
     for phase in recipe.order.phases:
-        keys, buckets = [], None
+        keys, buckets, chains = [], None, None
         for step in phase.steps:
-            if step.kind == "shuffle":
+            if step.kind == "knn_chains":
+                chains = dict(step.args)
+            elif step.kind == "shuffle":
                 keys.append({"sql": shuffle_key(recipe.seed), "desc": False})
             elif step.kind == "sort":
                 assert step.key is not None
@@ -330,7 +332,7 @@ def _order(recipe: CheckedRecipe) -> Stage:
             else:
                 buckets = dict(step.args)
         phases.append({"name": phase.name, "sort_keys": keys or [{"sql": "source", "desc": False}],
-                       "buckets": buckets})
+                       "buckets": buckets, "chains": chains})
     prefix = recipe.order.prefix
     rendered_prefix = None
     if prefix is not None:

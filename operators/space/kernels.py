@@ -19,9 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from datarecipe.compiler.language.errors import RecipeError
 
 ROWS = 8192  # vectors per float32 product: bounds the memory of a block of distances (ROWS x k floats)
 UNIT = 2.0 ** -24  # float32's unit roundoff
@@ -188,6 +192,57 @@ def _plus_plus(x: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
+# vectors from Arrow, and the `cluster` score
+
+
+def matrix(vectors: pa.Array | pa.ChunkedArray, stage: str, width: int | None = None) -> np.ndarray:
+    """A column of vectors (list or fixed-size list of floats, no nulls) as a float32 matrix, one row each;
+    vectors of different sizes, or of another size than `width`, are an error naming the stage."""
+    if isinstance(vectors, pa.ChunkedArray):
+        vectors = vectors.combine_chunks()
+    if len(vectors) == 0:
+        return np.zeros((0, width or 0), dtype=np.float32)
+    lengths = pc.list_value_length(vectors).to_numpy(zero_copy_only=False)
+    size = int(lengths[0])
+    if (lengths != size).any() or width is not None and size != width:
+        other = int(lengths[lengths != size][0]) if (lengths != size).any() else size
+        raise RecipeError(None, f"the embeddings have different sizes ({width or size} and {other})",
+                          "an embedding score gives one size of vector; was the model changed under the cache?",
+                          stage=stage)
+    values = pc.list_flatten(vectors).to_numpy(zero_copy_only=False)
+    return np.ascontiguousarray(values.reshape(len(vectors), size), dtype=np.float32)
+
+
+class ClusterScorer:
+    """A `cluster` score: each vector's nearest centroid (kernels.assign), null for a null vector."""
+
+    output_type = pa.int64()
+
+    def __init__(self, centroids: np.ndarray, device: str, stage: str):
+        self.centroids = centroids
+        self.device = device
+        self.stage = stage
+        self.forward_passes = 0
+
+    @classmethod
+    def load(cls, model: Path, device: str, stage: str) -> ClusterScorer:
+        """The scorer of the centroids a `cluster` fit wrote into `model` (runtime/stages/space.py)."""
+        return cls(np.load(model / "centroids.npy"), device, stage)
+
+    def score(self, vectors: pa.Array, progress: Any = None) -> pa.Array:
+        self.forward_passes += 1
+        if isinstance(vectors, pa.ChunkedArray):
+            vectors = vectors.combine_chunks()
+        present = pc.is_valid(vectors).to_numpy(zero_copy_only=False)
+        x = matrix(vectors.filter(pa.array(present)), self.stage, self.centroids.shape[1])
+        out = np.zeros(len(vectors), dtype=np.int64)
+        out[present] = assign(x, self.centroids, device_of(self.device)).cluster
+        if progress is not None:
+            progress(len(vectors))
+        return pa.array(out, pa.int64(), mask=~present)
+
+
+# ---------------------------------------------------------------------------------------------
 # similarity within a set: semantic duplicates, nearest-neighbour chains
 
 
@@ -277,7 +332,7 @@ def chain(x: np.ndarray, start: int = 0, device: Any = None) -> np.ndarray:
     return order
 
 
-CHAIN_ROWS = 8192  # a set this large holds its similarity matrix (256 MB); a larger one computes a row per step
+CHAIN_ROWS = 4096  # a set this large holds its similarity matrix (64 MB); a larger one computes a row per step
 
 
 def most_similar(x: np.ndarray, y: np.ndarray, device: Any = None) -> int:

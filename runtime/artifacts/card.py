@@ -34,16 +34,19 @@ def write_card(out: Path, manifest: dict[str, Any], recipe: CheckedRecipe, examp
         for name, summary in scores.items():
             if summary.get("mean") is not None:
                 histograms.append(histogram(out, rows, source, name, thresholds.get((source, name), [])))
+    maps = [cluster_map(out, source, name, found) for source, scores in manifest.get("clusters", {}).items()
+            for name, found in scores.items()]
     env = Environment(loader=PackageLoader(__package__, "templates"), undefined=StrictUndefined,
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _num
     env.filters["pct"] = lambda x: "" if x is None else f"{x * 100:.2f}%"
     text = env.get_template("card.md.j2").render(
-        m=manifest, front=front_matter(manifest, recipe), plots=plots, histograms=histograms,
+        m=manifest, front=front_matter(manifest, recipe), plots=plots, histograms=histograms, maps=maps,
         examples=_by_rule(examples), unit=manifest["mixture"]["unit"], counted="tokens" in manifest["totals"],
         shortfalls=[shortfall_words(s, manifest["mixture"]) for s in manifest["mixture"]["short"]])
     (out / "README.md").write_text(text, encoding="utf-8")
-    return ["README.md", *(p["png"] for p in [*plots, *histograms]), *(p["data"] for p in [*plots, *histograms])]
+    drawn = [*plots, *histograms, *maps]
+    return ["README.md", *(p["png"] for p in drawn), *(p["data"] for p in drawn)]
 
 
 def front_matter(manifest: dict[str, Any], recipe: CheckedRecipe) -> str:
@@ -202,6 +205,26 @@ def histogram(out: Path, rows: Path, source: str, name: str, thresholds: list[fl
     data = {"source": source, "score": name, "docs": int(len(values)), "edges": [float(e) for e in edges],
             "counts": [int(c) for c in counts], "thresholds": thresholds}
     return _save(fig, out, f"score_{source}_{name}", data, f"{source}: {name}")
+
+
+def cluster_map(out: Path, source: str, name: str, found: dict[str, Any]) -> dict[str, Any]:
+    """The clusters of a `cluster` score on the fit's 2-D map of their centroids (the first two principal
+    components): a disc per cluster, its area the cluster's documents in the output, labelled with its id."""
+    rows = found["clusters"]
+    fig = _figure(6, 5)
+    ax = fig.subplots()
+    xs, ys = [c["x"] for c in rows], [c["y"] for c in rows]
+    biggest = max((c["docs"] for c in rows), default=0) or 1
+    sizes = [20 + 1500 * c["docs"] / biggest for c in rows]
+    ax.scatter(xs, ys, s=sizes, c=[f"C{c['id'] % 10}" for c in rows], alpha=0.6, edgecolors="black", linewidths=0.5)
+    for c in rows if len(rows) <= 64 else ():
+        ax.annotate(str(c["id"]), (c["x"], c["y"]), ha="center", va="center", fontsize=7)
+    ax.set_xlabel("centroids' first principal component")
+    ax.set_ylabel("second principal component")
+    ax.set_title(f"{source}: {name}, {found['k']} clusters (area: documents in the output)")
+    data = {"source": source, "score": name, "k": found["k"],
+            "clusters": [{k: c[k] for k in ("id", "x", "y", "docs")} for c in rows]}
+    return _save(fig, out, f"clusters_{source}_{name}", data, f"{source}: {name} clusters")
 
 
 def score_thresholds(recipe: CheckedRecipe) -> dict[tuple[str, str], list[float]]:

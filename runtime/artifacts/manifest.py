@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datarecipe.compiler.lower import queries
@@ -48,6 +49,7 @@ def build_manifest(ctx: StageContext, params: dict[str, Any], shards: list[Shard
                    "shard_bytes": sum(s.bytes for s in shards), "shards": len(shards)},
         "funnel": funnel(ctx),
         "scores": score_summary(ctx.plan, ordered),
+        **({"clusters": found} if (found := clusters(ctx, ordered)) else {}),
         "ledger": {"path": "ledger.parquet", "rows": ledger_rows, "sha256": sha256_file(out / "ledger.parquet")},
         "quarantine": {"path": "quarantine.parquet", "rows": quarantined.total(),
                        "sha256": sha256_file(out / "quarantine.parquet"),
@@ -109,6 +111,41 @@ def mixture(ctx: StageContext, written: dict[str, Counter[str]],
     return {"unit": unit, "budget": mix.budget if mix else None, "on_short": recorded["on_short"],
             "by_source": by_source, "phases": phases, "supply": recorded["supply"],
             "short": shortfalls(ctx.plan.stage("mix").params, recorded, by_source)}
+
+
+def clusters(ctx: StageContext, ordered: Path, example_chars: int = 200) -> dict[str, Any]:
+    """Per source and `cluster` score: each cluster's size in the fit's sample, its documents in the output and
+    their share of the source's, its place on the fit's 2-D map of the centroids, and an example (the output's
+    smallest doc_id in it, cut at `example_chars`). Read a batch at a time: the memory is k examples."""
+    out: dict[str, Any] = {}
+    for stage in ctx.plan.stages:
+        if stage.kind != "score":
+            continue
+        source = stage.params["source"]
+        for entry in (e for e in stage.params["scores"] if e["kind"] == "space"):
+            model = orjson.loads((ctx.stage_dir(ctx.plan.stage(entry["fit"])) / "model" / "cluster.json").read_bytes())
+            k = model["k"]
+            docs = [0] * k
+            examples: dict[int, tuple[str, str]] = {}
+            for batch in pq.ParquetFile(ordered).iter_batches(columns=["source", "doc_id", "text", entry["name"]]):
+                batch = batch.filter(pc.and_(pc.equal(batch.column("source"), source),
+                                             pc.is_valid(batch.column(entry["name"]))))
+                grouped = pa.table(batch).group_by(entry["name"]).aggregate([("doc_id", "count"), ("doc_id", "min")])
+                firsts = batch.filter(pc.is_in(batch.column("doc_id"), grouped.column("doc_id_min")))
+                texts = dict(zip(firsts.column("doc_id").to_pylist(), firsts.column("text").to_pylist(), strict=True))
+                for cluster, count, first in zip(*(grouped.column(c).to_pylist() for c in
+                                                   (entry["name"], "doc_id_count", "doc_id_min")), strict=True):
+                    docs[cluster] += count
+                    if cluster not in examples or first < examples[cluster][0]:
+                        examples[cluster] = (first, (texts[first] or "")[:example_chars])
+            total = sum(docs) or 1
+            out.setdefault(source, {})[entry["name"]] = {
+                "k": k, "fit": {key: model[key] for key in ("vectors", "iterations", "inertia")},
+                "clusters": [{"id": i, "fit_size": model["sizes"][i], "docs": docs[i], "share": docs[i] / total,
+                              "x": model["map"][i][0], "y": model["map"][i][1],
+                              **({"example": {"doc_id": examples[i][0], "text": examples[i][1]}}
+                                 if i in examples else {})} for i in range(k)]}
+    return out
 
 
 def score_summary(plan: Plan, ordered: Path) -> dict[str, Any]:

@@ -98,9 +98,9 @@ def load_scorer(ctx: StageContext, stage: Stage, entry: dict[str, Any]) -> Any:
         if entry["kind"] == "python":
             return PluginScorer(REGISTRY[("scorer", entry["op"])], entry["args"])
         if entry["kind"] == "space":  # a cluster: the nearest centroid of a vector
-            from datarecipe.runtime.stages.space import cluster_model
+            from datarecipe.operators.space.kernels import ClusterScorer
 
-            return cluster_model(ctx, stage, entry)
+            return ClusterScorer.load(ctx.stage_dir(ctx.plan.stage(entry["fit"])) / "model", ctx.device, stage.name)
         if entry["kind"] == "model":  # torch and transformers, only when a recipe scores with a model
             from datarecipe.operators.scorers import models as scoring
             from datarecipe.runtime import weights

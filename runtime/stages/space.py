@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.plan import Stage
+from datarecipe.operators.space.kernels import matrix
 from datarecipe.runtime import memory
 from datarecipe.runtime.session import SQL_HINT, forget, run_statements, stage_errors, stream
 from datarecipe.runtime.stages import score
@@ -25,54 +25,6 @@ if TYPE_CHECKING:
 # The build ledger's rows from `dedup semantic`: the document dropped and the one it duplicates.
 DUPLICATES_SCHEMA = pa.schema([("doc_id", pa.string()), ("rule", pa.string()), ("duplicate_of", pa.string()),
                                ("similarity", pa.float64())])
-
-
-def matrix(vectors: pa.Array | pa.ChunkedArray, stage: str, width: int | None = None) -> np.ndarray:
-    """A column of vectors (list or fixed-size list of floats, no nulls) as a float32 matrix, one row each;
-    vectors of different sizes, or of another size than `width`, are an error naming the stage."""
-    if isinstance(vectors, pa.ChunkedArray):
-        vectors = vectors.combine_chunks()
-    if len(vectors) == 0:
-        return np.zeros((0, width or 0), dtype=np.float32)
-    lengths = pc.list_value_length(vectors).to_numpy(zero_copy_only=False)
-    size = int(lengths[0])
-    if (lengths != size).any() or width is not None and size != width:
-        other = int(lengths[lengths != size][0]) if (lengths != size).any() else size
-        raise RecipeError(None, f"the embeddings have different sizes ({width or size} and {other})",
-                          "an embedding score gives one size of vector; was the model changed under the cache?",
-                          stage=stage)
-    values = pc.list_flatten(vectors).to_numpy(zero_copy_only=False)
-    return np.ascontiguousarray(values.reshape(len(vectors), size), dtype=np.float32)
-
-
-class ClusterScorer:
-    """A `cluster` score: each vector's nearest centroid (kernels.assign), null for a null vector."""
-
-    output_type = pa.int64()
-
-    def __init__(self, centroids: np.ndarray, device: str, stage: str):
-        self.centroids = centroids
-        self.device = device
-        self.stage = stage
-        self.forward_passes = 0
-
-    @classmethod
-    def load(cls, model: Path, device: str, stage: str) -> ClusterScorer:
-        return cls(np.load(model / "centroids.npy"), device, stage)
-
-    def score(self, vectors: pa.Array, progress: Any = None) -> pa.Array:
-        from datarecipe.operators.space import kernels
-
-        self.forward_passes += 1
-        if isinstance(vectors, pa.ChunkedArray):
-            vectors = vectors.combine_chunks()
-        present = pc.is_valid(vectors).to_numpy(zero_copy_only=False)
-        x = matrix(vectors.filter(pa.array(present)), self.stage, self.centroids.shape[1])
-        out = np.zeros(len(vectors), dtype=np.int64)
-        out[present] = kernels.assign(x, self.centroids, kernels.device_of(self.device)).cluster
-        if progress is not None:
-            progress(len(vectors))
-        return pa.array(out, pa.int64(), mask=~present)
 
 
 def run_cluster_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
@@ -135,48 +87,95 @@ def _map(centroids: np.ndarray) -> list[list[float]]:
     return [[round(float(a), 6), round(float(b), 6)] for a, b in xy]
 
 
-def cluster_model(ctx: StageContext, stage: Stage, entry: dict[str, Any]) -> ClusterScorer:
-    return ClusterScorer.load(ctx.stage_dir(ctx.plan.stage(entry["fit"])) / "model", ctx.device, stage.name)
-
-
 # ---------------------------------------------------------------------------------------------
 # SemDeDup
 
 
-def semantic_hook(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage):  # type: ignore[no-untyped-def]
-    """run_sql's hook for a semantic stage: `@vectors` read a set (a cluster) at a time in doc_id order; the
-    duplicates found registered as `semantic_dropped` for the statements after it."""
+def hook(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage) -> Callable[[str, str], bool]:
+    """run_sql's hook for the statements of a semantic stage (`@vectors`) and of the order's `knn_chains`
+    (`@chain_sets_N`, `@chain_N`): the engine's part between their SQL."""
+    from datarecipe.operators.space import kernels
+
+    device = kernels.device_of(ctx.device)
+
+    def sets(sql: str) -> Iterator[tuple[Any, pa.Table]]:
+        """The rows of `sql` in `_key` order (the engine's sort, within `--memory`), a set at a time."""
+        ordered = ctx.sorted_by(stream(con, sql), "_key")
+        for key, group in itertools.groupby(_rows_by_set(ordered), key=lambda pair: pair[0]):
+            yield key, pa.Table.from_batches([b for _, b in group]).combine_chunks()
+
+    def run(target: str, sql: str) -> bool:
+        if target == "vectors":
+            con.register("semantic_dropped", _semantic(stage, sets(sql), device))
+        elif target.startswith("chain_sets_"):
+            phase = target.removeprefix("chain_sets_")
+            ids, firsts, means = [], [], []
+            for key, table in sets(sql):
+                ids.append(key)
+                firsts.append(table.column("doc_id")[0].as_py())
+                means.append(matrix(table.column("vector"), stage.name).astype(np.float64).sum(axis=0) / len(table))
+            tour: list[int] = []
+            if ids:  # from the cluster of the smallest doc_id, to the nearest cluster mean not yet visited
+                start = min(range(len(ids)), key=lambda i: firsts[i])
+                tour = kernels.chain(np.array(means), start, device).tolist()
+            visited = [ids[i].split("\x01") for i in tour]  # (source, cluster id)
+            con.register(f"{stage.name}__tour_{phase}", pa.table({
+                "_source": pa.array([v[0] for v in visited], pa.string()),
+                "_set": pa.array([int(v[1]) for v in visited], pa.int64()),
+                "_tour": pa.array(np.arange(len(tour)), pa.int64())}))
+        elif target.startswith("chain_"):
+            con.register(f"{stage.name}__{target}", _chained(stage, sets(sql), device))
+        else:
+            return False
+        return True
+
+    return run
+
+
+def _semantic(stage: Stage, sets: Iterator[tuple[Any, pa.Table]], device: Any) -> pa.Table:
+    """SemDeDup's duplicates, set by set: (doc_id, rule, duplicate_of, similarity)."""
     from datarecipe.operators.space import kernels
 
     threshold = stage.params["args"]["threshold"]
     label = stage.params["label"]
-    device = kernels.device_of(ctx.device)
-
-    def hook(target: str, sql: str) -> bool:
-        if target != "vectors":
-            return False
-        rows: list[pa.RecordBatch] = []
-        ordered = ctx.sorted_by(stream(con, sql), "_key")
-        for _, group in itertools.groupby(_rows_by_set(ordered), key=lambda pair: pair[0]):
-            batch = pa.Table.from_batches([b for _, b in group]).combine_chunks()
-            found = kernels.semantic_duplicates(matrix(batch.column("vector"), stage.name), threshold, device)
-            if len(found.rows):
-                ids = batch.column("doc_id")
-                rows.append(pa.record_batch([ids.take(pa.array(found.rows)).combine_chunks(),
-                                             pa.array([label] * len(found.rows), pa.string()),
-                                             ids.take(pa.array(found.of)).combine_chunks(),
-                                             pa.array(found.similarity, pa.float64())], schema=DUPLICATES_SCHEMA))
-        con.register("semantic_dropped", pa.Table.from_batches(rows, DUPLICATES_SCHEMA))
-        return True
-
-    return hook
+    rows: list[pa.RecordBatch] = []
+    for _, batch in sets:
+        found = kernels.semantic_duplicates(matrix(batch.column("vector"), stage.name), threshold, device)
+        if len(found.rows):
+            ids = batch.column("doc_id")
+            rows.append(pa.record_batch([ids.take(pa.array(found.rows)).combine_chunks(),
+                                         pa.array([label] * len(found.rows), pa.string()),
+                                         ids.take(pa.array(found.of)).combine_chunks(),
+                                         pa.array(found.similarity, pa.float64())], schema=DUPLICATES_SCHEMA))
+    return pa.Table.from_batches(rows, DUPLICATES_SCHEMA)
 
 
-def _rows_by_set(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.RecordBatch]]:
-    """Sorted batches cut where `_set` changes: (set, slice) pairs, a set's slices one after another."""
+def _chained(stage: Stage, sets: Iterator[tuple[Any, pa.Table]], device: Any) -> pa.Table:
+    """The chain over the sets in the order they come, each from its row most similar to where the last one
+    ended (the first from its first row): (doc_id, _epoch, _cpos)."""
+    from datarecipe.operators.space import kernels
+
+    parts: list[pa.Table] = []
+    last: np.ndarray | None = None
+    done = 0
+    for _, table in sets:
+        x = matrix(table.column("vector"), stage.name)
+        start = 0 if last is None else kernels.most_similar(last, x, device)
+        order = kernels.chain(x, start, device)
+        last = x[order[-1]]
+        parts.append(table.select(["doc_id", "_epoch"]).take(pa.array(order)).append_column(
+            "_cpos", pa.array(np.arange(done, done + len(order)), pa.int64())))
+        done += len(order)
+    schema = pa.schema([("doc_id", pa.string()), ("_epoch", pa.int64()), ("_cpos", pa.int64())])
+    return pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
+
+
+def _rows_by_set(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[Any, pa.RecordBatch]]:
+    """Sorted batches cut where `_set` (a number or a string) changes: (set, slice) pairs, a set's slices one after
+    another."""
     for batch in batches:
         sets = batch.column("_set").to_numpy(zero_copy_only=False)
         cuts = [0, *(int(i) + 1 for i in np.flatnonzero(sets[1:] != sets[:-1])), len(sets)]
         for a, b in itertools.pairwise(cuts):
             if b > a:
-                yield int(sets[a]), batch.slice(a, b - a)
+                yield sets[a], batch.slice(a, b - a)

@@ -43,10 +43,10 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     """A stage's statements in order: `@data`, `@ledger` and `@changed` are written to Parquet; `hook` takes the
     others it knows."""
     ctx.register_outputs(con, stage.inputs)
-    if hook is None and stage.step == "semantic":  # SemDeDup finds the duplicates between its statements
-        from datarecipe.runtime.stages.space import semantic_hook
+    if hook is None and stage.step in ("semantic", "order"):  # SemDeDup, knn_chains: between the statements
+        from datarecipe.runtime.stages import space
 
-        hook = semantic_hook(ctx, con, stage)
+        hook = space.hook(ctx, con, stage)
     tables = stage.params.get("tables", [])  # files a stage reads (url_blocklist), handed over as Arrow
 
     # A MinHash step's candidate pairs, by the statement that reads their texts next (see minhash.sql.j2): sorted by
@@ -91,7 +91,9 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
         with stage_errors(stage.name, plugins=ctx.failures, hint=SQL_HINT, memory_hint=memory.HINT):
             run_statements(con, stage.sql, write)
     finally:
-        forget(con, [*stage.inputs, *(t["name"] for t in tables), "minhash_aligned", "semantic_dropped"])
+        phases = range(len(stage.params.get("phases", [])))
+        chains = [f"{stage.name}__{t}_{i}" for i in phases for t in ("tour", "chain")]  # knn_chains' tables
+        forget(con, [*stage.inputs, *(t["name"] for t in tables), "minhash_aligned", "semantic_dropped", *chains])
         drop_temp_tables(con)
     return sql_stats(tmp)
 
