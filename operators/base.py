@@ -79,8 +79,10 @@ class Operator:
     drops: bool = True
     rewrites: bool = False
     # For scorers: `model` (a transformers model, operators/scorers/models.py), `fitted` (trained in a stage of
-    # its own from other sources, operators/scorers/fitted.py), `sql` (computed in the score stage's SQL) or
-    # `python` (a plugin's batch function, runtime/session.py).
+    # its own from other sources, operators/scorers/fitted.py), `sql` (computed in the score stage's SQL),
+    # `python` (a plugin's batch function, runtime/session.py), `space` (fitted on a vector score of its block:
+    # `cluster`) or `set` (computed over the source's whole set of documents after the scores: `representative`;
+    # operators/space).
     scorer: str = ""
     origin: str = BUILT_IN  # or the plugin's package and version, or its module and file
     module: str = ""  # the Python module of the kernel

@@ -113,6 +113,27 @@ def test_semantic_duplicates_are_those_of_every_pair(threshold: float) -> None:
     assert ((closest < threshold) & (closest > threshold - 0.005)).sum() >= 3
 
 
+def test_facility_location_is_the_greedy_order_and_covers_better_than_chance() -> None:
+    x = blobs(240, 32, 6, 1.2, seed=3)
+    order = kernels.facility_location(x)
+    u, _ = kernels.unit(x)
+    q = np.rint(u * kernels.QUANTUM)
+    sims = np.maximum(q @ q.T, 0.0)
+    covered, left = np.zeros(240), set(range(240))
+    for pick in order[:60]:  # every pick is the largest gain, the smallest row among equal ones
+        gains = {j: np.maximum(sims[:, j] - covered, 0).sum() for j in left}
+        best = max(gains.values())
+        assert pick == min(j for j, g in gains.items() if g == best)
+        left.remove(pick)
+        covered = np.maximum(covered, sims[:, pick])
+    rng = np.random.default_rng(1)
+
+    def coverage(rows: np.ndarray) -> float:
+        return float(sims[:, rows].max(axis=1).sum())
+
+    assert coverage(order[:12]) > max(coverage(rng.choice(240, 12, replace=False)) for _ in range(50))
+
+
 def test_the_chain_visits_every_row_once_always_to_the_nearest_left() -> None:
     x = blobs(600, 24, 8, 0.9, seed=11)
     order = kernels.chain(x, start=4)
@@ -215,6 +236,7 @@ def test_the_clusters_are_the_topics_and_the_mix_takes_twenty_of_each(built: Pat
     planted = notes()
     pairs = Counter((r["topic"], planted[r["doc_id"]]["topic"]) for r in got)
     assert len(pairs) == 6 and set(pairs.values()) == {20}  # one topic per cluster, 20 notes each
+    assert sorted(r["rep"] for r in got) == sorted(list(range(1, 21)) * 6)  # the 20 most representative of each
     clusters = manifest(built)["clusters"]["notes"]["topic"]
     assert clusters["k"] == 6 and [c["docs"] for c in clusters["clusters"]] == [20] * 6
     assert sorted(c["fit_size"] for c in clusters["clusters"]) == [35] * 6  # 210 distinct notes, before SemDeDup

@@ -580,7 +580,8 @@ class _Checker:
                                f"for source `{first[1]}`", "a column has one type: rename one of them")
                     continue
                 value = args.pop("value", None)
-                local[entry.name] = op.returns
+                if op.scorer != "set":  # a set-level score comes after the block: no later entry reads it
+                    local[entry.name] = op.returns
                 if op.name == "cluster":
                     self.clusters[(block.source, entry.name)] = args["k"]
                 out.append(ScoreSpec(block.source, entry.name, op.name, op.scorer, op.returns,

@@ -193,7 +193,8 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
         scores.append({"name": "n_tokens", "op": "tokens", "kind": "tokens", "returns": "int",
                        "args": {"tokenizer": recipe.tokenizer}, "cache": key})
     for sc in recipe.scores_for(source):
-        scores.append(_entry(sc, files, precision, fitted))
+        if sc.kind != "set":  # a set-level score is the space stage's, after this one
+            scores.append(_entry(sc, files, precision, fitted))
     name = f"score_{source}"
     sql = render("score.sql.j2", stage=name, source=source, input=feeds[source], scores=scores)
     inputs = (feeds[source],) + tuple(s["fit"] for s in scores if "fit" in s)
@@ -231,16 +232,19 @@ def _vectors_entry(recipe: CheckedRecipe, sc: ScoreSpec, files: dict[str, tuple[
     return _entry(vectors, files, precision, {})
 
 
-def _semantic(recipe: CheckedRecipe, source: str, provider: str) -> Stage:
-    """`dedup semantic(...)`: SemDeDup over a source's scored documents (operators/space)."""
+def _space(recipe: CheckedRecipe, source: str, provider: str) -> Stage | None:
+    """The set-level work of a source's embedding space, on its scored documents (operators/space): `dedup
+    semantic(...)` (SemDeDup), then each `representative(...)` score. None when the source has neither."""
     spec = recipe.space_dedup_for(source)
-    assert spec is not None
-    name = f"semantic_{source}"
-    args = dict(spec.args)
-    sql = render("semantic.sql.j2", stage=name, source=source, input=provider, vectors=args["vectors"],
-                 clusters=args["clusters"])
-    params = {"label": spec.label, "args": args, "sorted_by": "doc_id"}
-    return Stage(name, "sql", (provider,), params, sql, step="semantic", source=source)
+    ranks = [{"name": s.name, "op": s.op, "returns": "int", **dict(s.args)} for s in recipe.scores_for(source)
+             if s.kind == "set"]
+    if spec is None and not ranks:
+        return None
+    name = f"space_{source}"
+    dedup = {"label": spec.label, **dict(spec.args)} if spec is not None else None
+    sql = render("space.sql.j2", stage=name, source=source, input=provider, dedup=dedup, ranks=ranks)
+    params = {"dedup": dedup, "ranks": ranks, "sorted_by": "doc_id"}
+    return Stage(name, "sql", (provider,), params, sql, step="space", source=source)
 
 
 def _pct(x: float) -> str:
@@ -392,10 +396,10 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
         scored = _score(recipe, src.name, feeds, done, files, precision)
         add(scored)
         providers[src.name] = scored.name
-        if recipe.space_dedup_for(src.name) is not None:
-            semantic = _semantic(recipe, src.name, scored.name)
-            add(semantic)
-            providers[src.name] = semantic.name
+        space = _space(recipe, src.name, scored.name)
+        if space is not None:
+            add(space)
+            providers[src.name] = space.name
     add(_mix(recipe, providers))
     add(_order(recipe))
     out = recipe.output

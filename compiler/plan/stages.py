@@ -44,8 +44,8 @@ class Stage:
     expression over the input's columns, whose equal values must stay in one part (a dedup's key). It is not
     in the fingerprint: it says how the stage may run, not what it computes.
 
-    step: the step of the pipeline it is (`ingest`, `filter`, `dedup_global`, `fit`, `score`, `semantic`, `mix`,
-    `order`, `output`), and source: the source an ingest, filter, fit, score or semantic stage works on. Code
+    step: the step of the pipeline it is (`ingest`, `filter`, `dedup_global`, `fit`, `score`, `space`, `mix`,
+    `order`, `output`), and source: the source an ingest, filter, fit, score or space stage works on. Code
     that needs to know which stage it has reads these fields, never the name. Not in the fingerprint (the name is).
     """
 

@@ -4,8 +4,9 @@ import; their kernels are kernels.py (numpy and torch), which the runtime import
 - `cluster(EMB, k: ...)`: a score block scorer, the document's k-means cluster. The centroids are fitted in a stage
   of their own (`fit_SOURCE_NAME`) on a seeded sample of the source's distinct vectors, read from the embedding's
   score cache; the cluster of each vector is then a cached score like any other, keyed by the fit.
-- `dedup semantic(EMB, threshold: ..., clusters: C)`: SemDeDup, in the score block, after the scores it reads; a
-  stage of its own (`semantic_SOURCE`) between the scores and the mix.
+- `dedup semantic(EMB, threshold: ..., clusters: C)`: SemDeDup, in the score block, after the scores it reads, and
+  `representative(EMB, clusters: C)`, a score of the block computed on the whole set (facility location): both
+  run in a stage of their own (`space_SOURCE`) between the scores and the mix.
 - `knn_chains(EMB, clusters: C)`: an order step, In-Context Pretraining's nearest-neighbour traversal.
 - In the mix, `balance C [weights [...]]` spreads a source's share over the clusters (compiler/lower, mix.sql.j2).
 """
@@ -39,6 +40,17 @@ register(
        "its nearest centroid (ties: the smaller id). Every decision is exact in float64, so the clusters are the "
        "same on a GPU and a CPU and whatever the batch (operators/space/kernels.py). A changed mix or order "
        "re-clusters nothing.", returns="number", scorer="space"),
+    Operator("representative", "scorer", (
+        VECTORS,
+        clusters("documents are ranked"),
+    ), "How representative a document is of its set (INGENIOUS, Renduchintala et al. 2023): the rank, from 1, "
+       "at which greedy facility location picks it (each pick adds the most to the sum over the set's documents "
+       "of their cosine similarity to the nearest pick, clipped at 0; ties: the smaller doc_id; the lazy trick). "
+       "Any prefix of the order is the greedy subset of that size, so `top -NAME` in the mix takes the most "
+       "representative documents, and `balance C top -NAME` does so in every cluster. Computed on the set's "
+       "documents after `dedup semantic`, in a stage of its own; the similarities are exact integers (vectors "
+       "rounded to 1/16384), so the ranks are the same on any device. A set of up to 4,096 documents holds its "
+       "similarity matrix; a larger one is slow: cluster first.", returns="number", scorer="set"),
     Operator("semantic", "dedup", (
         VECTORS,
         Param("threshold", "float", 0.95, "the cosine similarity at or above which two documents are "

@@ -346,6 +346,46 @@ def most_similar(x: np.ndarray, y: np.ndarray, device: Any = None) -> int:
     return int(near[np.lexsort((near, -exact))[0]])
 
 
+QUANTUM = 2 ** 14  # facility location's similarities: unit vectors rounded to multiples of 1 / QUANTUM
+FL_MATRIX_ROWS = 4096  # a set this large holds its similarity matrix (128 MB of float64); a larger one computes
+# a column per evaluation (n * d each: slow past a few thousand rows; cluster first)
+
+
+def facility_location(x: np.ndarray) -> np.ndarray:
+    """The order in which greedy facility location (INGENIOUS, Renduchintala et al. 2023) picks the rows: each
+    pick adds the most to F(S) = sum over all rows i of max(0, max over j in S of sim(i, j)), ties to the
+    smaller row, found with the lazy trick (Minoux: a gain only falls as S grows, so a stale gain is an upper
+    bound). Taking any prefix of it is the greedy subset of that size.
+
+    The similarities are exact integers, so every sum and comparison is: the unit vectors are rounded to
+    multiples of 1 / QUANTUM, and their dot products (at most d * QUANTUM**2, below 2**53) are computed exactly
+    by float64 products in any order, on any device."""
+    import heapq
+
+    u64, _ = unit(x)
+    n = len(u64)
+    q = np.rint(u64 * QUANTUM)
+    whole = np.maximum(q @ q.T, 0.0) if n <= FL_MATRIX_ROWS else None
+
+    def column(j: int) -> np.ndarray:
+        return whole[:, j] if whole is not None else np.maximum(q @ q[j], 0.0)
+
+    covered = np.zeros(n)
+    heap = [(-float(column(j).sum()), j) for j in range(n)]  # an empty S covers nothing: the gain is the column
+    heapq.heapify(heap)
+    order = np.empty(n, dtype=np.int64)
+    for pick in range(n):
+        while True:
+            _, j = heapq.heappop(heap)
+            gain = float(np.maximum(column(j) - covered, 0.0).sum())
+            if not heap or (-gain, j) <= heap[0]:
+                break
+            heapq.heappush(heap, (-gain, j))
+        order[pick] = j
+        covered = np.maximum(covered, column(j))
+    return order
+
+
 def mean_neighbour_similarity(x: np.ndarray, order: np.ndarray) -> float:
     """The mean cosine similarity of consecutive vectors in `order`: what a kNN order is for."""
     if len(order) < 2:

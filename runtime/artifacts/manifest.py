@@ -153,13 +153,17 @@ def score_summary(plan: Plan, ordered: Path) -> dict[str, Any]:
     in the output (embeddings: count and nulls)."""
     out: dict[str, Any] = {}
     for stage in plan.stages:
-        if stage.kind != "score":
+        if stage.kind == "score":
+            entries = stage.params["scores"]
+        elif stage.step == "space" and stage.params["ranks"]:  # representative ranks, after the scores
+            entries = stage.params["ranks"]
+        else:
             continue
-        source = stage.params["source"]
-        names = [e["name"] for e in stage.params["scores"]]
+        source = stage.source
+        names = [e["name"] for e in entries]
         table = pq.read_table(ordered, columns=["source", *names], filters=[("source", "=", source)])
-        out[source] = {}
-        for entry in stage.params["scores"]:
+        out.setdefault(source, {})
+        for entry in entries:
             column = table.column(entry["name"])
             summary: dict[str, Any] = {"op": entry["op"], "count": len(column) - column.null_count,
                                        "nulls": column.null_count}
@@ -195,7 +199,7 @@ def filtered(ctx: StageContext, source: str) -> dict[str, Any]:
     # `dedup semantic` (a score block's) drops after the scores, in a stage of its own.
     semantic = ctx.recipe.space_dedup_for(source)
     if semantic is not None:
-        counts = ctx.stage_stats(ctx.stage_of("semantic", source).name).get("dropped", {}).get(source, {})
+        counts = ctx.stage_stats(ctx.stage_of("space", source).name).get("dropped", {}).get(source, {})
         steps.append({"rule": semantic.label, "dropped": counts.get(semantic.label, 0)})
         late[semantic.label] += counts.get(semantic.label, 0)
     return {"read": ingest["rows"] + quarantined, "quarantined": quarantined,

@@ -92,8 +92,8 @@ def _map(centroids: np.ndarray) -> list[list[float]]:
 
 
 def hook(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage) -> Callable[[str, str], bool]:
-    """run_sql's hook for the statements of a semantic stage (`@vectors`) and of the order's `knn_chains`
-    (`@chain_sets_N`, `@chain_N`): the engine's part between their SQL."""
+    """run_sql's hook for the statements of a space stage (`@vectors`: SemDeDup; `@rank_NAME`: a representative
+    score) and of the order's `knn_chains` (`@chain_sets_N`, `@chain_N`): the engine's part between their SQL."""
     from datarecipe.operators.space import kernels
 
     device = kernels.device_of(ctx.device)
@@ -106,7 +106,9 @@ def hook(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage) -> Cal
 
     def run(target: str, sql: str) -> bool:
         if target == "vectors":
-            con.register("semantic_dropped", _semantic(stage, sets(sql), device))
+            con.register("space_dropped", _semantic(stage, sets(sql), device))
+        elif target.startswith("rank_"):
+            con.register(f"space_{target}", _ranked(stage, sets(sql)))
         elif target.startswith("chain_sets_"):
             phase = target.removeprefix("chain_sets_")
             ids, firsts, means = [], [], []
@@ -136,8 +138,8 @@ def _semantic(stage: Stage, sets: Iterator[tuple[Any, pa.Table]], device: Any) -
     """SemDeDup's duplicates, set by set: (doc_id, rule, duplicate_of, similarity)."""
     from datarecipe.operators.space import kernels
 
-    threshold = stage.params["args"]["threshold"]
-    label = stage.params["label"]
+    threshold = stage.params["dedup"]["threshold"]
+    label = stage.params["dedup"]["label"]
     rows: list[pa.RecordBatch] = []
     for _, batch in sets:
         found = kernels.semantic_duplicates(matrix(batch.column("vector"), stage.name), threshold, device)
@@ -148,6 +150,20 @@ def _semantic(stage: Stage, sets: Iterator[tuple[Any, pa.Table]], device: Any) -
                                          ids.take(pa.array(found.of)).combine_chunks(),
                                          pa.array(found.similarity, pa.float64())], schema=DUPLICATES_SCHEMA))
     return pa.Table.from_batches(rows, DUPLICATES_SCHEMA)
+
+
+def _ranked(stage: Stage, sets: Iterator[tuple[Any, pa.Table]]) -> pa.Table:
+    """A representative score, set by set: each document's rank in its set's facility-location order, from 1."""
+    from datarecipe.operators.space import kernels
+
+    parts = []
+    for _, table in sets:
+        order = kernels.facility_location(matrix(table.column("vector"), stage.name))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(1, len(order) + 1)
+        parts.append(pa.table({"doc_id": table.column("doc_id"), "value": pa.array(rank, pa.int64())}))
+    schema = pa.schema([("doc_id", pa.string()), ("value", pa.int64())])
+    return pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
 
 
 def _chained(stage: Stage, sets: Iterator[tuple[Any, pa.Table]], device: Any) -> pa.Table:

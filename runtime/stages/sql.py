@@ -43,7 +43,7 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     """A stage's statements in order: `@data`, `@ledger` and `@changed` are written to Parquet; `hook` takes the
     others it knows."""
     ctx.register_outputs(con, stage.inputs)
-    if hook is None and stage.step in ("semantic", "order"):  # SemDeDup, knn_chains: between the statements
+    if hook is None and stage.step in ("space", "order"):  # SemDeDup, ranks, knn_chains: between the statements
         from datarecipe.runtime.stages import space
 
         hook = space.hook(ctx, con, stage)
@@ -93,7 +93,8 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     finally:
         phases = range(len(stage.params.get("phases", [])))
         chains = [f"{stage.name}__{t}_{i}" for i in phases for t in ("tour", "chain")]  # knn_chains' tables
-        forget(con, [*stage.inputs, *(t["name"] for t in tables), "minhash_aligned", "semantic_dropped", *chains])
+        ranks = [f"space_rank_{r['name']}" for r in stage.params.get("ranks", [])]
+        forget(con, [*stage.inputs, *(t["name"] for t in tables), "minhash_aligned", "space_dropped", *chains, *ranks])
         drop_temp_tables(con)
     return sql_stats(tmp)
 
