@@ -16,7 +16,8 @@ _KINDS = (
     ("pack", "Rule packs", "`apply PACK(...)` inside a filter block. Every threshold is a parameter; the "
      "defaults are the published ones (and datatrove's). A document dropped by a pack is labelled "
      "`PACK:REASON` in the ledger, naming the first sub-rule that failed."),
-    ("dedup", "Dedup methods", "`dedup METHOD(...)` inside a filter block."),
+    ("dedup", "Dedup methods", "`dedup METHOD(...)` inside a filter block; `dedup semantic(...)`, over "
+     "embeddings, inside the source's score block."),
     ("scorer", "Scorers", "`NAME = SCORER(...)` inside `score SOURCE { ... }`. A score is a column of the "
      "source's documents, computed after its filters; the mix (`where NAME >= 3`) and the order "
      "(`sort NAME desc`) select on it, so changing a threshold never re-scores. Model and fitted scores are "

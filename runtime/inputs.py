@@ -105,7 +105,7 @@ def hash_cache(cache_dir: str) -> Iterator[dict[str, str]]:
 def problems(recipe: CheckedRecipe) -> list[RecipeError]:
     """Every error the recipe's inputs hold, located in its text."""
     errors = [*_rule_files(recipe), *_sql(recipe)]  # the checked recipe keeps these literals' spans
-    found = [*_sources(recipe), *_tokenizer(recipe), *_models(recipe)]
+    found = [*_sources(recipe), *_tokenizer(recipe), *_models(recipe), *_weights_files(recipe)]
     if found:  # parsed again only to locate what was found
         tree = parse(recipe.text)
         errors += [RecipeError(where(tree), error.message, error.hint) for where, error in found]
@@ -179,6 +179,27 @@ def _rule_files(recipe: CheckedRecipe) -> Iterator[RecipeError]:
                     yield RecipeError(value.span, f"`{name}` of `{rule.op}`: the file does not exist",
                                       _namesake(value.value) or f"paths are relative to the working directory "
                                       f"({Path.cwd()})")
+
+
+def _weights_files(recipe: CheckedRecipe) -> Iterator[Found]:
+    """A file of mix weights (`balance X weights "FILE"`) that does not exist."""
+    for path in weights_files(recipe):
+        if not os.path.isfile(path):
+            yield partial(_weights_path, path), RecipeError(
+                None, "`weights`: the file does not exist",
+                _namesake(path) or f"paths are relative to the working directory ({Path.cwd()})")
+
+
+def weights_files(recipe: CheckedRecipe) -> list[str]:
+    """The files of mix weights the recipe reads, in order, once each."""
+    return list(dict.fromkeys(s.weights_file for p in recipe.order.phases for s in p.shares if s.weights_file))
+
+
+def _weights_path(path: str, tree: ast.Recipe) -> Span:
+    entries = [e for b in tree.blocks if isinstance(b, ast.Mix) for e in b.entries]
+    entries += [e for b in tree.blocks if isinstance(b, ast.Order) for p in b.items if isinstance(p, ast.Phase)
+                for m in p.steps if isinstance(m, ast.PhaseMix) for e in m.entries]
+    return next(e.weights.span for e in entries if isinstance(e.weights, ast.Str) and e.weights.value == path)
 
 
 # ---- tokenizer and models --------------------------------------------------------------------------------------

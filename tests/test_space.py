@@ -278,6 +278,31 @@ def test_a_new_mix_weight_reclusters_nothing_and_threads_do_not_change_the_bytes
     assert [Counter(got)[c] for c in range(6)] == [30, 30, 15, 15, 15, 15]
 
 
+def test_weights_from_a_file_are_a_dependency_of_the_mix(project: Path, built: Path) -> None:
+    """A CLIMB-style search's output: weights per cluster in a JSON file, which the mix reads, and whose edit
+    re-runs the mix (and nothing before it)."""
+    text = (project / "space.recipe").read_text(encoding="utf-8").replace('"build/space"', '"build/climb"')
+    (project / "climb.recipe").write_text(text.replace("balance topic ", 'balance topic weights "climb.json" '))
+    (project / "climb.json").write_text('{"0": 2, "1": 2, "2": 1, "3": 1, "4": 1, "5": 1}')
+    ok(recipe(project, "run", "climb.recipe", "--quiet", "--cache", "cache"))
+    got = Counter(pq.read_table(project / "build/climb/data").column("topic").to_pylist())
+    assert [got[c] for c in range(6)] == [30, 30, 15, 15, 15, 15]
+    (project / "climb.json").write_text("[1, 1, 1, 1, 1, 0]")  # cluster 5 left out
+    events = json_events(ok(recipe(project, "run", "climb.recipe", "--json", "--cache", "cache")).stdout)
+    assert {e["stage"] for e in events if e.get("event") == "stage_end" and not e.get("cached")} == \
+        {"mix", "order", "output"}
+    got = Counter(pq.read_table(project / "build/climb/data").column("topic").to_pylist())
+    assert [got[c] for c in range(6)] == [24, 24, 24, 24, 24, 0]
+    ledger = pq.read_table(project / "build/climb/ledger.parquet").to_pylist()
+    assert sum(r["rule"] == "weight 0 in `balance topic`" for r in ledger) == 30
+    (project / "climb.json").write_text("[1, 2]")
+    result = recipe(project, "run", "climb.recipe", "--quiet", "--cache", "cache")
+    assert result.returncode == 1 and "it gives 2 weights, and the clusters are 6" in " ".join(result.stderr.split())
+    (project / "climb.json").unlink()
+    result = recipe(project, "check", "climb.recipe")
+    assert result.returncode == 2 and "`weights`: the file does not exist" in result.stderr
+
+
 def test_k_larger_than_the_source_is_an_error_of_the_fit(tmp_path: Path) -> None:
     (tmp_path / "models").symlink_to(ROOT / "models")
     (tmp_path / "few.jsonl").write_text("".join(json.dumps({"text": f"note number {i} about cats"}) + "\n"

@@ -209,10 +209,10 @@ class MixEntry:
     select: str = ""
     rank: Expr | None = None
     temperature: Num | None = None
-    # `balance EXPR [weights [...]]`: the source's share spread over the values of EXPR (e.g. a cluster id),
-    # evenly or by the weights (one per value 0, 1, ...).
+    # `balance EXPR [weights [...] | weights "FILE"]`: the source's share spread over the values of EXPR (e.g. a
+    # cluster id), evenly or by the weights (one per value 0, 1, ...), written here or in a JSON file.
     balance: Expr | None = None
-    weights: ListLit | None = None
+    weights: ListLit | Str | None = None
 
 
 @dataclass(frozen=True)

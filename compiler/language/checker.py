@@ -673,6 +673,7 @@ class _Checker:
                 if entry.rank is not None:
                     self.expect(entry.rank, "number", f"`{entry.select}` ranks by a number, e.g. a score")
                 weights = self.balance(entry) if entry.balance is not None else ()
+                weights_file = entry.weights.value if isinstance(entry.weights, ast.Str) else ""
             finally:
                 self.names = {}
             temperature = 1.0
@@ -696,7 +697,8 @@ class _Checker:
             label = f"where {_text_of(self.recipe.text, entry.where.span)}" if entry.where else ""
             shares.append(MixShare(entry.source, entry.share.value / 100, entry.where, label, entry.select, entry.rank,
                                    temperature, entry.balance, weights,
-                                   _text_of(self.recipe.text, entry.balance.span) if entry.balance else ""))
+                                   _text_of(self.recipe.text, entry.balance.span) if entry.balance else "",
+                                   weights_file, self.clusters.get((entry.source, _name_of(entry.balance)), 0)))
         if not entries:
             self.error(span, "the mix is empty", "list sources with their weights, e.g. `web 100%`")
         elif abs(total - 100) > 1e-6 and all(e.share.kind == "percent" for e in entries):
@@ -715,6 +717,14 @@ class _Checker:
                        "e.g. a cluster id: `balance topic` after `topic = cluster(emb, k: 16)`")
         if entry.weights is None:
             return ()
+        if isinstance(entry.weights, ast.Str):  # a file: the engine reads it (runtime/stages/mix.py)
+            path = entry.weights.value
+            if not path.strip() or "://" in path or set(path) & set("*?["):
+                self.error(entry.weights.span, "`weights` names one local file", 'e.g. `weights "climb/weights.json"`')
+            if kind not in ("number", "json", "any", "error"):
+                self.error(entry.weights.span, "weights are per cluster id, and the balance is not by a number",
+                           "balance by a cluster score, e.g. `balance topic weights [...]`")
+            return ()
         items = entry.weights.items
         bad = [i for i in items if not isinstance(i, ast.Num) or i.kind != "plain" or i.value < 0]
         if bad or not items:
@@ -724,8 +734,7 @@ class _Checker:
         weights = tuple(float(i.value) for i in items if isinstance(i, ast.Num))
         if not any(weights):
             self.error(entry.weights.span, "the weights are all 0", "give some cluster a weight above 0")
-        ref = entry.balance
-        name = ref.parts[0] if isinstance(ref, ast.Ref) and len(ref.parts) == 1 else ""
+        name = _name_of(entry.balance)
         k = self.clusters.get((entry.source, name))
         if kind not in ("number", "json", "any", "error"):
             self.error(entry.weights.span, "weights are per cluster id, and the balance is not by a number",
@@ -925,6 +934,11 @@ class _Checker:
                 self.error(limit.span, f"cannot read shard limit `{amount.text} {limit.unit}`".rstrip("` ") + "`",
                            "write a size like `128MB` or a row count like `10_000 rows`")
         return OutputSpec(out.path.value, out.format, shard_bytes, shard_rows)
+
+
+def _name_of(e: ast.Expr | None) -> str:
+    """The name an expression is, when it is a bare name (a score): "" otherwise."""
+    return e.parts[0] if isinstance(e, ast.Ref) and len(e.parts) == 1 else ""
 
 
 def _over_vectors(op: Operator) -> bool:

@@ -147,7 +147,10 @@ class _ToAst(Transformer):
         if c[0].type == "TOP":
             return ("select", ("top", c[1], None))
         if c[0].type == "BALANCE":
-            return ("balance", (c[1], c[3] if len(c) > 3 else None))
+            weights = c[3] if len(c) > 3 else None
+            if isinstance(weights, Token):  # a file of weights
+                weights = ast.Str(_unquote(weights), _tok_span(weights))
+            return ("balance", (c[1], weights))
         value = _number(c[1]) if c[0].type == "MAX_EPOCHS" else c[1]
         return (str(c[0]), value)
 

@@ -251,28 +251,37 @@ def _pct(x: float) -> str:
     return f"{x * 100:.4g}%"
 
 
-def _balance(share: MixShare, phase: int) -> dict[str, Any]:
-    """A share's `balance X [weights [...]]` for mix.sql.j2: the group of each document (`group_sql`), the weight
+def _balance(share: MixShare, phase: int, files: dict[str, tuple[InputFile, ...]]) -> dict[str, Any]:
+    """A share's `balance X [weights ...]` for mix.sql.j2: the group of each document (`group_sql`), the weight
     of its group (`weight_sql`, over the pool's `_group_N`), and its `where` narrowed to groups of weight above 0,
-    with the ledger's label saying so."""
+    with the ledger's label saying so. Weights from a file are a table the engine registers (`table`: read by
+    runtime/stages/mix.py, fingerprinted, so an edit re-runs the mix)."""
     if share.balance is None:
         return {"group_sql": "", "weight_sql": "", "weights": []}
     group = expr_sql(share.balance)
-    if not share.weights:
+    if not share.weights and not share.weights_file:
         return {"group_sql": group, "weight_sql": "1.0", "weights": []}
-    weights = [float(w) for w in share.weights]
+    weights: Any = [float(w) for w in share.weights]
+    table: dict[str, Any] = {}
+    if share.weights_file:
+        file = files.get(f"weights:{share.weights_file}", (_UNRESOLVED,))[0]
+        table = {"name": f"mix__weights_{phase}_{share.source}", "kind": "weights", "path": share.weights_file,
+                 "size": file.size, "fingerprint": file.fingerprint, "clusters": share.clusters}
+        weights = share.weights_file
 
     def weight_of(value: str) -> str:
-        return f"list_extract({literal(weights)}, TRY_CAST({value} AS BIGINT) + 1)"
+        listed = f"(SELECT weights FROM {table['name']})" if table else literal(weights)
+        return f"list_extract({listed}, TRY_CAST({value} AS BIGINT) + 1)"
 
     where = expr_sql(share.where, "bool") if share.where else "true"
     label = f"weight 0 in `balance {share.balance_label}`"
     return {"group_sql": group, "weight_sql": weight_of(f"substr(_group_{phase}, 2)"), "weights": weights,
             "where_sql": f"({where}) AND coalesce({weight_of(group)} > 0, false)",
-            "where_label": f"{share.where_label} or {label}" if share.where_label else label}
+            "where_label": f"{share.where_label} or {label}" if share.where_label else label,
+            **({"table": table} if table else {})}
 
 
-def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
+def _mix(recipe: CheckedRecipe, providers: dict[str, str], files: dict[str, tuple[InputFile, ...]]) -> Stage:
     """The documents each phase takes from each source. The engine sets each phase's targets from what the
     sources have left (runtime/stages/mix.py), so `max_epochs` holds over the whole build."""
     # Per input stage, the sources the mix takes from it (a `dedup_global` stage holds several).
@@ -289,7 +298,7 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
         shares: list[dict[str, Any]] = [
             {"source": s.source, "share": s.share, "where_sql": expr_sql(s.where, "bool") if s.where else "true",
              "where_label": s.where_label, "select": s.select, "key_sql": selection_key(s, recipe.seed),
-             **_balance(s, len(rendered))}
+             **_balance(s, len(rendered), files)}
             for s in phase.shares]
         if not mix:  # every document of every source, once
             shares = [{"source": s.name, "share": None, "where_sql": "true", "where_label": "", "select": "",
@@ -316,8 +325,11 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str]) -> Stage:
               "caps": dict(caps), "feeds": {s.name: providers[s.name] for s in recipe.sources},
               "phases": [{**{k: v for k, v in p.items() if k not in ("shares", "label")},
                           "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql", "group_sql",
-                                                                               "weight_sql")}
+                                                                               "weight_sql", "table")}
                                      for s in p["shares"]]} for p in rendered]}
+    tables = [s["table"] for p in rendered for s in p["shares"] if "table" in s]  # files of weights
+    if tables:
+        params["tables"] = tables
     return Stage("mix", "mix", tuple(taken), params, sql, step="mix")
 
 
@@ -400,7 +412,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
         if space is not None:
             add(space)
             providers[src.name] = space.name
-    add(_mix(recipe, providers))
+    add(_mix(recipe, providers, files))
     add(_order(recipe))
     out = recipe.output
     inputs = ("order",) + tuple(s.name for s in stages if s.name != "order")

@@ -289,3 +289,48 @@ def empty_error(empty: list[str], funnel: Callable[[str], str] | None = None) ->
     return RecipeError(None, "; ".join(lines) + ", and the run is `--strict`",
                        "loosen the rule or the `where` that left nothing of it, or take it out of the mix"
                        + ("" if funnel else "; `recipe report` shows its funnel"), stage="mix")
+
+
+def read_weights(table: dict[str, Any], stage: str) -> Any:
+    """The engine's side of `balance X weights "FILE"`: the file the plan fingerprinted, as a one-row table of the
+    weight of each group 0, 1, ... (`weights`: a list of doubles). The file holds a JSON list of weights, or an
+    object from group id to weight (an id it leaves out weighs 0), as a CLIMB-style search would write it. A file
+    changed since it was fingerprinted, a weight below 0, no weight above 0, or (for a cluster score) other than
+    one weight per cluster stops the build."""
+    import hashlib
+    import json
+
+    import pyarrow as pa
+
+    path = table["path"]
+
+    def bad(message: str, hint: str) -> RecipeError:
+        return RecipeError(None, f"the weights file: {message}", hint, stage=stage, input=path)
+
+    try:
+        data = open(path, "rb").read()  # noqa: SIM115 - one small read
+    except OSError as exc:
+        raise bad(f"cannot read it: {exc.strerror or exc}", "check the path") from None
+    if f"sha256:{hashlib.sha256(data).hexdigest()}" != table["fingerprint"]:
+        raise bad("it changed while the build was planned", "run the build again")
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad(f"it is not JSON ({exc})", 'write a list, `[2, 1, 0.5]`, or an object, `{"0": 2, "3": 1}`') from None
+    listed_by_id = isinstance(value, dict)
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) and k.isdigit() for k in value):
+            raise bad("an object's keys are group ids, 0, 1, ...", 'e.g. `{"0": 2, "3": 1}`')
+        listed = [0.0] * (max(map(int, value), default=-1) + 1)
+        for key, weight in value.items():
+            listed[int(key)] = weight
+        value = listed
+    k = table.get("clusters") or 0
+    if not isinstance(value, list) or not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0
+                                              for w in value):
+        raise bad("it is not a list of weights, each a number of at least 0", "e.g. `[2, 1, 0.5, 1]`")
+    if not any(value):
+        raise bad("every weight is 0", "give some group a weight above 0")
+    if k and (len(value) > k if listed_by_id else len(value) != k):
+        raise bad(f"it gives {len(value)} weights, and the clusters are {k}", f"one weight per cluster, 0 to {k - 1}")
+    return pa.table({"weights": pa.array([[float(w) for w in value]], pa.list_(pa.float64()))})

@@ -27,7 +27,7 @@ from datarecipe.runtime.session import (
 )
 from datarecipe.runtime.spill import ALIGNED, attach
 from datarecipe.runtime.stages.ingest import read_blocklist
-from datarecipe.runtime.stages.mix import Mixer
+from datarecipe.runtime.stages.mix import Mixer, read_weights
 
 if TYPE_CHECKING:
     import duckdb
@@ -87,7 +87,8 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
 
     try:
         for table in tables:
-            con.register(table["name"], read_blocklist(table, stage.name))
+            con.register(table["name"], read_weights(table, stage.name) if table.get("kind") == "weights"
+                         else read_blocklist(table, stage.name))
         with stage_errors(stage.name, plugins=ctx.failures, hint=SQL_HINT, memory_hint=memory.HINT):
             run_statements(con, stage.sql, write)
     finally:
