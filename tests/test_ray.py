@@ -113,6 +113,17 @@ def test_scored_and_deduplicated_recipes(tmp_path: Path, cluster: str, name: str
             "plugin-example": {"filter_pydocs:stage_part", "score_pydocs.ease:actors"}}[name] <= steps, steps
 
 
+def test_the_embedding_space_recipe(tmp_path: Path, cluster: str) -> None:
+    """recipes/space.recipe: the k-means fit in a task (it embeds the notes), the clusters and distances from
+    actor pools, SemDeDup and representative ranks in a whole stage, the knn_chains order: the same bytes."""
+    work = project(tmp_path, "space.recipe")
+    (work / "models").symlink_to(ROOT / "models")
+    local, ray_build, steps = both(work, "recipes/space.recipe", "build/space", cluster)
+    assert digest_tree(ray_build) == local
+    assert {"fit_notes_topic:whole_stage", "score_notes:score_todo", "score_notes.topic:actors",
+            "score_notes.dist:actors", "space_notes:whole_stage", "order:whole_stage"} <= steps, steps
+
+
 def test_a_split_filter_counts_the_documents_its_transforms_changed(tmp_path: Path, cluster: str) -> None:
     work = tmp_path / "work"
     write_jsonl(work / "web.jsonl", [{"id": f"d{i:02}", "text": f"Write to user{i}@example.org today" if i % 3 == 0

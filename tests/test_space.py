@@ -237,6 +237,11 @@ def test_the_clusters_are_the_topics_and_the_mix_takes_twenty_of_each(built: Pat
     pairs = Counter((r["topic"], planted[r["doc_id"]]["topic"]) for r in got)
     assert len(pairs) == 6 and set(pairs.values()) == {20}  # one topic per cluster, 20 notes each
     assert sorted(r["rep"] for r in got) == sorted(list(range(1, 21)) * 6)  # the 20 most representative of each
+    (fitted,) = (built.parent.parent / "cache" / "fit_notes_topic").glob("*/model/centroids.npy")
+    centroids = np.load(fitted).astype(np.float64)
+    for r in got:  # each note's distance is to the centroid of its own cluster, the nearest one
+        distances = np.linalg.norm(centroids - np.array(r["emb"], dtype=np.float32).astype(np.float64), axis=1)
+        assert r["topic"] == int(distances.argmin()) and r["dist"] == pytest.approx(distances.min(), rel=1e-12)
     clusters = manifest(built)["clusters"]["notes"]["topic"]
     assert clusters["k"] == 6 and [c["docs"] for c in clusters["clusters"]] == [20] * 6
     assert sorted(c["fit_size"] for c in clusters["clusters"]) == [35] * 6  # 210 distinct notes, before SemDeDup

@@ -584,6 +584,10 @@ class _Checker:
                     local[entry.name] = op.returns
                 if op.name == "cluster":
                     self.clusters[(block.source, entry.name)] = args["k"]
+                if op.name == "centroid_distance" and (block.source, args["clusters"]) not in self.clusters:
+                    self.error(entry.call.span, f"`{args['clusters']}` is not a `cluster(...)` score of this block",
+                               "name the block's cluster score, e.g. `d = centroid_distance(topic)`")
+                    continue
                 out.append(ScoreSpec(block.source, entry.name, op.name, op.scorer, op.returns,
                                      tuple(sorted(args.items())), value, inputs))
             self.block_dedups(block, local)

@@ -194,7 +194,7 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
                        "args": {"tokenizer": recipe.tokenizer}, "cache": key})
     for sc in recipe.scores_for(source):
         if sc.kind != "set":  # a set-level score is the space stage's, after this one
-            scores.append(_entry(sc, files, precision, fitted))
+            scores.append(_entry(sc, files, precision, fitted, recipe.scores))
     name = f"score_{source}"
     sql = render("score.sql.j2", stage=name, source=source, input=feeds[source], scores=scores)
     inputs = (feeds[source],) + tuple(s["fit"] for s in scores if "fit" in s)
@@ -204,9 +204,10 @@ def _score(recipe: CheckedRecipe, source: str, feeds: dict[str, str], fitted: di
                  step="score", source=source)
 
 
-def _entry(sc: ScoreSpec, files: dict[str, tuple[InputFile, ...]], precision: str, fitted: dict[str, str]
-           ) -> dict[str, Any]:
-    """One score of a score stage: how it is computed and, when cached, its cache key."""
+def _entry(sc: ScoreSpec, files: dict[str, tuple[InputFile, ...]], precision: str, fitted: dict[str, str],
+           recipe_scores: tuple[ScoreSpec, ...] = ()) -> dict[str, Any]:
+    """One score of a score stage: how it is computed and, when cached, its cache key (`recipe_scores`: the
+    recipe's, where a score names another)."""
     entry: dict[str, Any] = {"name": sc.name, "op": sc.op, "kind": sc.kind, "returns": sc.returns,
                              "args": dict(sc.args)}
     if sc.kind == "sql":
@@ -218,11 +219,18 @@ def _entry(sc: ScoreSpec, files: dict[str, tuple[InputFile, ...]], precision: st
     elif sc.kind == "python":
         entry.update(cache=_cache_key(sc, "", "", "", REGISTRY[("scorer", sc.op)].fingerprint))
     else:  # fitted, or a cluster (`space`): keyed by its fit, whose fingerprint holds its inputs
-        fit = _fit_name(sc)
+        fit = _fit_name(sc) if sc.op != "centroid_distance" else f"fit_{sc.source}_{entry['args']['clusters']}"
         entry.update(fit=fit, cache=_cache_key(sc, "", "", fitted[fit]))
-        if sc.kind == "space":
+        if sc.op == "cluster":
             entry.update(returns="int", vectors=entry["args"]["vectors"])
+        elif sc.op == "centroid_distance":
+            entry.update(vectors=_cluster_of(recipe_scores, sc)["vectors"])
     return entry
+
+
+def _cluster_of(scores: tuple[ScoreSpec, ...], sc: ScoreSpec) -> dict[str, Any]:
+    """The arguments of the `cluster` score a `centroid_distance` names."""
+    return dict(next(s for s in scores if s.source == sc.source and s.name == dict(sc.args)["clusters"]).args)
 
 
 def _vectors_entry(recipe: CheckedRecipe, sc: ScoreSpec, files: dict[str, tuple[InputFile, ...]],
@@ -403,7 +411,7 @@ def plan(recipe: CheckedRecipe, files: dict[str, tuple[InputFile, ...]], precisi
         for sc in scores:
             if sc.kind == "fitted":
                 add(_fit(recipe, sc, feeds))
-            elif sc.kind == "space":
+            elif sc.op == "cluster":
                 add(_cluster_fit(recipe, sc, feeds, _vectors_entry(recipe, sc, files, precision)))
         scored = _score(recipe, src.name, feeds, done, files, precision)
         add(scored)

@@ -1,7 +1,8 @@
 """The embedding space: operators over the vectors of an `embedding(...)` score. Declared here, with no heavy
 import; their kernels are kernels.py (numpy and torch), which the runtime imports when a build uses them.
 
-- `cluster(EMB, k: ...)`: a score block scorer, the document's k-means cluster. The centroids are fitted in a stage
+- `cluster(EMB, k: ...)`: a score block scorer, the document's k-means cluster (`centroid_distance(C)`: its
+  distance to the cluster's centroid). The centroids are fitted in a stage
   of their own (`fit_SOURCE_NAME`) on a seeded sample of the source's distinct vectors, read from the embedding's
   score cache; the cluster of each vector is then a cached score like any other, keyed by the fit.
 - `dedup semantic(EMB, threshold: ..., clusters: C)`: SemDeDup, in the score block, after the scores it reads, and
@@ -40,6 +41,11 @@ register(
        "its nearest centroid (ties: the smaller id). Every decision is exact in float64, so the clusters are the "
        "same on a GPU and a CPU and whatever the batch (operators/space/kernels.py). A changed mix or order "
        "re-clusters nothing.", returns="number", scorer="space"),
+    Operator("centroid_distance", "scorer", (
+        Param("clusters", "score", REQUIRED, "a `cluster(...)` score of the block, named before this one"),
+    ), "The Euclidean distance of the document's embedding to the centroid of its cluster (of the `cluster` "
+       "score named), in float64: small for a typical member, large for an outlier. It shares that score's fit "
+       "and vectors, and is cached like it.", returns="number", scorer="space"),
     Operator("representative", "scorer", (
         VECTORS,
         clusters("documents are ranked"),

@@ -214,20 +214,21 @@ def matrix(vectors: pa.Array | pa.ChunkedArray, stage: str, width: int | None = 
 
 
 class ClusterScorer:
-    """A `cluster` score: each vector's nearest centroid (kernels.assign), null for a null vector."""
+    """A `cluster` score: each vector's nearest centroid (kernels.assign), or its distance to it; null for a null
+    vector."""
 
-    output_type = pa.int64()
-
-    def __init__(self, centroids: np.ndarray, device: str, stage: str):
+    def __init__(self, centroids: np.ndarray, device: str, stage: str, distance: bool = False):
         self.centroids = centroids
         self.device = device
         self.stage = stage
+        self.distance = distance  # `centroid_distance`: the distance to the nearest centroid, not its id
+        self.output_type = pa.float64() if distance else pa.int64()
         self.forward_passes = 0
 
     @classmethod
-    def load(cls, model: Path, device: str, stage: str) -> ClusterScorer:
+    def load(cls, model: Path, device: str, stage: str, distance: bool = False) -> ClusterScorer:
         """The scorer of the centroids a `cluster` fit wrote into `model` (runtime/stages/space.py)."""
-        return cls(np.load(model / "centroids.npy"), device, stage)
+        return cls(np.load(model / "centroids.npy"), device, stage, distance)
 
     def score(self, vectors: pa.Array, progress: Any = None) -> pa.Array:
         self.forward_passes += 1
@@ -235,11 +236,12 @@ class ClusterScorer:
             vectors = vectors.combine_chunks()
         present = pc.is_valid(vectors).to_numpy(zero_copy_only=False)
         x = matrix(vectors.filter(pa.array(present)), self.stage, self.centroids.shape[1])
-        out = np.zeros(len(vectors), dtype=np.int64)
-        out[present] = assign(x, self.centroids, device_of(self.device)).cluster
+        got = assign(x, self.centroids, device_of(self.device))
+        out = np.zeros(len(vectors), dtype=np.float64 if self.distance else np.int64)
+        out[present] = got.distance if self.distance else got.cluster
         if progress is not None:
             progress(len(vectors))
-        return pa.array(out, pa.int64(), mask=~present)
+        return pa.array(out, self.output_type, mask=~present)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def clusters(ctx: StageContext, ordered: Path, example_chars: int = 200) -> dict
         if stage.kind != "score":
             continue
         source = stage.params["source"]
-        for entry in (e for e in stage.params["scores"] if e["kind"] == "space"):
+        for entry in (e for e in stage.params["scores"] if e["op"] == "cluster"):
             model = orjson.loads((ctx.stage_dir(ctx.plan.stage(entry["fit"])) / "model" / "cluster.json").read_bytes())
             k = model["k"]
             docs = [0] * k

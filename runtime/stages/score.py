@@ -100,7 +100,8 @@ def load_scorer(ctx: StageContext, stage: Stage, entry: dict[str, Any]) -> Any:
         if entry["kind"] == "space":  # a cluster: the nearest centroid of a vector
             from datarecipe.operators.space.kernels import ClusterScorer
 
-            return ClusterScorer.load(ctx.stage_dir(ctx.plan.stage(entry["fit"])) / "model", ctx.device, stage.name)
+            return ClusterScorer.load(ctx.stage_dir(ctx.plan.stage(entry["fit"])) / "model", ctx.device, stage.name,
+                                      distance=entry["op"] == "centroid_distance")
         if entry["kind"] == "model":  # torch and transformers, only when a recipe scores with a model
             from datarecipe.operators.scorers import models as scoring
             from datarecipe.runtime import weights
