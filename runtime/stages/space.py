@@ -71,20 +71,26 @@ def run_cluster_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: St
     return {"rows": len(x), "fit": stats, "embedded": found.get("embedded", {})}
 
 
-def _map(centroids: np.ndarray) -> list[list[float]]:
-    """The centroids projected on their first two principal components (float64, signs fixed so the largest
-    coordinate of each axis is positive), rounded: the card's 2-D map of the clusters."""
+def _map(centroids: np.ndarray, steps: int = 300) -> list[list[float]]:
+    """The centroids projected on their first two principal components, rounded: the card's 2-D map of the
+    clusters. Found by power iteration (then deflation) with numpy's own elementwise sums, not BLAS or LAPACK,
+    whose bits may depend on the thread count: the map is in the build, which must not. Each axis's sign makes
+    its largest coordinate positive."""
     c = centroids.astype(np.float64)
     centred = c - c.mean(axis=0)
-    if len(c) < 2:
-        return [[0.0, 0.0] for _ in c]
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    axes = vt[:2]
-    axes = axes * np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])[:, None]
-    xy = centred @ axes.T
-    if xy.shape[1] < 2:
-        xy = np.hstack([xy, np.zeros((len(xy), 1))])
-    return [[round(float(a), 6), round(float(b), 6)] for a, b in xy]
+    axes: list[np.ndarray] = []
+    for _ in range(2):
+        v = np.ones(c.shape[1]) / np.sqrt(c.shape[1])
+        for _ in range(steps):  # v <- C^T C v, less the axes found
+            w = (centred.T * (centred * v).sum(axis=1)).sum(axis=1)
+            for axis in axes:
+                w = w - axis * (w * axis).sum()
+            norm = np.sqrt((w * w).sum())
+            if norm == 0:
+                break
+            v = w / norm
+        axes.append(v * (1.0 if v[np.abs(v).argmax()] >= 0 else -1.0))
+    return [[round(float((row * axes[0]).sum()), 6), round(float((row * axes[1]).sum()), 6)] for row in centred]
 
 
 # ---------------------------------------------------------------------------------------------
