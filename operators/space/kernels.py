@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datarecipe.compiler.language.errors import RecipeError
 
+INIT_ROWS = 64  # rows per cluster that k-means++ seeds from (a seeded subsample); Lloyd's steps use them all
 ROWS = 8192  # vectors per float32 product: bounds the memory of a block of distances (ROWS x k floats)
 UNIT = 2.0 ** -24  # float32's unit roundoff
 
@@ -117,15 +118,18 @@ class KMeans:
 def kmeans(x: np.ndarray, k: int, seed: int, max_iter: int = 50, tol: float = 1e-4, device: Any = None,
            progress: Callable[[int], None] | None = None) -> KMeans:
     """Lloyd's k-means on the rows of x (float32), seeded by greedy k-means++ (as scikit-learn's: 2 + ln k
-    candidates per step, the one that lowers the potential most), until no vector changes cluster, the inertia
-    falls by less than `tol` of itself, or `max_iter` steps. An empty cluster takes the vector farthest from its
-    centroid. Deterministic: the same rows in the same order and seed give the same bits."""
+    candidates per step, the one that lowers the potential most) on at most INIT_ROWS x k of them, until no
+    vector changes cluster, the inertia falls by less than `tol` of itself, or `max_iter` steps. An empty cluster
+    takes the vector farthest from its centroid. Deterministic: the same rows in the same order and seed give the
+    same bits."""
     device = device or device_of()
     x = np.ascontiguousarray(x, dtype=np.float32)
     n = len(x)
     if not 1 <= k <= n:
         raise ValueError(f"k = {k} needs between 1 and {n} vectors")
-    centroids = _plus_plus(x, k, seed)
+    rng = np.random.default_rng(seed)
+    seeding = x if len(x) <= INIT_ROWS * k else x[np.sort(rng.permutation(len(x))[:INIT_ROWS * k])]
+    centroids = _plus_plus(seeding, k, rng)
     previous = math.inf
     labels = np.full(n, -1, dtype=np.int64)
     iterations = 0
@@ -161,12 +165,13 @@ def _means(x: np.ndarray, labels: np.ndarray, k: int, distance: np.ndarray) -> n
     return means.astype(np.float32)
 
 
-def _plus_plus(x: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Greedy k-means++ seeding, on the CPU on one torch thread (the same machine gives the same bits)."""
+def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Greedy k-means++ seeding, on the CPU on one torch thread (the same machine gives the same bits). Each step
+    reads every row once (a product with the step's candidates): memory-bound, so kmeans seeds on at most
+    INIT_ROWS x k of its rows."""
     import torch
     from datarecipe.operators.scorers import one_torch_thread
 
-    rng = np.random.default_rng(seed)
     trials = 2 + int(math.log(k))
     with one_torch_thread(), torch.inference_mode():
         points = torch.from_numpy(x if x.flags.writeable else x.copy())
@@ -174,7 +179,7 @@ def _plus_plus(x: np.ndarray, k: int, seed: int) -> np.ndarray:
 
         def distances(rows: np.ndarray) -> torch.Tensor:  # squared, to the points `rows`, one column each
             chosen = points[torch.from_numpy(rows)]
-            return (sq[:, None] + sq[torch.from_numpy(rows)][None, :] - 2 * points @ chosen.T).clamp_(min=0)
+            return (sq[:, None] + sq[torch.from_numpy(rows)][None, :] - 2 * (points @ chosen.T)).clamp_(min=0)
 
         first = int(rng.integers(len(x)))
         centers = [first]
