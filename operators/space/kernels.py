@@ -79,7 +79,12 @@ class Assigned:
 
 
 def assign(x: np.ndarray, centroids: np.ndarray, device: Any = None) -> Assigned:
-    """The nearest centroid of each vector, decided exactly (module docstring), in blocks of ROWS vectors."""
+    """The nearest centroid of each vector, decided exactly (module docstring), in blocks of ROWS vectors. The
+    screen runs on the device in float32: |c|^2 - 2 x.c for every centroid, and the centroids within the slack
+    of a row's best, which covers the products' error bound and float32's rounding of the sums; only those
+    candidate pairs come back to be decided in float64."""
+    import torch
+
     device = device or device_of()
     x = np.ascontiguousarray(x, dtype=np.float32)
     c = np.ascontiguousarray(centroids, dtype=np.float32)
@@ -88,22 +93,28 @@ def assign(x: np.ndarray, centroids: np.ndarray, device: Any = None) -> Assigned
     margin = _margin(x.shape[1])
     clusters = np.empty(len(x), dtype=np.int64)
     distances = np.empty(len(x), dtype=np.float64)
-    for start in range(0, len(x), ROWS):
-        block = x[start:start + ROWS]
-        x_sq = np.einsum("ij,ij->i", block.astype(np.float64), block.astype(np.float64))
-        approx = c_sq[None, :] - 2.0 * _products(block, c, device).astype(np.float64)  # |x|^2 left out: per row
-        best = approx.min(axis=1)
-        slack = 2.0 * margin * np.sqrt(x_sq) * c_norm + 1e-12 * (x_sq + c_norm ** 2)
-        near = approx <= (best + slack)[:, None]
-        rows, cols = np.nonzero(near)
-        exact = exact_sq_distances(block[rows], c[cols])
-        # per row, the smallest exact distance, then the smallest index: rows and cols come sorted by (row, col)
-        order = np.lexsort((cols, exact, rows))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = rows[order][1:] != rows[order][:-1]
-        chosen = order[first]
-        clusters[start:start + len(block)] = cols[chosen]
-        distances[start:start + len(block)] = np.sqrt(exact[chosen])
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+    with torch.inference_mode():
+        cs = torch.from_numpy(c_sq.astype(np.float32)).to(device)[None, :]
+        ct = torch.from_numpy(np.array(c.T, order="C")).to(device)
+        for start in range(0, len(x), ROWS):
+            block = x[start:start + ROWS]
+            xb = torch.from_numpy(np.array(block, copy=not block.flags.writeable)).to(device)
+            approx = torch.addmm(cs, xb, ct, alpha=-2.0)  # |x|^2 left out: the same for every centroid of a row
+            norm = torch.linalg.vector_norm(xb, dim=1) * 1.0001
+            slack = 2.0 * margin * norm * c_norm + 1e-6 * (c_norm ** 2 + norm * c_norm)
+            near = approx <= (approx.min(dim=1).values + slack)[:, None]
+            rows_t, cols_t = torch.nonzero(near, as_tuple=True)
+            rows, cols = rows_t.cpu().numpy(), cols_t.cpu().numpy()
+            exact = exact_sq_distances(block[rows], c[cols])
+            # per row, the smallest exact distance, then the smallest index
+            order = np.lexsort((cols, exact, rows))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = rows[order][1:] != rows[order][:-1]
+            chosen = order[first]
+            clusters[start:start + len(block)] = cols[chosen]
+            distances[start:start + len(block)] = np.sqrt(exact[chosen])
     return Assigned(clusters, distances)
 
 
