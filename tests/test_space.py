@@ -134,6 +134,14 @@ def test_facility_location_is_the_greedy_order_and_covers_better_than_chance() -
     assert coverage(order[:12]) > max(coverage(rng.choice(240, 12, replace=False)) for _ in range(50))
 
 
+def test_a_large_set_chains_from_neighbour_lists_to_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = blobs(1500, 64, 10, 0.9, seed=2)
+    whole = kernels.chain(x, start=3)
+    monkeypatch.setattr(kernels, "CHAIN_ROWS", 100)  # the lists, and the products with the rows left
+    monkeypatch.setattr(kernels, "NEIGHBOURS", 8)
+    assert kernels.chain(x, start=3).tolist() == whole.tolist()
+
+
 def test_the_chain_visits_every_row_once_always_to_the_nearest_left() -> None:
     x = blobs(600, 24, 8, 0.9, seed=11)
     order = kernels.chain(x, start=4)

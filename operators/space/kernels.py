@@ -322,7 +322,13 @@ def semantic_duplicates(x: np.ndarray, threshold: float, device: Any = None) -> 
 def chain(x: np.ndarray, start: int = 0, device: Any = None) -> np.ndarray:
     """In-Context Pretraining's traversal of one set: from row `start`, always to the most similar (cosine) row
     not yet visited (ties: the smaller row), until every row is visited once. The visiting order, as row indices.
-    Sets up to CHAIN_ROWS rows hold their float32 similarity matrix; larger ones compute a row of it per step."""
+
+    A set of up to CHAIN_ROWS rows holds its float32 similarity matrix. A larger one holds each row's NEIGHBOURS
+    most similar rows (blocked products, then top-k) and steps from that list while the best unvisited one in it
+    is sure to beat every row outside it (the list's last value is below it by more than the slack); otherwise it
+    computes the current row against the rows not yet visited. Either way the step is decided exactly."""
+    import torch
+
     device = device or device_of()
     u64, u32 = unit(x)
     n, d = u32.shape
@@ -330,7 +336,18 @@ def chain(x: np.ndarray, start: int = 0, device: Any = None) -> np.ndarray:
         return np.array([], dtype=np.int64)
     slack = _margin(d) + 1e-12
     whole = _products(u32, u32, device) if n <= CHAIN_ROWS else None
+    lists: tuple[np.ndarray, np.ndarray] | None = None
+    if whole is None:
+        m = min(NEIGHBOURS, n - 1)
+        values, indices = [], []
+        with torch.inference_mode():
+            for first in range(0, n, ROWS):
+                top = torch.topk(torch.from_numpy(_products(u32[first:first + ROWS], u32, device)), m + 1, dim=1)
+                values.append(top.values.numpy().astype(np.float64))
+                indices.append(top.indices.numpy())
+        lists = np.concatenate(values), np.concatenate(indices)
     visited = np.zeros(n, dtype=bool)
+    left = np.arange(n)  # the rows not yet visited, compacted now and then
     order = np.empty(n, dtype=np.int64)
     current = start
     for step in range(n):
@@ -338,10 +355,24 @@ def chain(x: np.ndarray, start: int = 0, device: Any = None) -> np.ndarray:
         visited[current] = True
         if step == n - 1:
             break
-        row = whole[current] if whole is not None else _products(u32[current:current + 1], u32, device)[0]
-        approx = np.where(visited, -np.inf, row.astype(np.float64))
-        best = approx.max()
-        near = np.flatnonzero(approx >= best - slack)
+        near = None
+        if lists is not None:
+            values_row, indices_row = lists[0][current], lists[1][current]
+            open_ = ~visited[indices_row]
+            if open_.any():
+                best = values_row[open_].max()
+                if values_row[-1] < best - slack:  # no row outside the list comes within the slack
+                    near = indices_row[open_ & (values_row >= best - slack)]
+            if near is None:
+                if len(left) > 2 * (n - step - 1):
+                    left = left[~visited[left]]
+                pool = left[~visited[left]]
+                approx = _products(u32[current:current + 1], u32[pool], device)[0].astype(np.float64)
+                near = pool[approx >= approx.max() - slack]
+        elif whole is not None:
+            approx = np.where(visited, -np.inf, whole[current].astype(np.float64))
+            near = np.flatnonzero(approx >= approx.max() - slack)
+        assert near is not None
         if len(near) > 1:
             exact = exact_dots(np.repeat(u64[current:current + 1], len(near), axis=0), u64[near])
             current = int(near[np.lexsort((near, -exact))[0]])
@@ -350,7 +381,8 @@ def chain(x: np.ndarray, start: int = 0, device: Any = None) -> np.ndarray:
     return order
 
 
-CHAIN_ROWS = 4096  # a set this large holds its similarity matrix (64 MB); a larger one computes a row per step
+CHAIN_ROWS = 4096  # a set this large holds its similarity matrix (64 MB); a larger one holds neighbour lists
+NEIGHBOURS = 32  # the neighbour list of each row of a large set (n x 32 values and indices)
 
 
 def most_similar(x: np.ndarray, y: np.ndarray, device: Any = None) -> int:
