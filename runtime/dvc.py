@@ -92,6 +92,13 @@ def _outside(the_plan: Plan, entry: dict[str, Any]) -> str | None:
     return found[0].fingerprint if found and not in_project(spec) else None
 
 
+def _model_entries(stage: Stage) -> list[dict[str, Any]]:
+    """The score entries a stage runs: a score stage's, or the embedding a cluster's fit scores with."""
+    if stage.kind == "score":
+        return list(stage.params["scores"])
+    return [stage.params["vectors"]] if "vectors" in stage.params else []
+
+
 def _spec(entry: dict[str, Any]) -> tuple[str, str]:
     """A score entry's model or tokenizer as written, and its key in the plan's files."""
     if entry["kind"] == "tokens":
@@ -117,15 +124,15 @@ def params_slice(the_plan: Plan, stage: Stage) -> dict[str, Any]:
         del params["files"]
     if "tables" in params:  # blocklists: a dependency of the stage
         params["tables"] = [{"name": t["name"], "path": t["path"]} for t in params["tables"]]
+    def plain_entry(entry: dict[str, Any]) -> dict[str, Any]:
+        entry = {k: v for k, v in entry.items() if k not in _DERIVED}
+        fingerprint = _outside(the_plan, entry)
+        return {**entry, "fingerprint": fingerprint} if fingerprint else entry
+
     if stage.kind == "score":
-        scores = []
-        for entry in params["scores"]:
-            entry = {k: v for k, v in entry.items() if k not in _DERIVED}
-            fingerprint = _outside(the_plan, entry)
-            if fingerprint:
-                entry["fingerprint"] = fingerprint
-            scores.append(entry)
-        params["scores"] = scores
+        params["scores"] = [plain_entry(entry) for entry in params["scores"]]
+    if stage.kind == "fit" and "vectors" in params:  # a cluster's fit: the embedding it scores with
+        params["vectors"] = plain_entry(params["vectors"])
     return _plain({"kind": stage.kind, "code": code_digest(stage, the_plan.macros), **params})
 
 
@@ -166,8 +173,8 @@ def dvc_stages(recipe_path: str, recipe: CheckedRecipe, the_plan: Plan) -> dict[
             if not is_remote(path):
                 deps.append(_dependency(path))
         deps += [t["path"] for t in stage.params.get("tables", [])]
-        if stage.kind == "score":  # models and tokenizers in the project
-            for entry in stage.params["scores"]:
+        if stage.kind in ("score", "fit"):  # models and tokenizers in the project (a cluster's fit embeds)
+            for entry in _model_entries(stage):
                 if entry["kind"] in ("tokens", "model") and in_project(_spec(entry)[0]):
                     deps.append(_spec(entry)[0].removeprefix("./"))
         if stage.kind == "write":
