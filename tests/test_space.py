@@ -316,6 +316,15 @@ def test_weights_from_a_file_are_a_dependency_of_the_mix(project: Path, built: P
     assert result.returncode == 2 and "`weights`: the file does not exist" in result.stderr
 
 
+def test_the_estimate_fits_fewer_clusters_on_a_sample_smaller_than_k(project: Path, built: Path) -> None:
+    """k = 200 fits the 210 distinct notes; a sample of 100 of them cannot give 200 clusters, and the estimate
+    (not the build) fits as many as it has."""
+    text = (project / "space.recipe").read_text(encoding="utf-8").replace("k: 6", "k: 200")
+    (project / "many.recipe").write_text(text.replace("balance topic top -rep", "top -rep"))
+    shown = ok(recipe(project, "explain", "many.recipe", "--estimate", "--sample", "100", "--cache", "cache")).stdout
+    assert "sample: notes 100 of 222" in shown
+
+
 def test_k_larger_than_the_source_is_an_error_of_the_fit(tmp_path: Path) -> None:
     (tmp_path / "models").symlink_to(ROOT / "models")
     (tmp_path / "few.jsonl").write_text("".join(json.dumps({"text": f"note number {i} about cats"}) + "\n"

@@ -197,6 +197,8 @@ class SampleEngine(StageContext):
     rows), timing every stage; the mix's arithmetic is scaled to the full inputs, and the output goes to the cache
     directory."""
 
+    sampled = True
+
     def __init__(self, plan: Plan, recipe: CheckedRecipe, samples: dict[str, Sample], **options: Any):
         super().__init__(plan, recipe, **options)
         self.samples = samples

@@ -29,6 +29,8 @@ class StageContext:
     runtime/stages/atomic.py renames into place) from the outputs of `stage.inputs`, read with `data_files` or
     `register_outputs`."""
 
+    sampled = False  # a run on a sample of each source (the estimate): a fit may see fewer documents than a build
+
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, cache_dir: Path, threads: int = 0,
                  memory_limit: str = "4GB", reporter: Reporter | None = None, recipe_path: str = "",
                  device: str = "auto", stage_root: Path | None = None):

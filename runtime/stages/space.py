@@ -52,7 +52,9 @@ def run_cluster_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: St
             run_statements(con, stage.sql, write)
     finally:
         forget(con, [*stage.inputs, f"score_cache_{vectors['name']}"])
-    x, args = found["sample"], params["args"]
+    x, args = found["sample"], dict(params["args"])
+    if len(x) < args["k"] and ctx.sampled and len(x):  # the estimate's sample: fewer clusters, as good a timing
+        args["k"] = len(x)
     if len(x) < args["k"]:
         raise RecipeError(None, f"cluster: k is {args['k']}, but source `{stage.source}` has only {len(x)} "
                           "distinct documents with an embedding", "lower `k`, or loosen the source's filters",
