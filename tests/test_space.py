@@ -96,7 +96,10 @@ def brute_duplicates(x: np.ndarray, threshold: float) -> dict[int, int]:
 
 
 @pytest.mark.parametrize("threshold", [0.9, 0.97])
-def test_semantic_duplicates_are_those_of_every_pair(threshold: float) -> None:
+@pytest.mark.parametrize("block_values", [kernels.BLOCK_VALUES, 50_000])  # one block; blocks of 64 rows
+def test_semantic_duplicates_are_those_of_every_pair(threshold: float, block_values: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernels, "BLOCK_VALUES", block_values)
     rng = np.random.default_rng(7)
     x = blobs(1500, 64, 30, 1.5, seed=7)
     scales = np.linspace(0.01, 0.08, 300)[:, None]  # copies from about 0.99 similar down to 0.7

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from datarecipe.compiler.language.errors import RecipeError
 
 INIT_ROWS = 64  # rows per cluster that k-means++ seeds from (a seeded subsample); Lloyd's steps use them all
+BLOCK_VALUES = 1 << 25  # similarities SemDeDup holds at once (128 MB of float32), whatever the cluster's size
 ROWS = 8192  # vectors per float32 product: bounds the memory of a block of distances (ROWS x k floats)
 UNIT = 2.0 ** -24  # float32's unit roundoff
 
@@ -286,7 +287,7 @@ def semantic_duplicates(x: np.ndarray, threshold: float, device: Any = None) -> 
     """SemDeDup within one set (a cluster), in the set's canonical order: a row is a duplicate when some earlier
     row has a cosine similarity of at least `threshold` with it; it is dropped, and names the earlier row it is
     most similar to. So the first row of every group of near-duplicates stays. Exact decisions (module docstring);
-    O(n^2 d) products, ROWS rows at a time."""
+    O(n^2 d) products, a block of rows at a time (BLOCK_VALUES similarities)."""
     device = device or device_of()
     u64, u32 = unit(x)
     n, d = u32.shape
@@ -294,8 +295,9 @@ def semantic_duplicates(x: np.ndarray, threshold: float, device: Any = None) -> 
     rows_out: list[np.ndarray] = []
     of_out: list[np.ndarray] = []
     sim_out: list[np.ndarray] = []
-    for start in range(0, n, ROWS):
-        stop = min(n, start + ROWS)
+    block = max(64, min(ROWS, BLOCK_VALUES // max(n, 1)))  # rows per product: at most BLOCK_VALUES similarities
+    for start in range(0, n, block):
+        stop = min(n, start + block)
         approx = _products(u32[start:stop], u32[:stop], device)  # rows start..stop against every earlier row
         block_rows, cols = np.nonzero(approx >= threshold - margin)
         rows = block_rows + start
