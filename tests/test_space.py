@@ -22,6 +22,7 @@ from datarecipe.operators.space import kernels
 from helpers import json_events, manifest, ok, recipe
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.xdist_group("space")  # the worked recipe is built once, in one test worker
 
 
 def blobs(n: int, d: int, centres: int, spread: float, seed: int) -> np.ndarray:
