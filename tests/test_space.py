@@ -187,6 +187,12 @@ def test_the_checker_says_what_a_space_operator_needs() -> None:
         "`topic` has 4 clusters, and 3 weights are given"]
     assert errors(EMB + "mix 10 docs { web 100% balance topic weights [0, 0, 0, 0] }\n") == [
         "the weights are all 0"]
+    assert errors(EMB + "order { knn_chains() }\n") == ["`knn_chains` needs the argument `vectors`"]
+    assert errors(EMB.replace("}\n", "  n = expr(1)\n  r = representative(emb, clusters: n)\n}\n", 1)) == [
+        "`clusters` of `representative`: `n` is not a `cluster(...)` score"]
+    assert errors(EMB + 'score wiki { emb = embedding("m", pooling: "cls") }\nmix 10 docs { web 50%, wiki 50% }\n'
+                  "order { knn_chains(emb) }\n") == [
+        "`knn_chains` compares `emb` across sources, and it is not the same embedding in each"]
     assert errors(EMB + "mix 10 docs { web 50%, wiki 50% }\norder { knn_chains(emb, clusters: topic), shuffle }\n") \
         == ["`knn_chains` orders a phase by itself; it does not combine with other steps",
             "`knn_chains` reads `emb`, a score of `web` only, and the mix also takes `wiki`",
@@ -327,6 +333,77 @@ def test_the_estimate_fits_fewer_clusters_on_a_sample_smaller_than_k(project: Pa
     (project / "many.recipe").write_text(text.replace("balance topic top -rep", "top -rep"))
     shown = ok(recipe(project, "explain", "many.recipe", "--estimate", "--sample", "100", "--cache", "cache")).stdout
     assert "sample: notes 100 of 222" in shown
+
+
+def variant(project: Path, name: str, *edits: str) -> Path:
+    """The worked recipe with each `old` of the (old, new) pairs in `edits` replaced, built into build/NAME with
+    the shared cache."""
+    text = (project / "space.recipe").read_text(encoding="utf-8").replace('"build/space"', f'"build/{name}"')
+    for old, new in zip(edits[::2], edits[1::2], strict=True):
+        assert old in text
+        text = text.replace(old, new)
+    (project / f"{name}.recipe").write_text(text)
+    ok(recipe(project, "run", f"{name}.recipe", "--quiet", "--cache", "cache"))
+    return project / "build" / name
+
+
+def test_balance_in_a_later_phase_and_in_a_phase_that_inherits_it(project: Path, built: Path) -> None:
+    out = variant(project, "phased", "order { knn_chains(emb, clusters: topic) }",
+                  "order {\n  phase plain first 50%: mix { notes 100% }, shuffle\n"
+                  "  phase tilted last 50%: mix { notes 100% balance topic weights [3, 1, 1, 1, 1, 1] }, shuffle\n}")
+    rows = pq.read_table(out / "data").to_pylist()
+    plain, tilted = Counter(r["topic"] for r in rows[:60]), Counter(r["topic"] for r in rows[60:])
+    assert sorted(plain.values()) == [10] * 6  # the main mix's `balance topic`, inherited
+    assert [tilted[c] for c in range(6)] == [20, 8, 8, 8, 8, 8]  # cluster 0 has 20 left: the others share the rest
+    out = variant(project, "later", "notes 100%  balance topic top -rep", "notes 100%  top -rep",
+                  "order { knn_chains(emb, clusters: topic) }",
+                  "order {\n  phase a first 50%: shuffle\n  phase b last 50%: mix { notes 100% balance topic }, "
+                  "shuffle\n}")
+    assert Counter(pq.read_table(out / "data").slice(60).column("topic").to_pylist()) == Counter(
+        {c: 10 for c in range(6)})
+
+
+def test_representative_without_semantic_dedup_and_repeats_apart_in_the_chain(project: Path, built: Path) -> None:
+    out = variant(project, "ranked", "  dedup semantic(emb, threshold: 0.9, clusters: topic)\n", "")
+    assert sorted(pq.read_table(out / "data").column("rep").to_pylist()) == sorted(list(range(1, 21)) * 6)
+    out = variant(project, "repeats", "notes 100%  balance topic top -rep", "notes 100% max_epochs 3")
+    text = (project / "repeats.recipe").read_text(encoding="utf-8").replace("mix 120 docs", "mix 400 docs")
+    (project / "repeats.recipe").write_text(text)
+    ok(recipe(project, "run", "repeats.recipe", "--quiet", "--cache", "cache"))
+    ids = pq.read_table(out / "data").column("doc_id").to_pylist()
+    assert len(ids) == 400 and len(set(ids)) == 180
+    assert not any(a == b for a, b in zip(ids, ids[1:], strict=False))  # a repeat comes in a later pass
+    assert ids[180:360] == ids[:180]  # the second pass is the chain again
+
+
+def test_read_weights_refuses_what_is_not_a_weight_per_cluster(tmp_path: Path) -> None:
+    import hashlib
+
+    from datarecipe.compiler.language.errors import RecipeError
+    from datarecipe.runtime.stages.mix import read_weights
+
+    def read(text: str, k: int = 4) -> Any:
+        path = tmp_path / "w.json"
+        path.write_text(text)
+        table = {"path": str(path), "k": k, "fingerprint": f"sha256:{hashlib.sha256(text.encode()).hexdigest()}"}
+        return read_weights(table, "mix").column("weights").to_pylist()[0]
+
+    assert read('{"0": 2, "3": 1}') == [2.0, 0.0, 0.0, 1.0]
+    assert read("[1, 0, 0.5, 2]") == [1.0, 0.0, 0.5, 2.0]
+    for bad, said in [('{"99999999999": 1}', "below 4"), ('{"00": 1}', "no leading zeros"), ("[1, 2]", "gives 2"),
+                      ("[1, Infinity, 1, 1]", "finite"), ("[0, 0, 0, 0]", "every weight is 0"),
+                      ("[1, -1, 1, 1]", "at least 0"), ("{", "not JSON")]:
+        with pytest.raises(RecipeError, match=said):
+            read(bad)
+
+
+def test_a_vector_with_a_nan_is_an_error_of_its_stage() -> None:
+    import pyarrow as pa
+    from datarecipe.compiler.language.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="NaN or an infinity") as info:
+        kernels.matrix(pa.array([[0.5, 1.0], [float("nan"), 1.0]], pa.list_(pa.float32())), "space_web")
+    assert info.value.stage == "space_web"
 
 
 def test_k_larger_than_the_source_is_an_error_of_the_fit(tmp_path: Path) -> None:

@@ -145,6 +145,10 @@ class _Checker:
                            f"not {want}", "an embedding is `NAME = embedding(...)`; a cluster id is "
                            "`NAME = cluster(EMB, k: ...)`")
                 return None
+            if param.type == "score" and name not in {score for _, score in self.clusters}:
+                self.error(expr.span, f"{what}: `{name}` is not a `cluster(...)` score",
+                           "sets are clusters: `topic = cluster(emb, k: 64)`, then `clusters: topic`")
+                return None
             return name
         if param.type == "modules":  # the header's `plugins`: imported before checking (runtime/plugins.py)
             items = expr.items if isinstance(expr, ast.ListLit) else ()
@@ -881,7 +885,13 @@ class _Checker:
         sources = [s.source for s in phase.shares] or list(self.declared)
         for step in phase.steps:
             if step.kind == "knn_chains":  # every document of the phase needs its vector (and cluster)
-                for score in (v for v in (dict(step.args)["vectors"], dict(step.args)["clusters"]) if v):
+                args = dict(step.args)
+                vectors = [s for s in self.scored if s.name == args.get("vectors") and s.source in sources]
+                if len({(s.op, s.args) for s in vectors}) > 1:
+                    self.error(phase_span, f"`knn_chains` compares `{args['vectors']}` across sources, and it is "
+                               "not the same embedding in each", "give every source of the phase the same "
+                               "`embedding(...)` (model and settings), so their vectors share one space")
+                for score in (v for v in (args.get("vectors"), args.get("clusters")) if v):
                     lacking = [s for s in sources if s not in self.score_sources.get(score, [])]
                     if lacking:
                         self.error(phase_span, f"`knn_chains` reads `{score}`, a score of "
@@ -951,8 +961,8 @@ def _over_vectors(op: Operator) -> bool:
 
 
 def _inherit(own: tuple[MixShare, ...], main: tuple[MixShare, ...]) -> tuple[MixShare, ...]:
-    """A phase's mix entries, each with the main mix's `where` and selection (`top`, `sample_by`) for its source
-    where it gives none of its own: a phase reweights what the sources offer, it does not widen it."""
+    """A phase's mix entries, each with the main mix's `where`, selection (`top`, `sample_by`) and `balance` for its
+    source where it gives none of its own: a phase reweights what the sources offer, it does not widen it."""
     base = {s.source: s for s in main}
     out = []
     for share in own:
@@ -961,6 +971,9 @@ def _inherit(own: tuple[MixShare, ...], main: tuple[MixShare, ...]) -> tuple[Mix
             share = replace(share, where=first.where, where_label=first.where_label)
         if first is not None and not share.select:
             share = replace(share, select=first.select, rank=first.rank, temperature=first.temperature)
+        if first is not None and share.balance is None:
+            share = replace(share, balance=first.balance, weights=first.weights, balance_label=first.balance_label,
+                            weights_file=first.weights_file, k=first.k)
         out.append(share)
     return tuple(out)
 

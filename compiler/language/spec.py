@@ -82,7 +82,7 @@ class MixShare:
     weights: tuple[float, ...] = ()
     balance_label: str = ""  # the balance expression as written
     weights_file: str = ""  # `weights "FILE"`: a JSON list of weights, or {"ID": weight}, read by the engine
-    clusters: int = 0  # with `balance` by a `cluster` score: its k (a weights file must give k weights)
+    k: int = 0  # with `balance` by a `cluster` score: its k (a weights file must give k weights)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from datarecipe.compiler.plan.stages import (
     OUTPUT_VERSION,
     PLAN_VERSION,
     SCORERS_VERSION,
+    SPACE_VERSION,
     InputFile,
     Plan,
     Stage,
@@ -169,7 +170,7 @@ def _cluster_fit(recipe: CheckedRecipe, score: ScoreSpec, feeds: dict[str, str],
     args = dict(score.args)
     sql = render("cluster_fit.sql.j2", stage=name, source=score.source, input=feeds[score.source], vectors=vectors,
                  limit=args["k"] * args["sample"], seed=str(recipe.seed))
-    params = {"op": score.op, "args": args, "vectors": vectors, "seed": recipe.seed}
+    params = {"op": score.op, "args": args, "vectors": vectors, "seed": recipe.seed, "kernels": SPACE_VERSION}
     return Stage(name, "fit", (feeds[score.source],), params, sql, step="fit", source=score.source)
 
 
@@ -251,7 +252,7 @@ def _space(recipe: CheckedRecipe, source: str, provider: str) -> Stage | None:
     name = f"space_{source}"
     dedup = {"label": spec.label, **dict(spec.args)} if spec is not None else None
     sql = render("space.sql.j2", stage=name, source=source, input=provider, dedup=dedup, ranks=ranks)
-    params = {"dedup": dedup, "ranks": ranks, "sorted_by": "doc_id"}
+    params = {"dedup": dedup, "ranks": ranks, "sorted_by": "doc_id", "kernels": SPACE_VERSION}
     return Stage(name, "sql", (provider,), params, sql, step="space", source=source)
 
 
@@ -274,12 +275,14 @@ def _balance(share: MixShare, phase: int, files: dict[str, tuple[InputFile, ...]
     if share.weights_file:
         file = files.get(f"weights:{share.weights_file}", (_UNRESOLVED,))[0]
         table = {"name": f"mix__weights_{phase}_{share.source}", "kind": "weights", "path": share.weights_file,
-                 "size": file.size, "fingerprint": file.fingerprint, "clusters": share.clusters}
+                 "size": file.size, "fingerprint": file.fingerprint, "k": share.k}
         weights = share.weights_file
 
-    def weight_of(value: str) -> str:
+    def weight_of(value: str) -> str:  # the weight of group id `value`: null for one that is not 0, 1, 2, ...
         listed = f"(SELECT weights FROM {table['name']})" if table else literal(weights)
-        return f"list_extract({listed}, TRY_CAST({value} AS BIGINT) + 1)"
+        number = f"TRY_CAST({value} AS DOUBLE)"
+        return (f"CASE WHEN {number} >= 0 AND {number} = floor({number}) "
+                f"THEN list_extract({listed}, CAST({number} AS BIGINT) + 1) END")
 
     where = expr_sql(share.where, "bool") if share.where else "true"
     label = f"weight 0 in `balance {share.balance_label}`"
@@ -333,7 +336,8 @@ def _mix(recipe: CheckedRecipe, providers: dict[str, str], files: dict[str, tupl
               "caps": dict(caps), "feeds": {s.name: providers[s.name] for s in recipe.sources},
               "phases": [{**{k: v for k, v in p.items() if k not in ("shares", "label")},
                           "shares": [{k: v for k, v in s.items() if k not in ("where_sql", "key_sql", "group_sql",
-                                                                               "weight_sql", "table")}
+                                                                               "weight_sql", "table")
+                                      and (k != "weights" or s["group_sql"])}
                                      for s in p["shares"]]} for p in rendered]}
     tables = [s["table"] for p in rendered for s in p["shares"] if "table" in s]  # files of weights
     if tables:
@@ -367,7 +371,8 @@ def _order(recipe: CheckedRecipe) -> Stage:
                  seed=str(recipe.seed), length=length)
     params = {"phases": [{"name": p["name"], "steps": [s.kind for s in ph.steps]}
                          for p, ph in zip(phases, recipe.order.phases, strict=True)],
-              "prefix": {"until": prefix.until, "label": prefix.label} if prefix else None, "sorted_by": "_opos"}
+              "prefix": {"until": prefix.until, "label": prefix.label} if prefix else None, "sorted_by": "_opos",
+              **({"kernels": SPACE_VERSION} if any(p["chains"] for p in phases) else {})}
     return Stage("order", "sql", ("mix",), params, sql, step="order")
 
 

@@ -18,6 +18,9 @@ PLAN_VERSION = "1"
 OUTPUT_VERSION = "5"
 # Part of every score-cache key: bump it when a scorer's values change (operators/scorers/).
 SCORERS_VERSION = "3"
+# In the parameters of every stage that runs operators/space/kernels.py (a `cluster` fit, a space stage, an order
+# with knn_chains), hence in their fingerprints and the clusters' cache keys: bump it when a kernel's results change.
+SPACE_VERSION = "1"
 
 
 @dataclass(frozen=True)

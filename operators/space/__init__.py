@@ -28,8 +28,8 @@ def clusters(what: str) -> Param:
 register(
     Operator("cluster", "scorer", (
         VECTORS,
-        Param("k", "int", REQUIRED, "the number of clusters; a source with fewer distinct vectors is an error at "
-              "the fit", min=1, max=1_000_000),
+        Param("k", "int", REQUIRED, "the number of clusters; a source with fewer distinct documents (texts) is an "
+              "error at the fit (the estimate, on a sample, fits as many as its sample has)", min=1, max=1_000_000),
         Param("iterations", "int", 50, "the most steps of Lloyd's algorithm; it stops earlier when no vector "
               "changes cluster or the objective falls by less than 0.01% in a step", min=1, max=10_000),
         Param("sample", "int", 256, "vectors fitted on per cluster: the fit takes at most `sample * k` of the "
@@ -38,9 +38,10 @@ register(
     ), "The document's k-means cluster, an id from 0 to k - 1, from its embedding. The centroids are fitted on "
        "the source's documents (greedy k-means++ seeding with the recipe's seed, then Lloyd's algorithm) in a stage "
        "of their own, an artifact of the build hashed into the fingerprint of what follows; each vector then gets "
-       "its nearest centroid (ties: the smaller id). Every decision is exact in float64, so the clusters are the "
-       "same on a GPU and a CPU and whatever the batch (operators/space/kernels.py). A changed mix or order "
-       "re-clusters nothing.", returns="number", scorer="space"),
+       "its nearest centroid (ties: the smaller id). Every assignment is decided exactly in float64, so it is the "
+       "same on a GPU and a CPU and whatever the batch (operators/space/kernels.py); the k-means++ seeding runs "
+       "on the CPU on one thread, the same on the same machine. A changed mix or order re-clusters nothing.",
+       returns="number", scorer="space"),
     Operator("centroid_distance", "scorer", (
         Param("clusters", "score", REQUIRED, "a `cluster(...)` score of the block, named before this one"),
     ), "The Euclidean distance of the document's embedding to the centroid of its cluster (of the `cluster` "
@@ -54,7 +55,8 @@ register(
        "of their cosine similarity to the nearest pick, clipped at 0; ties: the smaller doc_id; the lazy trick). "
        "Any prefix of the order is the greedy subset of that size, so `top -NAME` in the mix takes the most "
        "representative documents, and `balance C top -NAME` does so in every cluster. Computed on the set's "
-       "documents after `dedup semantic`, in a stage of its own; the similarities are exact integers (vectors "
+       "documents after `dedup semantic` and before the mix's `where` (a `where` that drops documents leaves "
+       "gaps in the ranks), in a stage of its own; the similarities are exact integers (vectors "
        "rounded to 1/16384), so the ranks are the same on any device. A set of up to 4,096 documents holds its "
        "similarity matrix; a larger one is slow: cluster first.", returns="number", scorer="set"),
     Operator("semantic", "dedup", (
@@ -67,7 +69,7 @@ register(
        "`threshold` is dropped; the ledger names the earlier document it is most similar to (`duplicate_of`; "
        "ties: the smaller doc_id). So the smallest doc_id of each group stays. Written in the source's score "
        "block, after the embedding; it runs on the scored documents, before the mix. Exact decisions in float64. "
-       "Memory: the largest cluster's vectors and ROWS rows of its similarities."),
+       "Memory: the largest cluster's vectors and at most 2^25 of its similarities at a time."),
     Operator("knn_chains", "step", (
         VECTORS,
         clusters("the chain is made"),

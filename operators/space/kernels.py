@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from datarecipe.compiler.language.errors import RecipeError
 
 INIT_ROWS = 64  # rows per cluster that k-means++ seeds from (a seeded subsample); Lloyd's steps use them all
-BLOCK_VALUES = 1 << 25  # similarities SemDeDup holds at once (128 MB of float32), whatever the cluster's size
+BLOCK_VALUES = 1 << 25  # similarities SemDeDup holds at once (128 MB of float32), for clusters of up to 2**19
 ROWS = 8192  # vectors per float32 product: bounds the memory of a block of distances (ROWS x k floats)
 UNIT = 2.0 ** -24  # float32's unit roundoff
 
@@ -214,7 +214,8 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def matrix(vectors: pa.Array | pa.ChunkedArray, stage: str, width: int | None = None) -> np.ndarray:
     """A column of vectors (list or fixed-size list of floats, no nulls) as a float32 matrix, one row each;
-    vectors of different sizes, or of another size than `width`, are an error naming the stage."""
+    vectors of different sizes, or of another size than `width`, or with a NaN or an infinity, are an error naming
+    the stage."""
     if isinstance(vectors, pa.ChunkedArray):
         vectors = vectors.combine_chunks()
     if len(vectors) == 0:
@@ -226,8 +227,12 @@ def matrix(vectors: pa.Array | pa.ChunkedArray, stage: str, width: int | None = 
         raise RecipeError(None, f"the embeddings have different sizes ({width or size} and {other})",
                           "an embedding score gives one size of vector; was the model changed under the cache?",
                           stage=stage)
-    values = pc.list_flatten(vectors).to_numpy(zero_copy_only=False)
-    return np.ascontiguousarray(values.reshape(len(vectors), size), dtype=np.float32)
+    values = np.ascontiguousarray(pc.list_flatten(vectors).to_numpy(zero_copy_only=False), dtype=np.float32)
+    if not np.isfinite(values).all():
+        raise RecipeError(None, "an embedding holds a NaN or an infinity",
+                          "the embedding model gave a value that is not a number for some text; check the model",
+                          stage=stage)
+    return values.reshape(len(vectors), size)
 
 
 class ClusterScorer:
@@ -299,10 +304,12 @@ def semantic_duplicates(x: np.ndarray, threshold: float, device: Any = None) -> 
     for start in range(0, n, block):
         stop = min(n, start + block)
         approx = _products(u32[start:stop], u32[:stop], device)  # rows start..stop against every earlier row
-        block_rows, cols = np.nonzero(approx >= threshold - margin)
+        approx[np.arange(start, stop)[:, None] <= np.arange(stop)[None, :]] = -np.inf  # itself and later rows
+        best = approx.max(axis=1) if stop > 1 else np.full(stop - start, -np.inf, dtype=np.float32)
+        # a pair is decided again in float64 only when it can be a duplicate and can be its row's most similar
+        floor = np.maximum(threshold - margin, best.astype(np.float64) - 2 * margin)
+        block_rows, cols = np.nonzero(approx >= floor[:, None])
         rows = block_rows + start
-        earlier = cols < rows
-        rows, cols = rows[earlier], cols[earlier]
         if not len(rows):
             continue
         exact = exact_dots(u64[rows], u64[cols])

@@ -317,20 +317,21 @@ def read_weights(table: dict[str, Any], stage: str) -> Any:
         value = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad(f"it is not JSON ({exc})", 'write a list, `[2, 1, 0.5]`, or an object, `{"0": 2, "3": 1}`') from None
-    listed_by_id = isinstance(value, dict)
+    k = table.get("k") or 0
     if isinstance(value, dict):
-        if not all(isinstance(k, str) and k.isdigit() for k in value):
-            raise bad("an object's keys are group ids, 0, 1, ...", 'e.g. `{"0": 2, "3": 1}`')
-        listed = [0.0] * (max(map(int, value), default=-1) + 1)
+        ids = [key for key in value if isinstance(key, str) and key.isdigit() and str(int(key)) == key]
+        if len(ids) < len(value) or k and any(int(key) >= k for key in ids) or len(value) > 1_000_000:
+            raise bad("an object's keys are group ids, 0, 1, ... (no leading zeros)" + (f", below {k}" if k else ""),
+                      'e.g. `{"0": 2, "3": 1}`')
+        listed: list[Any] = [0.0] * (max(map(int, ids), default=-1) + 1)
         for key, weight in value.items():
             listed[int(key)] = weight
         value = listed
-    k = table.get("clusters") or 0
-    if not isinstance(value, list) or not all(isinstance(w, int | float) and not isinstance(w, bool) and w >= 0
-                                              for w in value):
-        raise bad("it is not a list of weights, each a number of at least 0", "e.g. `[2, 1, 0.5, 1]`")
+    elif isinstance(value, list) and k and len(value) != k:
+        raise bad(f"it gives {len(value)} weights, and the clusters are {k}", f"one weight per cluster, 0 to {k - 1}")
+    if not isinstance(value, list) or not all(isinstance(w, int | float) and not isinstance(w, bool)
+                                              and math.isfinite(w) and w >= 0 for w in value):
+        raise bad("it is not a list of weights, each a finite number of at least 0", "e.g. `[2, 1, 0.5, 1]`")
     if not any(value):
         raise bad("every weight is 0", "give some group a weight above 0")
-    if k and (len(value) > k if listed_by_id else len(value) != k):
-        raise bad(f"it gives {len(value)} weights, and the clusters are {k}", f"one weight per cluster, 0 to {k - 1}")
     return pa.table({"weights": pa.array([[float(w) for w in value]], pa.list_(pa.float64()))})

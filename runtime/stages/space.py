@@ -15,7 +15,7 @@ from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.plan import Stage
 from datarecipe.operators.space.kernels import matrix
 from datarecipe.runtime import memory
-from datarecipe.runtime.session import SQL_HINT, forget, run_statements, stage_errors, stream
+from datarecipe.runtime.session import SQL_HINT, drop_temp_tables, forget, run_statements, stage_errors, stream
 from datarecipe.runtime.stages import score
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def run_cluster_fit(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: St
             run_statements(con, stage.sql, write)
     finally:
         forget(con, [*stage.inputs, f"score_cache_{vectors['name']}"])
+        drop_temp_tables(con)
     x, args = found["sample"], dict(params["args"])
     if len(x) < args["k"] and ctx.sampled and len(x):  # the estimate's sample: fewer clusters, as good a timing
         args["k"] = len(x)
@@ -105,6 +106,8 @@ def hook(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage) -> Cal
     from datarecipe.operators.space import kernels
 
     device = kernels.device_of(ctx.device)
+    if stage.step == "space" and stage.params["dedup"] is None:  # no SemDeDup: nothing dropped
+        con.register("space_dropped", DUPLICATES_SCHEMA.empty_table())
 
     def sets(sql: str) -> Iterator[tuple[Any, pa.Table]]:
         """The rows of `sql` in `_key` order (the engine's sort, within `--memory`), a set at a time."""
@@ -176,7 +179,7 @@ def _ranked(stage: Stage, sets: Iterator[tuple[Any, pa.Table]]) -> pa.Table:
 
 def _chained(stage: Stage, sets: Iterator[tuple[Any, pa.Table]], device: Any) -> pa.Table:
     """The chain over the sets in the order they come, each from its row most similar to where the last one
-    ended (the first from its first row): (doc_id, _epoch, _cpos)."""
+    ended (the first from its first row): (doc_id, _cpos)."""
     from datarecipe.operators.space import kernels
 
     parts: list[pa.Table] = []
@@ -187,10 +190,10 @@ def _chained(stage: Stage, sets: Iterator[tuple[Any, pa.Table]], device: Any) ->
         start = 0 if last is None else kernels.most_similar(last, x, device)
         order = kernels.chain(x, start, device)
         last = x[order[-1]]
-        parts.append(table.select(["doc_id", "_epoch"]).take(pa.array(order)).append_column(
+        parts.append(table.select(["doc_id"]).take(pa.array(order)).append_column(
             "_cpos", pa.array(np.arange(done, done + len(order)), pa.int64())))
         done += len(order)
-    schema = pa.schema([("doc_id", pa.string()), ("_epoch", pa.int64()), ("_cpos", pa.int64())])
+    schema = pa.schema([("doc_id", pa.string()), ("_cpos", pa.int64())])
     return pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
 
 

@@ -43,7 +43,8 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     """A stage's statements in order: `@data`, `@ledger` and `@changed` are written to Parquet; `hook` takes the
     others it knows."""
     ctx.register_outputs(con, stage.inputs)
-    if hook is None and stage.step in ("space", "order"):  # SemDeDup, ranks, knn_chains: between the statements
+    chained = stage.step == "order" and any("knn_chains" in p["steps"] for p in stage.params["phases"])
+    if hook is None and (stage.step == "space" or chained):  # SemDeDup, ranks, knn_chains: between the statements
         from datarecipe.runtime.stages import space
 
         hook = space.hook(ctx, con, stage)
