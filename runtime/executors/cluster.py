@@ -659,12 +659,18 @@ def score_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage,
         return engine.whole(stage, tmp)
     work = tmp / "work"
     chunk = score.score_chunk(stage.name)
-    todos = engine.tasks(stage, score_todo, [(stage.name, p, chunk, str(work / f"todo-{i:05d}"))
-                                             for i, p in enumerate(parts)])
+    def find_todos(round_: int) -> list[dict[str, Any]]:
+        return engine.tasks(stage, score_todo, [(stage.name, p, chunk, str(work / f"todo{round_}-{i:05d}"))
+                                                for i, p in enumerate(parts)])
+
+    todos = find_todos(0)
     scores: dict[str, dict[str, Any]] = {}
     for entry in stage.params["scores"]:
         if entry["kind"] == "sql":
             continue
+        if entry["kind"] == "space" and any(s["scored"] for s in scores.values()):
+            # a cluster reads the vectors of an embedding scored above: what its cache lacks is known only now
+            todos = find_todos(len(scores))
         name = entry["name"]
         items = [(t[name]["path"], g) for t in todos for g in range(t[name]["groups"]) if t[name]["rows"]]
         total = sum(t[name]["rows"] for t in todos)
