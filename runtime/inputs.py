@@ -183,16 +183,11 @@ def _rule_files(recipe: CheckedRecipe) -> Iterator[RecipeError]:
 
 def _weights_files(recipe: CheckedRecipe) -> Iterator[Found]:
     """A file of mix weights (`balance X weights "FILE"`) that does not exist."""
-    for path in weights_files(recipe):
+    for path in recipe.weights_files():
         if not os.path.isfile(path):
             yield partial(_weights_path, path), RecipeError(
                 None, "`weights`: the file does not exist",
                 _namesake(path) or f"paths are relative to the working directory ({Path.cwd()})")
-
-
-def weights_files(recipe: CheckedRecipe) -> list[str]:
-    """The files of mix weights the recipe reads, in order, once each."""
-    return list(dict.fromkeys(s.weights_file for p in recipe.order.phases for s in p.shares if s.weights_file))
 
 
 def _weights_path(path: str, tree: ast.Recipe) -> Span:

@@ -162,6 +162,10 @@ class CheckedRecipe:
     def space_dedup_for(self, source: str) -> SpaceDedupSpec | None:
         return next((d for d in self.space_dedups if d.source == source), None)
 
+    def weights_files(self) -> list[str]:
+        """The files of mix weights the recipe reads (`balance X weights "FILE"`), in order, once each."""
+        return list(dict.fromkeys(s.weights_file for p in self.order.phases for s in p.shares if s.weights_file))
+
     def filter_for(self, source: str) -> FilterSpec:
         return next((f for f in self.filters if f.source == source), FilterSpec(source, ()))
 

@@ -172,7 +172,7 @@ def rule_files(recipe: CheckedRecipe, known: dict[str, str]) -> dict[str, tuple[
                 except OSError as exc:
                     raise RecipeError(node.span, f"cannot read the blocklist `{node.value}`: {exc.strerror or exc}",
                                       "paths are relative to the working directory, like sources") from None
-    for path in dict.fromkeys(s.weights_file for p in recipe.order.phases for s in p.shares if s.weights_file):
+    for path in recipe.weights_files():
         try:  # a file of mix weights: fingerprinted, so that an edit re-runs the mix
             fs, local = _fs(path)
             files[f"weights:{path}"] = (_fingerprint(fs, _protocol(fs), local, known),)
