@@ -109,11 +109,7 @@ def assign(x: np.ndarray, centroids: np.ndarray, device: Any = None) -> Assigned
             rows_t, cols_t = torch.nonzero(near, as_tuple=True)
             rows, cols = rows_t.cpu().numpy(), cols_t.cpu().numpy()
             exact = exact_sq_distances(block[rows], c[cols])
-            # per row, the smallest exact distance, then the smallest index
-            order = np.lexsort((cols, exact, rows))
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = rows[order][1:] != rows[order][:-1]
-            chosen = order[first]
+            chosen = _best_per_row(rows, cols, exact)  # the smallest exact distance, then the smallest index
             clusters[start:start + len(block)] = cols[chosen]
             distances[start:start + len(block)] = np.sqrt(exact[chosen])
     return Assigned(clusters, distances)
@@ -315,10 +311,7 @@ def semantic_duplicates(x: np.ndarray, threshold: float, device: Any = None) -> 
         exact = exact_dots(u64[rows], u64[cols])
         hit = exact >= threshold
         rows, cols, exact = rows[hit], cols[hit], exact[hit]
-        order = np.lexsort((cols, -exact, rows))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = rows[order][1:] != rows[order][:-1]
-        chosen = order[first]
+        chosen = _best_per_row(rows, cols, -exact)  # the most similar, then the earliest
         rows_out.append(rows[chosen])
         of_out.append(cols[chosen])
         sim_out.append(exact[chosen])
@@ -382,11 +375,7 @@ def chain(x: np.ndarray, start: int = 0, device: Any = None) -> np.ndarray:
             approx = np.where(visited, -np.inf, whole[current].astype(np.float64))
             near = np.flatnonzero(approx >= approx.max() - slack)
         assert near is not None
-        if len(near) > 1:
-            exact = exact_dots(np.repeat(u64[current:current + 1], len(near), axis=0), u64[near])
-            current = int(near[np.lexsort((near, -exact))[0]])
-        else:
-            current = int(near[0])
+        current = _most_similar_of(u64[current], u64, near)
     return order
 
 
@@ -401,8 +390,25 @@ def most_similar(x: np.ndarray, y: np.ndarray, device: Any = None) -> int:
     yu64, yu32 = unit(y)
     approx = _products(xu32, yu32, device)[0].astype(np.float64)
     near = np.flatnonzero(approx >= approx.max() - _margin(x.shape[0]) - 1e-12)
-    exact = exact_dots(np.repeat(xu64, len(near), axis=0), yu64[near])
+    return _most_similar_of(xu64[0], yu64, near)
+
+
+def _most_similar_of(x64: np.ndarray, y64: np.ndarray, near: np.ndarray) -> int:
+    """Of the candidate rows `near` (ascending) of the unit vectors y64, the one whose float64 dot product with the
+    unit vector x64 is largest (ties: the smaller row)."""
+    if len(near) == 1:
+        return int(near[0])
+    exact = exact_dots(np.repeat(x64[None, :], len(near), axis=0), y64[near])
     return int(near[np.lexsort((near, -exact))[0]])
+
+
+def _best_per_row(rows: np.ndarray, cols: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Of candidate pairs (rows, cols), the index of each row's pair with the smallest `key`, then the smallest
+    col, in row order."""
+    order = np.lexsort((cols, key, rows))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = rows[order][1:] != rows[order][:-1]
+    return order[first]
 
 
 QUANTUM = 2 ** 14  # facility location's similarities: unit vectors rounded to multiples of 1 / QUANTUM
