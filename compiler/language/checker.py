@@ -104,6 +104,14 @@ class _Checker:
                     bound[param.name] = param.default_arg(call.span)
         return bound
 
+    def bind_in(self, names: dict[str, str], op: Operator, call: ast.Call) -> dict[str, Any]:
+        """`bind`, with `names` (scores, by type) the columns its expressions may name."""
+        self.names = dict(names)
+        try:
+            return self.bind(op, call)
+        finally:
+            self.names = {}
+
     def value(self, param: Any, expr: ast.Expr, op: Operator) -> Any:
         """A literal argument's value, or the expression for `text` parameters; None on error."""
         what = f"`{param.name}` of `{op.name}`"
@@ -567,11 +575,7 @@ class _Checker:
                         hint = f"`{entry.call.name}` is a text function: write `{entry.name} = expr(...)` around it"
                     self.error(entry.call.name_span, f"unknown scorer `{entry.call.name}`", hint)
                     continue
-                self.names = dict(local)  # `expr` sees the scores before it
-                try:
-                    args = self.bind(op, entry.call)
-                finally:
-                    self.names = {}
+                args = self.bind_in(local, op, entry.call)  # `expr` sees the scores before it
                 if any(p.required and p.name not in args for p in op.params):
                     continue
                 if op.validate and (problem := op.validate(args, True)):
@@ -611,11 +615,7 @@ class _Checker:
             if self.space_dedups and self.space_dedups[-1].source == block.source:
                 self.error(rule.span, f"source `{block.source}` has two `dedup {op.name}`", "keep one")
                 continue
-            self.names = dict(local)
-            try:
-                args = self.bind(op, rule.body)
-            finally:
-                self.names = {}
+            args = self.bind_in(local, op, rule.body)
             if any(p.required and p.name not in args for p in op.params):
                 continue
             self.space_dedups.append(SpaceDedupSpec(block.source, rule.text, op.name, tuple(sorted(args.items()))))
@@ -872,11 +872,7 @@ class _Checker:
             self.error(call.name_span, f"unknown ordering step `{call.name}`",
                        did_you_mean(call.name, [*steps, "shuffle", "sort"]))
             return None
-        self.names = {sc.name: sc.returns for sc in self.scored}  # a step may name a score (knn_chains)
-        try:
-            args = self.bind(op, call)
-        finally:
-            self.names = {}
+        args = self.bind_in({sc.name: sc.returns for sc in self.scored}, op, call)  # a step may name a score
         return StepSpec(call.name, args=tuple(sorted(args.items())))
 
     def sorted_by_scores(self, phase: PhaseSpec, name: str, phase_span: Span) -> None:
