@@ -10,9 +10,11 @@ dies (SIGKILL included), so a killed build never leaves a lock behind that a per
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.runtime.paths import is_remote
 
 
 def _holder(path: Path) -> dict[str, Any]:
@@ -44,7 +47,12 @@ def _try_lock(fd: int) -> bool:
 
 
 def build_lock_path(output: str) -> Path:
-    """The build lock's file: beside the output, so that every build of that path finds it, from any cache."""
+    """The build lock's file: beside the output, so that every build of that path finds it, from any cache; for
+    an object store's prefix, which holds no locks, in this machine's temporary directory (it guards the builds
+    of this machine only: docs/scaling.md)."""
+    if is_remote(output):
+        digest = hashlib.sha256(output.rstrip("/").encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / "datarecipe-locks" / f"{digest}.lock"
     final = Path(output).absolute()
     return final.parent / f".{final.name}.lock"
 

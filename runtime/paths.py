@@ -45,12 +45,18 @@ def output_error(recipe: CheckedRecipe, allow_outside: bool = False, dvc: bool =
     """Before anything is written: an output outside the project is a recipe error at the `output` line, unless
     the person running the command allows it with `--allow-outside` (never under DVC, which versions only what
     is inside the project)."""
-    problem = output_problem(recipe.output.path, project_root(), allow_outside=allow_outside and not dvc)
+    if is_remote(recipe.output.path):
+        problem = None if not dvc else "DVC versions a build inside the project, and this output is in an object store"
+    else:
+        problem = output_problem(recipe.output.path, project_root(), allow_outside=allow_outside and not dvc)
     if problem is None:
         return None
-    span = next((b.path.span for b in parse(recipe.text).blocks if isinstance(b, ast.Output)), None)
+    line = next((b.path for b in parse(recipe.text).blocks if isinstance(b, ast.Output)), None)
+    span = line.span if line is not None and line.value == recipe.output.path else None  # else `--output`'s
     hint = 'write the build inside the project, e.g. `output "build/NAME"`'
-    if "outside" in problem:
+    if "object store" in problem:
+        hint = "build without DVC (`--no-dvc`), or build in the project and `dvc push` to a remote on the store"
+    elif "outside" in problem:
         hint += ("; DVC versions only paths inside the project: build elsewhere with `--no-dvc --allow-outside`"
                  if allow_outside else "; or allow it for this build: `--allow-outside`")
     return RecipeError(span, problem, hint)

@@ -32,6 +32,9 @@ from datarecipe.operators import Operator, named
 # about a third of that as zstd Parquet (the example build: 2.8MB of text in 0.98MB of shards), some 2,000 shards
 # for a terabyte of text. A shard is held in memory while it is written.
 DEFAULT_SHARD_BYTES = 500 * 10**6
+# The object stores a build may be published to (through fsspec: s3fs ships with datarecipe; gcsfs and adlfs are
+# the user's to install), committed by its manifest (runtime/stages/atomic.py).
+OBJECT_STORES = ("s3", "gs", "gcs", "az", "abfs")
 _MIX_UNITS = ("docs", "bytes", "tokens")
 TOKENS = "n_tokens"  # the column of token counts
 # Functions the `sql` escape hatch may not call: they reach files, the environment or the catalog.
@@ -926,9 +929,11 @@ class _Checker:
                        did_you_mean(out.format, ("parquet", "jsonl")))
         if not out.path.value.strip():
             self.error(out.path.span, "the output path is empty", 'write e.g. `output "build/NAME"`')
-        if "://" in out.path.value:
-            self.error(out.path.span, "the output must be a local directory",
-                       "write locally and `dvc push` to share")
+        scheme = out.path.value.split("://")[0] if "://" in out.path.value else ""
+        if scheme and scheme not in OBJECT_STORES:
+            self.error(out.path.span, f"cannot write a build to `{scheme}://`",
+                       "an output is a local directory or an object store prefix: "
+                       + ", ".join(f"`{s}://`" for s in OBJECT_STORES))
         shard_bytes, shard_rows = DEFAULT_SHARD_BYTES, 0
         for limit in out.shard:
             amount = limit.amount

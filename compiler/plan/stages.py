@@ -95,8 +95,11 @@ class Plan:
 
 
 def fingerprint(stage: Stage, upstream: dict[str, str], macros: str) -> str:
-    """A stage's code, name, parameters and inputs (`upstream`: the fingerprints of the stages before it)."""
-    doc = {"v": PLAN_VERSION, "kind": stage.kind, "name": stage.name, "params": stage.params,
+    """A stage's code, name, parameters and inputs (`upstream`: the fingerprints of the stages before it). Where a
+    build is written (the output's `path`) is not what it is: a build has the same fingerprint, and so the same
+    manifest, in a directory and in an object store."""
+    params = {k: v for k, v in stage.params.items() if not (stage.kind == "write" and k == "path")}
+    doc = {"v": PLAN_VERSION, "kind": stage.kind, "name": stage.name, "params": params,
            "sql": stage.sql, "macros": macros if stage.kind == "sql" else "",
            "inputs": [upstream[i] for i in stage.inputs]}
     blob = json.dumps(doc, sort_keys=True, default=str).encode()

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from datarecipe.compiler.language.errors import RecipeError
+from datarecipe.runtime.paths import is_remote
+from datarecipe.runtime.stages.atomic import PUBLISHING, object_store
 from datarecipe.runtime.stages.mix import shortfall_words
 from rich.console import Console
 from rich.markup import escape
@@ -21,23 +23,30 @@ SECTIONS = ("recipe", "format", "seed", "license", "totals", "funnel", "mixture"
 
 
 def load_manifest(path: str) -> dict[str, Any]:
-    """A build's manifest.json; a RecipeError when `path` is not a build."""
-    directory = Path(path)
-    if not directory.exists():
+    """A build's manifest.json, from a directory or an object store's prefix; a RecipeError when `path` is not a
+    build (a prefix whose publishing was cut short has no manifest: runtime/stages/atomic.py)."""
+    fs, root = object_store(path)
+    remote = is_remote(path)
+    path = path if remote else str(Path(path))
+    if not remote and not Path(path).exists():
         raise RecipeError(None, "no such directory",
                           "give the output directory of a build, e.g. build/example; `recipe run` builds it, "
-                          "`dvc pull` restores it", input=str(directory))
+                          "`dvc pull` restores it", input=path)
     try:
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(fs.cat_file(f"{root}/manifest.json").decode("utf-8"))
         missing = [k for k in ("recipe", "shards", "mixture", "funnel", "totals") if k not in manifest]
         reason = f"its manifest.json has no `{missing[0]}`" if missing else ""
     except (FileNotFoundError, NotADirectoryError):
         reason = "it has no manifest.json"
+        if remote and fs.exists(f"{root}/{PUBLISHING}"):
+            raise RecipeError(None, "no committed build: a build was stopped while publishing here (its manifest, "
+                                    "written last, is not there)",
+                              "run the build again: it replaces what is there", input=path) from None
     except (OSError, ValueError, TypeError):
         reason = "its manifest.json is unreadable"
     if reason:
-        raise RecipeError(None, f"{directory} is not a datarecipe build: {reason}",
-                          "give the output directory of a build, e.g. build/example", input=str(directory))
+        raise RecipeError(None, f"{path} is not a datarecipe build: {reason}",
+                          "give the output directory of a build, e.g. build/example", input=path)
     return dict(manifest)
 
 

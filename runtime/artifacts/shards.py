@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -97,9 +98,10 @@ class Shard:
     phase: str = ""
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path | str, fs: Any = None) -> str:
+    """A file's sha256: a local path, or a path in an fsspec file system `fs` (an object store's)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with (fs.open(path, "rb") if fs is not None else open(path, "rb")) as fh:
         while block := fh.read(1 << 22):
             digest.update(block)
     return digest.hexdigest()

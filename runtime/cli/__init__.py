@@ -221,6 +221,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("run", help="compile and build a recipe: with `dvc repro` in a DVC project, else directly")
     c.add_argument("file", metavar="FILE", help="the .recipe file")
+    c.add_argument("--output", "-o", default=None, metavar="DIR|URL",
+                   help="write the build here instead of the recipe's `output` path: a directory or an object "
+                        "store prefix (s3://BUCKET/PREFIX); the build, manifest included, is the same bytes")
     run_options(c, env=False)
     engine_options(c, env=False)
     dvc_option(c)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from datarecipe.compiler.language.checker import OBJECT_STORES
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import Plan
 from datarecipe.runtime import dvc
 from datarecipe.runtime.artifacts.report import funnel_table
-from datarecipe.runtime.cli import contain_output, counted, load
+from datarecipe.runtime.cli import contain_output, counted, fail, load
 from datarecipe.runtime.inputs import build_plan
 from datarecipe.runtime.lock import build_lock
 from datarecipe.runtime.progress import Reporter
@@ -25,6 +27,8 @@ from rich.console import Console
 def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     started = time.perf_counter()
     recipe = load(args.file, err, args.json)
+    if args.output:
+        recipe = relocated(recipe, args.output, args.file, args, err)
     mode = "json" if args.json else "quiet" if args.quiet else "human"
     root = dvc.project(args.no_dvc)
     contain_output(recipe, args.file, args, err, dvc=root is not None)
@@ -62,6 +66,17 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
                           "totals": manifest["totals"], "funnel": manifest["funnel"],
                           "quarantine": manifest["quarantine"]}, separators=(",", ":")))
     return 0
+
+
+def relocated(recipe: CheckedRecipe, output: str, path: str, args: argparse.Namespace, err: Console
+              ) -> CheckedRecipe:
+    """The recipe with its build written at `output` (`--output`): where a build is written is not part of it."""
+    scheme = output.split("://")[0] if "://" in output else ""
+    if scheme and scheme not in OBJECT_STORES:
+        fail([RecipeError(None, f"cannot write a build to `{scheme}://` (--output)",
+                          "give a local directory or an object store prefix: "
+                          + ", ".join(f"`{s}://`" for s in OBJECT_STORES))], path, recipe.text, err, args.json)
+    return replace(recipe, output=replace(recipe.output, path=output))
 
 
 def make_engine(args: argparse.Namespace, the_plan: Plan, recipe: CheckedRecipe, reporter: Reporter, recipe_path: str,

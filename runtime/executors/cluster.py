@@ -55,9 +55,11 @@ from datarecipe.compiler.plan import InputFile, Plan, Stage
 from datarecipe.runtime import session
 from datarecipe.runtime.artifacts.shards import Cutter, Shard, shard_name, write_parquet, write_shard
 from datarecipe.runtime.executors.local import RUNNERS, LocalEngine
+from datarecipe.runtime.paths import is_remote
 from datarecipe.runtime.plugins import load_plugins
 from datarecipe.runtime.session import STREAM_ROWS
 from datarecipe.runtime.stages import ingest, score
+from datarecipe.runtime.stages.atomic import object_store
 from datarecipe.runtime.stages.context import StageContext
 from datarecipe.runtime.stages.ingest import RAW_SCHEMA, Quarantine, SourceReader, watched
 from datarecipe.runtime.stages.output import OrderedRows
@@ -353,7 +355,13 @@ def write_rows(ctx: Context, path: str, columns: list[str], fmt: str, start: int
             tables.append(table.slice(max(start - offset, 0), min(end, offset + rows) - max(start, offset)))
         offset += rows
     schema = pa.schema([source.schema_arrow.field(c) for c in columns])
-    return write_shard(Path(build), name, fmt, schema, pa.concat_tables(tables), phase)
+    shard = write_shard(Path(build), name, fmt, schema, pa.concat_tables(tables), phase)
+    url = ctx.plan.stage("output").params["path"]
+    if is_remote(url):  # published from here, not through the driver (runtime/stages/atomic.py)
+        fs, root = object_store(url)
+        fs.put_file(str(Path(build) / name), f"{root}/{name}")
+        (Path(build) / name).unlink()
+    return shard
 
 
 class Scorer:

@@ -4,6 +4,9 @@ A stage is built in a temporary directory beside its final one (`.tmp-STAGE-FING
 `stats.json` and a `_SUCCESS` marker holding the fingerprint, then is renamed into place; a stage lock makes two
 builds that need the same stage build it once. What a killed run left behind is removed by the next. The output
 of a build is replaced the same way (`.NAME.tmp-PID`, the previous one moved aside to `.NAME.old-PID`).
+
+An object store has no rename: a build published to a URL (`s3://bucket/prefix`) is committed by its manifest,
+written last (`publish_output`). Readers and `recipe verify` take a prefix without `manifest.json` for no build.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import fsspec
+from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.plan import Stage
 from datarecipe.runtime.lock import alive, stage_lock
 from datarecipe.runtime.progress import Reporter
@@ -131,3 +137,75 @@ def _recover_output(final: Path) -> None:
             old.rename(final)
     for tmp in final.parent.glob(f".{final.name}.tmp-*"):
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# A prefix holding this object is being published: its previous build is uncommitted (no manifest) and its files
+# may be a mix of the two builds. A build may replace a prefix that holds a manifest or this marker, and nothing else.
+PUBLISHING = "_PUBLISHING"
+COMMIT = ("manifest.json.sha256", "manifest.json")  # written last, in this order: the manifest is the commit point
+
+
+def object_store(url: str) -> tuple[Any, str]:
+    """The fsspec file system of a URL and the URL's path in it, without a trailing slash."""
+    fs, root = fsspec.core.url_to_fs(url)
+    return fs, root.rstrip("/")
+
+
+def published_files(fs: Any, root: str) -> list[str]:
+    """The objects under a prefix, as paths relative to it, sorted."""
+    try:
+        return sorted(p[len(root) + 1:] for p in fs.find(root) if p.startswith(root + "/"))
+    except FileNotFoundError:
+        return []
+
+
+def publish_output(url: str, staging: Path, write: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """`write(staging)` writes a build in a local directory (its shards may go to the URL directly, as Ray's tasks
+    write them); every file is then uploaded under `url`, the objects of the previous build that are not in the
+    new one removed, and the manifest uploaded last. The previous build's manifest is removed before anything of
+    the new one is written, so no reader ever sees a manifest with another build's files. A build killed midway
+    leaves `_PUBLISHING` and no manifest; the next run replaces it."""
+    with store_errors(url):
+        fs, root = object_store(url)
+        before = published_files(fs, root)
+        if before and COMMIT[1] not in before and PUBLISHING not in before:
+            raise RecipeError(None, f"{url} holds objects and is not a datarecipe build",
+                              "choose another output prefix, or remove the objects", stage="output", input=url)
+        fs.pipe_file(f"{root}/{PUBLISHING}", b"")
+        for name in COMMIT:
+            if name in before:
+                fs.rm_file(f"{root}/{name}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        manifest = write(staging)
+        with store_errors(url):
+            local = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+            for name in local:
+                if name not in COMMIT:
+                    fs.put_file(str(staging / name), f"{root}/{name}")
+            keep = {*local, *(s["path"] for s in manifest["shards"])}
+            stale = [f"{root}/{name}" for name in before if name not in keep and name != PUBLISHING]
+            if stale:
+                fs.rm(stale)
+            for name in COMMIT:
+                fs.put_file(str(staging / name), f"{root}/{name}")
+            fs.rm_file(f"{root}/{PUBLISHING}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+@contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """An object store's failure (no such bucket, no permission, the endpoint unreachable) as the output stage's
+    error, naming the URL."""
+    try:
+        yield
+    except RecipeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fsspec's stores raise their own kinds
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        raise RecipeError(None, f"cannot publish the build to {url}: {reason}",
+                          "check the URL, that the bucket exists, the credentials (e.g. AWS_ACCESS_KEY_ID) and the "
+                          "endpoint (AWS_ENDPOINT_URL)", stage="output", input=url) from None

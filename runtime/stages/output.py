@@ -5,6 +5,7 @@ recipe copy, dataset card and manifest, written beside the previous build and sw
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -18,8 +19,9 @@ from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.plan import Stage
 from datarecipe.runtime.artifacts.manifest import build_manifest, dropped_examples, write_manifest
 from datarecipe.runtime.artifacts.shards import DATA, Shard, name_shards, write_parquet, write_shards
+from datarecipe.runtime.paths import is_remote
 from datarecipe.runtime.session import STREAM_ROWS
-from datarecipe.runtime.stages.atomic import replace_output
+from datarecipe.runtime.stages.atomic import publish_output, replace_output
 from datarecipe.runtime.stages.ingest import QUARANTINE_SCHEMA
 from datarecipe.runtime.stages.sql import LEDGER_SCHEMA
 
@@ -37,16 +39,20 @@ ShardWriter = Callable[[Stage, Path, "OrderedRows"], list[Shard]]
 def write_output(ctx: StageContext, stage: Stage, shards: ShardWriter | None, con: duckdb.DuckDBPyConnection
                  ) -> dict[str, Any]:
     """The build at the output path, replacing the previous one whole; returns its manifest."""
-    final = Path(stage.params["path"])
-    if final.exists() and not (final / "manifest.json").exists() and any(final.iterdir()):
-        raise RecipeError(None, f"{final} exists and is not a datarecipe build",
-                          "choose another output path, or remove the directory", stage=stage.name, input=str(final))
-
     def write(tmp: Path) -> dict[str, Any]:
         ctx.reporter.start(stage.name)
         return write_build(ctx, stage, tmp, con, shards)
 
-    manifest = replace_output(final, write)
+    url = stage.params["path"]
+    if is_remote(url):  # written locally (its shards may go straight to the store), then published
+        manifest = publish_output(url, ctx.cache_dir / "publish" / f"{stage.fingerprint}-{os.getpid()}", write)
+    else:
+        final = Path(url)
+        if final.exists() and not (final / "manifest.json").exists() and any(final.iterdir()):
+            raise RecipeError(None, f"{final} exists and is not a datarecipe build",
+                              "choose another output path, or remove the directory", stage=stage.name,
+                              input=str(final))
+        manifest = replace_output(final, write)
     ctx.reporter.finish(stage.name, rows=manifest["totals"]["docs"], shards=len(manifest["shards"]), **ctx.measured())
     return manifest
 

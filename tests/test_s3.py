@@ -1,0 +1,155 @@
+"""Object storage, on a real S3-protocol server on 127.0.0.1 (tests/s3.py: moto_server, dummy credentials):
+sources read from `s3://`, a build published to `s3://bucket/prefix` byte for byte as it is written to a
+directory, committed by its manifest (written last), resumed after the build is SIGKILLed while publishing, and
+a DVC project whose remote is on S3."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import digest_tree, manifest, ok, recipe, recipe_command
+from s3 import download, s3, s3_server
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.xdist_group("s3")  # one server for the module, in one test worker
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with s3_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        fs = s3()
+        for bucket in ("corpus", "builds"):
+            fs.mkdir(bucket)  # type: ignore[attr-defined]
+        for path in sorted((ROOT / "data" / "sample").rglob("*")):
+            if path.is_file():
+                fs.put_file(str(path), f"corpus/sample/{path.relative_to(ROOT / 'data' / 'sample').as_posix()}")  # type: ignore[attr-defined]
+        yield url
+
+
+def project(tmp_path: Path, shard: str = "1MB") -> Path:
+    """The example recipe with its sources on the S3 server."""
+    work = tmp_path / "work"
+    work.mkdir()
+    text = (ROOT / "recipes" / "example.recipe").read_text()
+    (work / "s3.recipe").write_text(text.replace('"data/sample/', '"s3://corpus/sample/').replace("shard 1MB",
+                                                                                                 f"shard {shard}"))
+    return work
+
+
+def test_a_build_published_to_s3_is_the_local_build_byte_for_byte(endpoint: str, tmp_path: Path) -> None:
+    work = project(tmp_path)
+    ok(recipe(work, "run", "s3.recipe", "--cache", "cache-a", "-q"))
+    local = digest_tree(work / "build" / "example")
+    inputs = manifest(work / "build" / "example")["inputs"]
+    assert inputs["pydocs"][0]["path"] == "s3://corpus/sample/pydocs.jsonl.gz"
+    assert inputs["pydocs"][0]["fingerprint"].startswith("etag:")
+    # Another cache, so every stage runs again, and the build goes to the store.
+    run = ok(recipe(work, "run", "s3.recipe", "--cache", "cache-b", "--output", "s3://builds/example"))
+    assert "-> s3://builds/example" in run.stdout
+    assert digest_tree(download("builds/example", tmp_path / "published")) == local  # manifest and card included
+    assert not (work / "build" / "example-b").exists() and not list((work / "cache-b").glob("publish/*"))
+
+    checked = ok(recipe(work, "verify", "s3://builds/example"))
+    assert "every file matches the manifest" in checked.stdout
+    assert "example" in ok(recipe(work, "report", "s3://builds/example")).stdout
+    # A shard changed in the store: verify names it.
+    fs = s3()
+    shard = manifest(work / "build" / "example")["shards"][0]["path"]
+    fs.pipe_file(f"builds/example/{shard}", b"not the shard")  # type: ignore[attr-defined]
+    tampered = recipe(work, "verify", "s3://builds/example")
+    assert tampered.returncode == 1 and f"{shard}: 13 bytes, the manifest says" in tampered.stdout
+
+
+KILL_ON_UPLOAD = """
+import os, signal, sys
+import s3fs.core
+count = {"n": 0}
+original = s3fs.core.S3FileSystem._put_file
+async def put_file(self, lpath, rpath, *args, **kwargs):
+    count["n"] += 1
+    if count["n"] == int(os.environ["KILL_ON_UPLOAD"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return await original(self, lpath, rpath, *args, **kwargs)
+s3fs.core.S3FileSystem._put_file = put_file
+from datarecipe.runtime.cli import main
+sys.argv[0] = "recipe"
+sys.exit(main())
+"""
+
+
+def test_a_build_killed_while_publishing_is_no_build_and_the_next_run_replaces_it(endpoint: str,
+                                                                                   tmp_path: Path) -> None:
+    work = project(tmp_path, shard="300KB")
+    # A previous build at the prefix, with more (and other) shards than the next one.
+    ok(recipe(work, "run", "s3.recipe", "--cache", "cache", "-q", "--output", "s3://builds/kill"))
+    before = s3().find("builds/kill")  # type: ignore[attr-defined]
+    (work / "s3.recipe").write_text((work / "s3.recipe").read_text().replace("shard 300KB", "shard 1MB"))
+    ok(recipe(work, "run", "s3.recipe", "--cache", "cache", "-q"))
+    local = digest_tree(work / "build" / "example")
+
+    killed = subprocess.run([sys.executable, "-c", KILL_ON_UPLOAD, "run", "s3.recipe", "--cache", "cache", "-q",
+                             "--output", "s3://builds/kill"], cwd=work, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "KILL_ON_UPLOAD": "3"})
+    assert killed.returncode == -9, killed.stderr
+    left = s3().find("builds/kill")  # type: ignore[attr-defined]
+    assert "builds/kill/_PUBLISHING" in left and "builds/kill/manifest.json" not in left
+    assert set(left) & set(before) - {"builds/kill/manifest.json"}  # a mix of the two builds' files
+    for command in ("verify", "report"):
+        result = recipe(work, command, "s3://builds/kill")
+        assert result.returncode == 1 and "s3://builds/kill: no committed build" in result.stderr, result.stderr
+
+    # The same command again: the stages are cached, the build is published whole, the old shards are gone.
+    events = ok(recipe(work, "run", "s3.recipe", "--cache", "cache", "--json", "--output", "s3://builds/kill"))
+    assert '"stage":"mix","cached":true' in events.stdout.replace(" ", "")
+    assert digest_tree(download("builds/kill", tmp_path / "published")) == local
+    ok(recipe(work, "verify", "s3://builds/kill"))
+
+
+def test_what_cannot_be_published_is_said_before_or_without_a_traceback(endpoint: str, tmp_path: Path) -> None:
+    work = project(tmp_path)
+    s3().pipe_file("builds/foreign/notes.txt", b"someone else's")  # type: ignore[attr-defined]
+    result = recipe(work, "run", "s3.recipe", "--cache", "cache", "--output", "s3://builds/foreign")
+    assert result.returncode == 1 and "s3://builds/foreign holds objects and is not a datarecipe build" in result.stderr
+    assert s3().find("builds/foreign") == ["builds/foreign/notes.txt"]  # type: ignore[attr-defined]
+
+    result = recipe(work, "run", "s3.recipe", "--cache", "cache", "--output", "s3://no-such-bucket/x")
+    assert result.returncode == 1 and "cannot publish the build to s3://no-such-bucket/x" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    (work / "bad.recipe").write_text((work / "s3.recipe").read_text().replace('"build/example"', '"https://x/y"'))
+    result = recipe(work, "check", "bad.recipe")
+    assert result.returncode == 2 and "cannot write a build to `https://`" in result.stderr and "^" in result.stderr
+    result = recipe(work, "run", "s3.recipe", "--output", "ftp://x/y")
+    assert result.returncode == 2 and "cannot write a build to `ftp://` (--output)" in result.stderr
+
+
+def test_a_dvc_project_pushes_to_and_pulls_from_an_s3_remote(endpoint: str, tmp_path: Path) -> None:
+    from test_dvc import env, example_project, sh
+
+    proj = example_project(tmp_path)
+    sh(proj, tmp_path, "dvc", "remote", "add", "-f", "-d", "store", "s3://builds/dvc-remote")
+    sh(proj, tmp_path, "dvc", "remote", "modify", "store", "endpointurl", endpoint)
+    sh(proj, tmp_path, "recipe", "run", "recipes/example.recipe", "--quiet")
+    built = digest_tree(proj / "build" / "example")
+    sh(proj, tmp_path, "git", "add", "-A")
+    sh(proj, tmp_path, "git", "commit", "-q", "-m", "build")
+    sh(proj, tmp_path, "dvc", "push", "-q")
+    assert s3().find("builds/dvc-remote")  # type: ignore[attr-defined]
+
+    clone = tmp_path / "clone"
+    sh(tmp_path, tmp_path, "git", "clone", "-q", str(proj), str(clone))
+    sh(clone, tmp_path, "dvc", "pull", "-q")
+    assert digest_tree(clone / "build" / "example") == built
+    sh(clone, tmp_path, "recipe", "verify", "build/example")
+    # Under DVC a build is versioned in the project: an output in the store is refused, with the way out.
+    result = subprocess.run([*recipe_command(), "run", "recipes/example.recipe", "--output", "s3://builds/x"],
+                            cwd=clone, env=env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "this output is in an object store" in result.stderr
+    assert "--no-dvc" in result.stderr
+    shutil.rmtree(clone)
