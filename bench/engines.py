@@ -11,7 +11,13 @@ Ray figure, and compares the two output directories byte for byte.
 
 Prints a summary (the seconds of each stage for both engines, docs, input MB), then as the last line of
 stdout one JSON object: local_seconds, ray_seconds, overhead_ratio (ray / local), identical, docs, input_mb,
-local_stage_s and ray_stage_s. `--quick` is 20,000 docs. Exits non-zero where a build fails.
+local_stage_s and ray_stage_s, and the Ray build's serial share. `--quick` is 20,000 docs. Exits non-zero where
+a build fails.
+
+The serial share is what of the Ray build's wall time went to steps that ran as one task (`tasks` events with
+one task: a whole stage, or a stage's one-task step), the part that does not shrink with more nodes;
+`serial_share_with_driver` adds the driver's own work inside the stages (the time of a stage outside its task
+steps: assembling parts, merging ledgers, the manifest and the card). The rest is split steps and start-up.
 """
 
 from __future__ import annotations
@@ -146,12 +152,22 @@ def main() -> None:
     print(f"{'ray step':<34}{'tasks':>6}{'core-s':>9}{'longest':>9}{'core-s/GB':>11}")
     for step, t in ray_tasks.items():
         print(f"{step:<34}{t['tasks']:>6}{t['task_s']:>9.2f}{t['max_s']:>9.2f}{t['task_s'] / gb:>11.1f}")
+    one_task = sum(t["wall_s"] for t in ray_tasks.values() if t["tasks"] == 1)
+    split = sum(t["wall_s"] for t in ray_tasks.values() if t["tasks"] > 1)
+    driver = sum(max(0.0, seconds - sum(t["wall_s"] for step, t in ray_tasks.items() if step.split(".")[0] == stage))
+                 for stage, seconds in ray_stages.items())
+    serial = {"one_task_s": round(one_task, 2), "split_s": round(split, 2), "driver_s": round(driver, 2),
+              "serial_share": round(one_task / ray_s, 4),
+              "serial_share_with_driver": round((one_task + driver) / ray_s, 4)}
+    print(f"ray wall {ray_s:.1f} s: one-task steps {one_task:.1f} s ({serial['serial_share']:.1%}), split steps "
+          f"{split:.1f} s, the driver's work in stages {driver:.1f} s (serial with it: "
+          f"{serial['serial_share_with_driver']:.1%}), the rest start-up")
     print("outputs byte-identical" if not problems else "outputs differ:\n  " + "\n  ".join(problems))
     print(json.dumps({"docs": docs, "input_mb": round(size / 1e6, 1), "files": args.files,
                       "partitions": args.partitions, "local_seconds": round(local_s, 2),
                       "ray_seconds": round(ray_s, 2), "overhead_ratio": round(ray_s / local_s, 2),
                       "identical": not problems, "local_stage_s": local_stages, "ray_stage_s": ray_stages,
-                      "ray_tasks": ray_tasks}))
+                      "ray_tasks": ray_tasks, **serial}))
     if problems:
         sys.exit(1)
 

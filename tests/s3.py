@@ -54,6 +54,31 @@ def s3_server(log: Path) -> Iterator[str]:
                 os.environ[key] = value
 
 
+# `python -c KILL_ON_UPLOAD recipe-args...`: the `recipe` command, SIGKILLed by itself as it begins its n-th upload to
+# the store (n in the environment's KILL_ON_UPLOAD): a kill at a known point of publishing a build.
+KILL_ON_UPLOAD = """
+import os, signal, sys
+import s3fs.core
+count = {"n": 0}
+original = s3fs.core.S3FileSystem._put_file
+async def put_file(self, lpath, rpath, *args, **kwargs):
+    count["n"] += 1
+    if count["n"] == int(os.environ["KILL_ON_UPLOAD"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return await original(self, lpath, rpath, *args, **kwargs)
+s3fs.core.S3FileSystem._put_file = put_file
+from datarecipe.runtime.cli import main
+sys.argv[0] = "recipe"
+sys.exit(main())
+"""
+
+
+def killed_at_upload(n: int, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`recipe ARGS`, killed as it begins its n-th upload (KILL_ON_UPLOAD)."""
+    return subprocess.run([sys.executable, "-c", KILL_ON_UPLOAD, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "KILL_ON_UPLOAD": str(n)})
+
+
 def s3() -> object:
     """An s3fs file system on the test server (a fresh instance: s3fs caches listings)."""
     import s3fs

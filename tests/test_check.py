@@ -563,8 +563,8 @@ TYPE_ERRORS = {
                         "a shard holds at least one row"),
     "shard-unreadable": ('output "build/demo"', 'output "build/demo" shard 10 bytes', 8, "10 bytes",
                          "cannot read shard limit `10 bytes`"),
-    "remote-output": ('output "build/demo"', 'output "s3://bucket/demo"', 8, '"s3',
-                      "the output must be a local directory"),
+    "remote-output": ('output "build/demo"', 'output "https://example.org/demo"', 8, '"https',
+                      "cannot write a build to `https://`"),
     "sort-by-condition": ('output "build/demo"', 'order { sort words(text) > 3 }\noutput "build/demo"', 8, "words",
                           "sort by a number or a string, not a condition"),
 }

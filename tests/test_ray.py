@@ -29,13 +29,22 @@ from helpers import (
     write_lines,
     write_parquet,
 )
+from s3 import download, killed_at_upload, s3, s3_server
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("ray")  # one cluster for the module, in one test worker
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The S3 server (tests/s3.py), started before the cluster, whose workers inherit its endpoint."""
+    with s3_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        s3().mkdir("builds")  # type: ignore[attr-defined]
+        yield url
+
+
+@pytest.fixture(scope="module")
+def cluster(endpoint: str) -> Iterator[str]:
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     from ray.cluster_utils import Cluster
 
@@ -88,9 +97,12 @@ def test_example_recipe_is_byte_identical_and_resumable_by_the_local_engine(tmp_
     cache = work / "cache-ray"
     assert len(parts(cache, "ingest_code")) == 3  # 150 Go files in 3 shards, file by file
     assert {"ingest_code:ingest_shard", "ingest_pydocs:partition_raw", "ingest_pydocs:ingest_partition",
-            "filter_code:partition_rows", "filter_code:stage_part", "mix:whole_stage", "order:whole_stage"} <= steps
+            "filter_code:partition_rows", "filter_code:stage_part", "mix:whole_stage", "order:whole_stage",
+            "mix:position_part", "mix:position_range", "order:position_part", "order:position_range",
+            "output:measure_rows", "output:write_rows"} <= steps
     assert len(parts(cache, "filter_code")) > 1  # split by its dedup key
-    assert len(parts(cache, "order")) == 1  # a whole stage
+    # The mix and the order: their choices in one task, their documents in ranges of their positions.
+    assert len(parts(cache, "mix")) == len(parts(cache, "order")) == 3
     # The local engine takes every stage the Ray engine finished (same fingerprints): only the output is written.
     shutil.rmtree(ray_build)
     events = json_events(ok(recipe(work, "run", "recipes/example.recipe", "--cache", "cache-ray", "--json")).stdout)
@@ -323,3 +335,41 @@ def test_how_the_plan_lets_a_filter_be_split(tmp_path: Path, rules: str, partiti
     checked = check(parse(f'source web = jsonl("x.jsonl")\nfilter web {{\n  {rules}\n}}\noutput "build/x"\n'))
     stage = plan(checked, {}).stage("filter_web")
     assert stage.partition == partition or partition and stage.partition and stage.partition.startswith(partition)
+
+
+def test_the_driver_killed_anywhere_resumes_and_publishes_to_s3(tmp_path: Path, cluster: str) -> None:
+    """SIGKILL of the driver while a stage runs on the cluster, then while it publishes the build to S3 (after the
+    shard tasks uploaded the shards): each time the same command finishes what was left, the stages finished
+    before the kill are not run again, and the published build is the local engine's, byte for byte."""
+    work = project(tmp_path, "example.recipe")
+    ok(recipe(work, "run", "recipes/example.recipe", "--cache", "cache-local", "-q"))
+    local = digest_tree(work / "build" / "example")
+    command = ["run", "recipes/example.recipe", "--cache", "cache-ray", "--engine", "ray", "--address", cluster,
+               "--partitions", "3", "--output", "s3://builds/ray"]
+    driver = subprocess.Popen([*recipe_command(), *command, "-q"], cwd=work, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    cache = work / "cache-ray"
+    deadline = time.monotonic() + 300
+    while not list(cache.glob("mix/.tmp-mix-*")) and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+
+    def finished() -> set[str]:
+        return {p.parent.parent.name for p in cache.glob("*/*/_SUCCESS")}
+
+    done = finished()
+    killed = killed_at_upload(1, work, *command, "-q")  # the driver's first upload: the ledger, after the shards
+    assert killed.returncode == -9, killed.stderr
+    left = s3().find("builds/ray")  # type: ignore[attr-defined]
+    assert "builds/ray/_PUBLISHING" in left and "builds/ray/manifest.json" not in left
+    assert any("/data/train-" in key for key in left)  # the shard tasks' uploads
+    assert recipe(work, "verify", "s3://builds/ray").returncode == 1
+
+    before = finished()
+    assert done <= before and {"mix", "order"} <= before
+    events = json_events(ok(recipe(work, *command, "--json")).stdout)
+    cached = {e["stage"] for e in events if e["event"] == "stage_end" and e.get("cached")}
+    assert cached == before, (cached, before)
+    assert digest_tree(download("builds/ray", tmp_path / "published")) == local
+    ok(recipe(work, "verify", "s3://builds/ray"))

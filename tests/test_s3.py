@@ -5,16 +5,14 @@ a DVC project whose remote is on S3."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import digest_tree, manifest, ok, recipe, recipe_command
-from s3 import download, s3, s3_server
+from s3 import download, killed_at_upload, s3, s3_server
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("s3")  # one server for the module, in one test worker
@@ -66,23 +64,6 @@ def test_a_build_published_to_s3_is_the_local_build_byte_for_byte(endpoint: str,
     assert tampered.returncode == 1 and f"{shard}: 13 bytes, the manifest says" in tampered.stdout
 
 
-KILL_ON_UPLOAD = """
-import os, signal, sys
-import s3fs.core
-count = {"n": 0}
-original = s3fs.core.S3FileSystem._put_file
-async def put_file(self, lpath, rpath, *args, **kwargs):
-    count["n"] += 1
-    if count["n"] == int(os.environ["KILL_ON_UPLOAD"]):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return await original(self, lpath, rpath, *args, **kwargs)
-s3fs.core.S3FileSystem._put_file = put_file
-from datarecipe.runtime.cli import main
-sys.argv[0] = "recipe"
-sys.exit(main())
-"""
-
-
 def test_a_build_killed_while_publishing_is_no_build_and_the_next_run_replaces_it(endpoint: str,
                                                                                    tmp_path: Path) -> None:
     work = project(tmp_path, shard="300KB")
@@ -93,9 +74,7 @@ def test_a_build_killed_while_publishing_is_no_build_and_the_next_run_replaces_i
     ok(recipe(work, "run", "s3.recipe", "--cache", "cache", "-q"))
     local = digest_tree(work / "build" / "example")
 
-    killed = subprocess.run([sys.executable, "-c", KILL_ON_UPLOAD, "run", "s3.recipe", "--cache", "cache", "-q",
-                             "--output", "s3://builds/kill"], cwd=work, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "KILL_ON_UPLOAD": "3"})
+    killed = killed_at_upload(3, work, "run", "s3.recipe", "--cache", "cache", "-q", "--output", "s3://builds/kill")
     assert killed.returncode == -9, killed.stderr
     left = s3().find("builds/kill")  # type: ignore[attr-defined]
     assert "builds/kill/_PUBLISHING" in left and "builds/kill/manifest.json" not in left

@@ -77,6 +77,22 @@ def row_buckets(table: str, key: str, partitions: int) -> str:
     return f"SELECT *, CAST(({key}) % {partitions} AS BIGINT) AS _bucket FROM {table}"
 
 
+def located(table: str, keys: tuple[str, ...], files: list[str]) -> str:
+    """Each row of the narrow table `table` with `_bucket`, the index in `files` of the Parquet file holding its
+    document (found by `keys`). The joins build on their right sides: the files' names, then the narrow table."""
+    on = ", ".join(f'"{k}"' for k in keys)
+    names = ", ".join(f"({literal(f)}, {i})" for i, f in enumerate(files))
+    return (f"SELECT n.*, f._bucket "
+            f"FROM (SELECT {on}, filename FROM read_parquet({literal(files)}, filename = true)) d "
+            f"JOIN (VALUES {names}) f(filename, _bucket) USING (filename) "
+            f'JOIN "{table}" n USING ({on})')
+
+
+def empty_view(name: str, like: str) -> str:
+    """`name` as a view with the columns of the view `like` and no rows."""
+    return f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM "{like}" LIMIT 0'
+
+
 def records_in_order(table: str) -> str:
     """A ledger's (or changed texts') rows from a stage's parts, in the order the stage's own SQL writes them."""
     return f"SELECT * FROM {table} ORDER BY doc_id, rule"

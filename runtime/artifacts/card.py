@@ -24,9 +24,9 @@ _COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 
 
 def write_card(out: Path, manifest: dict[str, Any], recipe: CheckedRecipe, examples: list[dict[str, Any]],
-               rows: Path) -> list[str]:
+               rows: list[str]) -> list[str]:
     """Write README.md and its plots into the build directory `out`; returns the files written. `rows` is the
-    output's rows as Parquet (the ordered stage's), whatever the shards' format."""
+    output's rows as Parquet (the ordered stage's files), whatever the shards' format."""
     plots = [funnel_plot(out, manifest), mixture_plot(out, manifest)]
     thresholds = score_thresholds(recipe)
     histograms = []
@@ -184,7 +184,7 @@ def mixture_plot(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
                  "Mixture")
 
 
-def histogram(out: Path, rows: Path, source: str, name: str, thresholds: list[float]) -> dict[str, Any]:
+def histogram(out: Path, rows: list[str], source: str, name: str, thresholds: list[float]) -> dict[str, Any]:
     """The distribution of one score over the source's documents in the output, with the mix's thresholds."""
     values = (pq.read_table(rows, columns=["source", name], filters=[("source", "=", source)])
               .column(name).drop_null().to_numpy().astype(np.float64))

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def build_manifest(ctx: StageContext, params: dict[str, Any], shards: list[Shard], text_bytes: int,
-                   per_phase: list[dict[str, Counter[str]]], counted: bool, ordered: Path, ledger_rows: int,
+                   per_phase: list[dict[str, Counter[str]]], counted: bool, ordered: list[str], ledger_rows: int,
                    quarantined: Counter[str], out: Path) -> dict[str, Any]:
     """The manifest of a build written in `out`: its recipe, settings, fingerprints and inputs, its shards and
     totals, the mixture, the funnel and the scores, and its ledger and quarantine files."""
@@ -113,7 +113,7 @@ def mixture(ctx: StageContext, written: dict[str, Counter[str]],
             "short": shortfalls(ctx.plan.stage("mix").params, recorded, by_source)}
 
 
-def clusters(ctx: StageContext, ordered: Path, example_chars: int = 200) -> dict[str, Any]:
+def clusters(ctx: StageContext, ordered: list[str], example_chars: int = 200) -> dict[str, Any]:
     """Per source and `cluster` score: each cluster's size in the fit's sample, its documents in the output and
     their share of the source's, its place on the fit's 2-D map of the centroids, and an example (the output's
     smallest doc_id in it, cut at `example_chars`). Read a batch at a time: the memory is k examples."""
@@ -127,7 +127,9 @@ def clusters(ctx: StageContext, ordered: Path, example_chars: int = 200) -> dict
             k = model["k"]
             docs = [0] * k
             examples: dict[int, tuple[str, str]] = {}
-            for batch in pq.ParquetFile(ordered).iter_batches(columns=["source", "doc_id", "text", entry["name"]]):
+            batches = (b for path in ordered
+                       for b in pq.ParquetFile(path).iter_batches(columns=["source", "doc_id", "text", entry["name"]]))
+            for batch in batches:
                 batch = batch.filter(pc.and_(pc.equal(batch.column("source"), source),
                                              pc.is_valid(batch.column(entry["name"]))))
                 grouped = pa.table(batch).group_by(entry["name"]).aggregate([("doc_id", "count"), ("doc_id", "min")])
@@ -148,7 +150,7 @@ def clusters(ctx: StageContext, ordered: Path, example_chars: int = 200) -> dict
     return out
 
 
-def score_summary(plan: Plan, ordered: Path) -> dict[str, Any]:
+def score_summary(plan: Plan, ordered: list[str]) -> dict[str, Any]:
     """Per source and score: its scorer, cache key, and the count, nulls, min, mean and max of its values
     in the output (embeddings: count and nulls)."""
     out: dict[str, Any] = {}
@@ -164,7 +166,7 @@ def score_summary(plan: Plan, ordered: Path) -> dict[str, Any]:
         table = pq.read_table(ordered, columns=["source", *names], filters=[("source", "=", source)])
         out.setdefault(source, {})
         for entry in entries:
-            column = table.column(entry["name"])
+            column = table.column(entry["name"]).combine_chunks()  # the mean's bits do not depend on the parts
             summary: dict[str, Any] = {"op": entry["op"], "count": len(column) - column.null_count,
                                        "nulls": column.null_count}
             if "cache" in entry:

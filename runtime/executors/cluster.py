@@ -29,6 +29,7 @@ fsspec URL the nodes can read.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import os
@@ -50,14 +51,22 @@ import pyarrow.parquet as pq
 from datarecipe.compiler.language.errors import RecipeError, RecipeErrors
 from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.language.spec import CheckedRecipe
-from datarecipe.compiler.lower.queries import first_doc_of_text, raw_buckets, records_in_order, row_buckets
+from datarecipe.compiler.lower.queries import (
+    count_table,
+    empty_view,
+    first_doc_of_text,
+    located,
+    raw_buckets,
+    records_in_order,
+    row_buckets,
+)
 from datarecipe.compiler.plan import InputFile, Plan, Stage
-from datarecipe.runtime import session
-from datarecipe.runtime.artifacts.shards import Cutter, Shard, shard_name, write_parquet, write_shard
+from datarecipe.runtime import memory, session
+from datarecipe.runtime.artifacts.shards import Cutter, Shard, row_sizes, shard_name, write_parquet, write_shard
 from datarecipe.runtime.executors.local import RUNNERS, LocalEngine
 from datarecipe.runtime.paths import is_remote
 from datarecipe.runtime.plugins import load_plugins
-from datarecipe.runtime.session import STREAM_ROWS
+from datarecipe.runtime.session import STREAM_ROWS, parquet_view
 from datarecipe.runtime.stages import ingest, score
 from datarecipe.runtime.stages.atomic import object_store
 from datarecipe.runtime.stages.context import StageContext
@@ -65,6 +74,12 @@ from datarecipe.runtime.stages.ingest import RAW_SCHEMA, Quarantine, SourceReade
 from datarecipe.runtime.stages.output import OrderedRows
 from datarecipe.runtime.stages.sql import LEDGER_SCHEMA, sql_stats
 
+# The stages whose `@data` joins their documents to a narrow table of positions that their earlier statements
+# make (compiler/lower/templates: the mix's `mix__picked`, the order's `order__places`), on these columns; the
+# Ray engine makes the table in one task and writes the documents in range tasks (`positioned_stage`).
+POSITIONED = {"mix": ("__picked", ("doc_id",)), "order": ("__places", ("doc_id", "_epoch"))}
+# What the output's measuring tasks write: each ordered row's phase and its size as the shard writer counts it.
+MEASURED = pa.schema([("_phase", pa.int32()), ("bytes", pa.int64())])
 # Input bytes per ingest task at most; fewer when that would leave cores idle.
 SHARD_BYTES = 256 * 2**20
 # What a task is retried on: its worker or node died (an error the stage raised is not retried).
@@ -99,16 +114,45 @@ class PartContext(StageContext):
                          stage_root=Path(ctx.stage_root) if ctx.stage_root else None)
         self.spill_dir = Path(tempfile.gettempdir()) / f"datarecipe-spill-{os.getpid()}"  # this node's disk
         self.parts: dict[str, list[str]] = {}
+        self.empty: set[str] = set()  # inputs this part has no rows of (views with their columns and no rows)
+        self.locate: Path | None = None  # a positioned stage's whole task: its narrow table by input file, here
         self.shard: tuple[InputFile, ...] | None = None
         self.raw: list[str] | None = None
         self.found: list[tuple[Any, ...]] = []
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        return session.connect(self.plan.macros, threads=self.threads, memory_limit=self.memory_limit,
+        """A task's session: `--memory` is the worker process's budget, shared as in a local build (DuckDB's
+        share, the engine's sorts' share: runtime/memory.py)."""
+        self.budget = memory.Budget(self.memory_limit, self.threads)
+        return session.connect(self.plan.macros, threads=self.threads, memory_limit=self.budget.duckdb_setting(),
                                spill_dir=self.spill_dir, failures=self.failures, readable=self.readable())
 
     def data_files(self, name: str) -> list[str]:
         return self.parts.get(name) or super().data_files(name)
+
+    def register_outputs(self, con: duckdb.DuckDBPyConnection, names: Any) -> None:
+        super().register_outputs(con, [n for n in names if n not in self.empty])
+        for name in set(names) & self.empty:
+            parquet_view(con, f"{name}__all", super().data_files(name)[:1])
+            con.execute(empty_view(name, f"{name}__all"))
+
+    def write_data(self, con: duckdb.DuckDBPyConnection, stage: Stage, sql: str, tmp: Path) -> bool:
+        """A positioned stage's whole task (POSITIONED): instead of its documents, its narrow table, split by the
+        input file each document is in (`located/p-NNNNN.parquet`, numbered as `input_files` lists them), with
+        `located/index.json`; and an empty `data.parquet`, which the stage's parts replace."""
+        if self.locate is None:
+            return False
+        suffix, keys = POSITIONED[stage.step]
+        table = f"{stage.name}{suffix}"
+        schema = con.table(table).limit(0).to_arrow_table().schema
+        files = [f for _, f in input_files(self, stage)]
+        found = _split(con.sql(located(table, keys, files)).to_arrow_reader(STREAM_ROWS), _fresh(str(self.locate)),
+                       schema)
+        (rows,), = con.execute(count_table(table)).fetchall()
+        (self.locate / "index.json").write_text(json.dumps({"rows": rows, "files": found}))
+        columns, _ = self.in_order(stage, con.sql(sql).limit(0).to_arrow_reader())
+        write_parquet(tmp / "data.parquet", columns, [])
+        return True
 
     def reader(self, src: Any, quarantine: Quarantine) -> Any:
         if self.raw is not None:
@@ -151,7 +195,10 @@ def _with_part(ctx: Context, threads: int, run: Callable[[PartContext, duckdb.Du
     except RecipeErrors as exc:  # a plugin this node cannot import
         return Failed(replace(exc.errors[0]))
     part = PartContext(ctx, threads)
-    con = part.connect()
+    try:
+        con = part.connect()
+    except RecipeError as exc:  # a `--memory` too small for a worker
+        return Failed(replace(exc))
     try:
         return run(part, con)
     except RecipeError as exc:
@@ -333,28 +380,84 @@ def score_todo(ctx: Context, stage_name: str, parts: dict[str, list[str]], chunk
     return _with_part(ctx, 1, run)
 
 
-def whole_stage(ctx: Context, stage_name: str, threads: int, out: str) -> dict[str, Any]:
-    """A stage that cannot be split (mix, order, fits, MinHash dedup), run whole by its runner."""
+def whole_stage(ctx: Context, stage_name: str, threads: int, out: str, locate: str = "") -> dict[str, Any]:
+    """A stage that cannot be split (fits, MinHash dedup), run whole by its runner; for a positioned stage (the
+    mix, the order), with `locate`, all but the writing of its documents."""
     stage = ctx.plan.stage(stage_name)
 
     def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        part.locate = Path(locate) if locate else None
         return RUNNERS[stage.kind](part, con, stage, _fresh(out))
     return _with_part(ctx, threads, run)
 
 
-def write_rows(ctx: Context, path: str, columns: list[str], fmt: str, start: int, end: int, build: str,
-               name: str, phase: str) -> Shard:
-    """One shard of the output: rows [start, end) of the ordered stage, written as the local engine writes them."""
+def position_part(ctx: Context, stage_name: str, input_name: str, file: str, narrow: str, ranges: int, total: int,
+                  out: str) -> dict[str, Any]:
+    """A positioned stage's `@data` on one file of its input, joined to that file's rows of the narrow table:
+    its rows, with their positions, split into `ranges` equal ranges of the positions 1..total."""
+    stage = ctx.plan.stage(stage_name)
+    suffix, _ = POSITIONED[stage.step]
+    key = stage.params["sorted_by"]
+
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        part.parts = {input_name: [file]}
+        part.empty = {n for n in stage.inputs if n != input_name}
+        part.register_outputs(con, stage.inputs)
+        parquet_view(con, f"{stage.name}{suffix}", [narrow])
+        sql = next(sql for target, sql in stage.statements() if target == "data")
+        result = con.sql(sql).to_arrow_reader(STREAM_ROWS)
+        schema = result.schema.append(pa.field("_bucket", pa.int64()))
+
+        def ranged() -> Iterator[pa.RecordBatch]:
+            for batch in result:
+                bucket = pc.divide(pc.multiply(pc.subtract(batch.column(key).cast(pa.int64()), 1), ranges), total)
+                yield pa.record_batch([*batch.columns, bucket], schema=schema)
+        return {"files": _split(pa.RecordBatchReader.from_batches(schema, ranged()), _fresh(out), result.schema)}
+    return _with_part(ctx, 1, run)
+
+
+def position_range(ctx: Context, stage_name: str, files: list[str], out: str) -> dict[str, Any]:
+    """One range of a positioned stage's positions, from every file's part of it: its documents in position order,
+    sorted within `--memory`, as the local engine writes them."""
+    stage = ctx.plan.stage(stage_name)
+
+    def run(part: PartContext, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        rows = ds.dataset(files, format="parquet").scanner(batch_size=STREAM_ROWS).to_reader()
+        schema, ordered = part.in_order(stage, rows)
+        return {"rows": write_parquet(_fresh(out) / "data.parquet", schema, ordered)}
+    return _with_part(ctx, 1, run)
+
+
+def measure_rows(ctx: Context, files: list[str], columns: list[str], phases: int, out: str
+                 ) -> tuple[int, list[dict[str, Counter[str]]], int]:
+    """Some of the ordered stage's files, measured for the output: each row's phase and size as the shard writer
+    counts it (a narrow file, `out`), and the manifest's counts (text bytes, per phase and source); with the rows."""
     _setup(ctx)
-    source = pq.ParquetFile(path)
+    counts = OrderedRows(files, columns, phases)
+    rows = 0
+    with pq.ParquetWriter(out, MEASURED) as writer:
+        for batch in counts.batches():
+            sizes = pa.array(row_sizes(batch.drop_columns(["_phase"])), pa.int64())
+            writer.write_batch(pa.record_batch([batch.column("_phase").cast(pa.int32()), sizes], schema=MEASURED))
+            rows += batch.num_rows
+    return counts.text_bytes, counts.per_phase, rows
+
+
+def write_rows(ctx: Context, files: list[str], columns: list[str], fmt: str, start: int, end: int, build: str,
+               name: str, phase: str) -> Shard:
+    """One shard of the output: rows [start, end) of the ordered stage's files (one after the other), written as
+    the local engine writes them; to an object store, uploaded from here."""
+    _setup(ctx)
     tables, offset = [], 0
-    for group in range(source.num_row_groups):
-        rows = source.metadata.row_group(group).num_rows
-        if offset < end and offset + rows > start:
-            table = source.read_row_group(group, columns=columns)
-            tables.append(table.slice(max(start - offset, 0), min(end, offset + rows) - max(start, offset)))
-        offset += rows
-    schema = pa.schema([source.schema_arrow.field(c) for c in columns])
+    for path in files:
+        source = pq.ParquetFile(path)
+        for group in range(source.num_row_groups):
+            rows = source.metadata.row_group(group).num_rows
+            if offset < end and offset + rows > start:
+                table = source.read_row_group(group, columns=columns)
+                tables.append(table.slice(max(start - offset, 0), min(end, offset + rows) - max(start, offset)))
+            offset += rows
+    schema = pa.schema([pq.read_schema(files[0]).field(c) for c in columns])
     shard = write_shard(Path(build), name, fmt, schema, pa.concat_tables(tables), phase)
     url = ctx.plan.stage("output").params["path"]
     if is_remote(url):  # published from here, not through the driver (runtime/stages/atomic.py)
@@ -537,15 +640,16 @@ class RayEngine(LocalEngine):
                 self.reporter.advance(task, result[0])
         return results
 
-    def whole(self, stage: Stage, tmp: Path) -> dict[str, Any]:
-        """The stage as one task, on a node with the cores for it."""
+    def whole(self, stage: Stage, tmp: Path, locate: str = "") -> dict[str, Any]:
+        """The stage as one task, on a node with the cores for it (`locate`: see `whole_stage`)."""
         import ray
 
         work = tmp / "work"
         # DuckDB's threads on the largest node (--threads caps them), all reserved for the task
         largest = max((int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n["Alive"]), default=1)
         threads = max(1, min(self.requested_threads or largest, largest))
-        result: dict[str, Any] = self.tasks(stage, whole_stage, [(stage.name, threads, str(work))], cpus=threads)[0]
+        result: dict[str, Any] = self.tasks(stage, whole_stage, [(stage.name, threads, str(work), locate)],
+                                            cpus=threads)[0]
         for path in work.iterdir():
             path.rename(tmp / path.name)
         work.rmdir()
@@ -632,6 +736,8 @@ def ingest_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage
 
 def sql_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
     """A stage of SQL: a task per part of its input when the plan says it may be split, else one task."""
+    if stage.step in POSITIONED:
+        return positioned_stage(engine, con, stage, tmp)
     if stage.partition is None or len(stage.inputs) != 1:
         return engine.whole(stage, tmp)
     parts = engine.partitioned(stage, stage.inputs[0], stage.partition, tmp)
@@ -710,31 +816,85 @@ def score_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage,
 
 
 def write_shards(engine: RayEngine, stage: Stage, tmp: Path, ordered: OrderedRows) -> list[Shard]:
-    """The shards, written by tasks in parallel. A first pass over the ordered rows cuts them where the local
-    engine would (a shard's end depends only on the rows before it), counting as it goes."""
+    """The shards, written by tasks in parallel. Tasks measure the ordered rows first (a task per file: each row's
+    size and phase, and the manifest's counts); the driver then cuts the shards where the local engine would (a
+    shard's end depends only on the sizes of the rows before it), reading only those two narrow columns."""
     params = stage.params
-    ranges: list[tuple[int, int, int]] = []  # first row, end row, phase
-    position = 0
-    for index, run in itertools.groupby(ordered.runs(), key=lambda pair: pair[0]):
-        cutter, start = Cutter(params["shard_rows"] or 2**62, params["shard_bytes"]), position
-        for _, batch in run:
-            for cut in cutter.cuts(batch):
-                ranges.append((start, position + cut, index))
-                start = position + cut
-            position += batch.num_rows
-        ranges.append((start, position, index))
+    work = tmp.parent / f"{tmp.name}-measured"
+    work.mkdir()
+    try:
+        measured = engine.tasks(stage, measure_rows, [
+            ([f], ordered.columns, len(params["phases"]), str(work / f"{i:05d}.parquet"))
+            for i, f in enumerate(ordered.files)])
+        for text_bytes, per_phase, _ in measured:
+            ordered.add(text_bytes, per_phase)
+        ranges: list[tuple[int, int, int]] = []  # first row, end row, phase
+        position = 0
+        pieces = (run for i in range(len(measured)) for run in _phase_runs(work / f"{i:05d}.parquet"))
+        for index, run in itertools.groupby(pieces, key=lambda pair: pair[0]):
+            cutter, start = Cutter(params["shard_rows"] or 2**62, params["shard_bytes"]), position
+            for _, sizes in run:
+                for cut in cutter.cut_sizes(sizes):
+                    ranges.append((start, position + cut, index))
+                    start = position + cut
+                position += len(sizes)
+            ranges.append((start, position, index))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     fmt = params["format"]
     shards: list[Shard] = engine.tasks(stage, write_rows, [
-        (str(ordered.path), ordered.columns, fmt, start, end, str(tmp.resolve()), shard_name(i, len(ranges), fmt),
+        (ordered.files, ordered.columns, fmt, start, end, str(tmp.resolve()), shard_name(i, len(ranges), fmt),
          params["phases"][index]) for i, (start, end, index) in enumerate(ranges)], lambda shard: shard.rows)
     return shards
 
 
+def _phase_runs(path: Path) -> Iterator[tuple[int, Any]]:
+    """A measured file's rows as runs of one phase: (phase, the rows' sizes)."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 20):
+        phase = batch.column("_phase").to_numpy()
+        sizes = batch.column("bytes").to_numpy()
+        cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
+        for a, b in itertools.pairwise(cuts):
+            if b > a:
+                yield int(phase[a]), sizes[a:b]
+
+
+def positioned_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
+    """The mix or the order (POSITIONED), with no step that reads every document in one place: one task makes the
+    stage's choices, on its narrow columns, and writes its narrow table of positions by input file; a task per
+    input file joins its documents to its part of that table and splits them by position into equal ranges; a task
+    per range sorts it and writes it, a part of the stage's documents in position order."""
+    located = tmp / "located"
+    stats = engine.whole(stage, tmp, locate=str(located))
+    index = json.loads((located / "index.json").read_text())
+    work = tmp / "work"
+    if index["rows"]:
+        ranges = max(1, min(engine.partitions, index["rows"]))
+        calls = [(stage.name, name, file, index["files"][str(b)], ranges, index["rows"], str(work / f"map-{b:05d}"))
+                 for b, (name, file) in enumerate(input_files(engine, stage)) if str(b) in index["files"]]
+        maps = engine.tasks(stage, position_part, calls)
+        buckets = sorted({r for m in maps for r in m["files"]})
+        engine.tasks(stage, position_range, [
+            (stage.name, [m["files"][r] for m in maps if r in m["files"]], str(work / f"{r:05d}")) for r in buckets],
+            lambda r: r["rows"])
+        (tmp / "data.parquet").unlink()
+        engine.assemble([work / f"{r:05d}" / "data.parquet" for r in buckets], tmp)
+        stats |= sql_stats(tmp)  # the documents the parts hold
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(located)
+    return stats
+
+
+def input_files(ctx: StageContext, stage: Stage) -> list[tuple[str, str]]:
+    """A positioned stage's input files, each with the input it is of, in the order `_bucket` numbers them."""
+    return [(name, f) for name in stage.inputs for f in ctx.data_files(name)]
+
+
 def one_task(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
-    """A fit or the mix: the stage as one task."""
+    """A fit: the stage as one task."""
     return engine.whole(stage, tmp)
 
 
 # The runner of each kind of stage on the driver (the output's shards are written by `write_shards`).
 RUNNERS_ON_RAY: dict[str, Callable[..., dict[str, Any]]] = {
-    "ingest": ingest_stage, "sql": sql_stage, "fit": one_task, "score": score_stage, "mix": one_task}
+    "ingest": ingest_stage, "sql": sql_stage, "fit": one_task, "score": score_stage, "mix": positioned_stage}

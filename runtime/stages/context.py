@@ -83,6 +83,11 @@ class StageContext:
         for name in names:
             parquet_view(con, name, self.data_files(name))
 
+    def write_data(self, con: duckdb.DuckDBPyConnection, stage: Stage, sql: str, tmp: Path) -> bool:
+        """Whether this context writes a stage's `@data` itself, in its stead (the Ray engine splits the mix's and
+        the order's: runtime/executors/cluster.py); here it does not."""
+        return False
+
     def readable(self) -> list[Path]:
         """Where the session may read files: the cache, and under DVC the stages' directories."""
         return [self.cache_dir, *([self.stage_root] if self.stage_root is not None else [])]

@@ -63,8 +63,7 @@ def write_build(ctx: StageContext, stage: Stage, out: Path, con: duckdb.DuckDBPy
     the quarantine, the recipe, the card and the manifest (`con`, the build's DuckDB session, finds the card's
     examples). Returns the manifest."""
     params = stage.params
-    ordered = OrderedRows(ctx.stage_dir(ctx.plan.stage("order")) / "data.parquet",
-                          [*OUTPUT_COLUMNS, *params["scores"]], len(params["phases"]))
+    ordered = OrderedRows(ctx.data_files("order"), [*OUTPUT_COLUMNS, *params["scores"]], len(params["phases"]))
     (out / DATA).mkdir()
     written = (shards or partial(write_local_shards, ctx))(stage, out, ordered)
     # The stages' ledgers and the sources' quarantines, each concatenated in plan order as they stream by.
@@ -84,11 +83,11 @@ def write_build(ctx: StageContext, stage: Stage, out: Path, con: duckdb.DuckDBPy
     # The recipe as it was, beside what it built: `recipe diff` compares two builds' recipes from it.
     (out / "recipe.recipe").write_text(ctx.recipe.text, encoding="utf-8")
     manifest = build_manifest(ctx, params, written, ordered.text_bytes, ordered.per_phase, ordered.counted,
-                              ordered.path, ledger_rows, quarantined, out)
+                              ordered.files, ledger_rows, quarantined, out)
     from datarecipe.runtime.artifacts.card import write_card  # matplotlib, only when a build is written
 
     card = write_card(out, manifest, ctx.recipe, dropped_examples(ctx, con, [str(p) for p in ledgers if p.exists()]),
-                      ordered.path)
+                      ordered.files)
     # Every file of the build is in the manifest, and the manifest in its checksum file.
     write_manifest(out, manifest, ["recipe.recipe", *card])
     return manifest
@@ -134,29 +133,45 @@ def write_local_shards(ctx: StageContext, stage: Stage, out: Path, ordered: Orde
 
 
 class OrderedRows:
-    """The ordered stage's rows as the output reads them: runs of one phase each (phases are contiguous, in
-    order), counted as they pass: docs, bytes and tokens per phase and source, and the text's bytes."""
+    """The ordered stage's rows as the output reads them (its `files`: one, or its parts in order): runs of one
+    phase each (phases are contiguous, in order), counted as they pass: docs, bytes and tokens per phase and
+    source, and the text's bytes."""
 
-    def __init__(self, path: Path, columns: list[str], phases: int):
-        self.path, self.columns = path, columns
-        self.file = pq.ParquetFile(path)
-        self.schema = pa.schema([self.file.schema_arrow.field(c) for c in columns])
+    def __init__(self, files: list[str], columns: list[str], phases: int):
+        self.files, self.columns = files, columns
+        self.schema = pa.schema([pq.read_schema(files[0]).field(c) for c in columns])
         self.counted = "n_tokens" in columns
         self.per_phase: list[dict[str, Counter[str]]] = [defaultdict(Counter) for _ in range(phases)]
         self.text_bytes = 0
 
+    def batches(self, files: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """The rows of `files` (default: all), with `_phase`, counted."""
+        for path in self.files if files is None else files:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=STREAM_ROWS, columns=[*self.columns, "_phase"]):
+                self.count(batch)
+                yield batch
+
+    def count(self, batch: pa.RecordBatch) -> None:
+        sizes = pc.binary_length(batch.column("text"))
+        self.text_bytes += pc.sum(sizes).as_py() or 0
+        parts = {"phase": batch.column("_phase"), "source": batch.column("source"), "bytes": sizes,
+                 **({"tokens": batch.column("n_tokens")} if self.counted else {})}
+        grouped = pa.table(parts).group_by(["phase", "source"]).aggregate(
+            [("bytes", "count"), ("bytes", "sum"), *([("tokens", "sum")] if self.counted else [])])
+        for row in grouped.to_pylist():
+            self.per_phase[row["phase"]][row["source"]].update(
+                {"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
+                 **({"tokens": row["tokens_sum"] or 0} if self.counted else {})})
+
+    def add(self, text_bytes: int, per_phase: list[dict[str, Counter[str]]]) -> None:
+        """Counts made elsewhere (by the Ray engine's tasks, each on some of the files), added to these."""
+        self.text_bytes += text_bytes
+        for mine, theirs in zip(self.per_phase, per_phase, strict=True):
+            for source, counts in theirs.items():
+                mine[source].update(counts)
+
     def runs(self) -> Iterator[tuple[int, pa.RecordBatch]]:
-        for batch in self.file.iter_batches(batch_size=STREAM_ROWS, columns=[*self.columns, "_phase"]):
-            sizes = pc.binary_length(batch.column("text"))
-            self.text_bytes += pc.sum(sizes).as_py() or 0
-            parts = {"phase": batch.column("_phase"), "source": batch.column("source"), "bytes": sizes,
-                     **({"tokens": batch.column("n_tokens")} if self.counted else {})}
-            grouped = pa.table(parts).group_by(["phase", "source"]).aggregate(
-                [("bytes", "count"), ("bytes", "sum"), *([("tokens", "sum")] if self.counted else [])])
-            for row in grouped.to_pylist():
-                self.per_phase[row["phase"]][row["source"]].update(
-                    {"docs": row["bytes_count"], "bytes": row["bytes_sum"] or 0,
-                     **({"tokens": row["tokens_sum"] or 0} if self.counted else {})})
+        for batch in self.batches():
             phase = batch.column("_phase").to_numpy()
             cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
             data = batch.drop_columns(["_phase"])

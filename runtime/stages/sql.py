@@ -55,7 +55,7 @@ def run_sql(ctx: StageContext, con: duckdb.DuckDBPyConnection, stage: Stage, tmp
     held: dict[str, tuple[pa.Schema, Iterator[pa.RecordBatch] | None]] = {}
 
     def write(target: str, sql: str) -> None:
-        if hook is not None and hook(target, sql):
+        if hook is not None and hook(target, sql) or target == "data" and ctx.write_data(con, stage, sql, tmp):
             return
         if target in ("texts_a", "texts_b") and held[target][1] is None:  # no pairs: no texts to read
             if target == "texts_b":
