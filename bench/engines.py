@@ -48,7 +48,7 @@ filter web {
 }
 mix MIX docs { web 100% }
 order { shuffle }
-output "build/bench"
+output "build/bench" shard 32MB
 """
 DUPLICATES = 0.05
 

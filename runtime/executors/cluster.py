@@ -13,17 +13,21 @@ finished. What changes is where a stage's work runs:
 - model, fitted and plugin scores: an actor pool (one model load per actor, `num_gpus` when the cluster has
   GPUs) scores the texts the cache lacks, in chunks read from shared storage, into the same content-addressed
   score cache.
-- mix, order, fits and MinHash dedup: one task each, the stage's runner on a worker.
-- the output: its shards are cut by the driver, from the ordered stage, and written by tasks.
+- the mix and the order (`POSITIONED`): one task makes the stage's choice on its narrow columns and writes its
+  narrow table of positions by input file; a task per input file joins its documents to their positions and
+  splits them into ranges; a task per range sorts and writes it (`positioned_stage`).
+- fits and MinHash dedup: one task each, the stage's runner on a worker.
+- the output: tasks measure the ordered rows (each row's size, in a narrow file), the driver cuts the shards
+  from those sizes, and tasks write them (and upload them, to an object store).
 
 A task runs the same stage runners as the local engine (runtime/stages/), given a `PartContext`: the plan and
 settings, with the part of a stage's input the task reads.
 
 Every task writes under its stage's temporary directory, to names that depend only on its inputs, so a task
 Ray retries after its worker died writes the same files again. Stage outputs written in parts are a directory
-`data.parquet/` of `part-NNNNN.parquet` files; every reader of stage outputs takes either form. The cache and
-the output must be on storage every node sees at the same path (a shared filesystem); sources may be any
-fsspec URL the nodes can read.
+`data.parquet/` of `part-NNNNN.parquet` files; every reader of stage outputs takes either form. The cache must
+be on storage every node sees at the same path (a shared filesystem); the output there or in an object store;
+sources may be any fsspec URL the nodes can read.
 """
 
 from __future__ import annotations
