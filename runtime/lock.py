@@ -52,7 +52,7 @@ def build_lock_path(output: str) -> Path:
     of this machine only: docs/scaling.md)."""
     if is_remote(output):
         digest = hashlib.sha256(output.rstrip("/").encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / "datarecipe-locks" / f"{digest}.lock"
+        return Path(tempfile.gettempdir()) / f"datarecipe-locks-{os.getuid()}" / f"{digest}.lock"
     final = Path(output).absolute()
     return final.parent / f".{final.name}.lock"
 

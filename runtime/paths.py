@@ -46,7 +46,8 @@ def output_error(recipe: CheckedRecipe, allow_outside: bool = False, dvc: bool =
     the person running the command allows it with `--allow-outside` (never under DVC, which versions only what
     is inside the project)."""
     if is_remote(recipe.output.path):
-        problem = None if not dvc else "DVC versions a build inside the project, and this output is in an object store"
+        problem = ("DVC versions a build inside the project, and this output is in an object store" if dvc
+                   else store_missing(recipe.output.path))
     else:
         problem = output_problem(recipe.output.path, project_root(), allow_outside=allow_outside and not dvc)
     if problem is None:
@@ -56,10 +57,24 @@ def output_error(recipe: CheckedRecipe, allow_outside: bool = False, dvc: bool =
     hint = 'write the build inside the project, e.g. `output "build/NAME"`'
     if "object store" in problem:
         hint = "build without DVC (`--no-dvc`), or build in the project and `dvc push` to a remote on the store"
+    elif "package" in problem:
+        hint = "install it (gcsfs for gs://, adlfs for az://), or write the build elsewhere"
     elif "outside" in problem:
         hint += ("; DVC versions only paths inside the project: build elsewhere with `--no-dvc --allow-outside`"
                  if allow_outside else "; or allow it for this build: `--allow-outside`")
     return RecipeError(span, problem, hint)
+
+
+def store_missing(url: str) -> str | None:
+    """What is missing to write to an object store's URL: its fsspec package (s3fs ships with datarecipe)."""
+    import fsspec
+
+    scheme = url.split("://")[0]
+    try:
+        fsspec.get_filesystem_class(scheme)
+    except (ImportError, ValueError) as exc:
+        return f"cannot write to `{scheme}://`: its fsspec package is not installed ({str(exc).splitlines()[0]})"
+    return None
 
 
 def is_remote(path: str) -> bool:

@@ -373,3 +373,37 @@ def test_the_driver_killed_anywhere_resumes_and_publishes_to_s3(tmp_path: Path, 
     assert cached == before, (cached, before)
     assert digest_tree(download("builds/ray", tmp_path / "published")) == local
     ok(recipe(work, "verify", "s3://builds/ray"))
+
+
+def test_a_driver_killed_mid_stage_resumes_the_stage_s_unfinished_tasks_only(tmp_path: Path, cluster: str) -> None:
+    """The driver SIGKILLed once some of a split stage's tasks finished: the same command runs the others only
+    (the finished ones' outputs and results are kept under the stage's `work/`), with the same output."""
+    work = tmp_path / "work"
+    rows = corpus(800, seed=8)
+    for k in range(4):
+        write_jsonl(work / "web" / f"part-{k}.jsonl", rows[k * 200:(k + 1) * 200])
+    (work / "slowpoke.py").write_text(SLOW)
+    (work / "slow.recipe").write_text(SLOW_RECIPE)
+    ok(recipe(work, "run", "slow.recipe", "--cache", "cache-local", "-q"))
+    local = digest_tree(work / "build" / "slow")
+    shutil.rmtree(work / "build" / "slow")
+
+    command = ["run", "slow.recipe", "--cache", "cache-ray", "--engine", "ray", "--address", cluster,
+               "--partitions", "4"]
+    driver = subprocess.Popen([*recipe_command(), *command, "-q"], cwd=work, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    results = work / "cache-ray" / "filter_web"
+    deadline = time.monotonic() + 120
+    while not list(results.glob(".tmp-*/work/*.result")) and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    finished = len(list(results.glob(".tmp-*/work/*.result")))
+    assert 1 <= finished < 4, finished
+
+    events = json_events(ok(recipe(work, *command, "--json")).stdout)
+    (step,) = [e for e in events if e["event"] == "tasks" and e["stage"] == "filter_web" and e["step"] == "stage_part"]
+    assert step["resumed"] >= finished and step["tasks"] + step["resumed"] == len(parts(work / "cache-ray",
+                                                                                     "filter_web")), step
+    assert digest_tree(work / "build" / "slow") == local
+    assert not list(results.glob(".tmp-*"))  # nothing of the killed run is left

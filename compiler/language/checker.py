@@ -35,6 +35,14 @@ DEFAULT_SHARD_BYTES = 500 * 10**6
 # The object stores a build may be published to (through fsspec: s3fs ships with datarecipe; gcsfs and adlfs are
 # the user's to install), committed by its manifest (runtime/stages/atomic.py).
 OBJECT_STORES = ("s3", "gs", "gcs", "az", "abfs")
+WRITABLE_HINT = "an output is a local directory or an object store prefix: " + ", ".join(
+    f"`{s}://`" for s in OBJECT_STORES)
+
+
+def unwritable(path: str) -> str:
+    """Why a build cannot be written at `path` (a URL, but not of an object store), or ""."""
+    scheme = path.split("://")[0] if "://" in path else ""
+    return f"cannot write a build to `{scheme}://`" if scheme and scheme not in OBJECT_STORES else ""
 _MIX_UNITS = ("docs", "bytes", "tokens")
 TOKENS = "n_tokens"  # the column of token counts
 # Functions the `sql` escape hatch may not call: they reach files, the environment or the catalog.
@@ -929,11 +937,8 @@ class _Checker:
                        did_you_mean(out.format, ("parquet", "jsonl")))
         if not out.path.value.strip():
             self.error(out.path.span, "the output path is empty", 'write e.g. `output "build/NAME"`')
-        scheme = out.path.value.split("://")[0] if "://" in out.path.value else ""
-        if scheme and scheme not in OBJECT_STORES:
-            self.error(out.path.span, f"cannot write a build to `{scheme}://`",
-                       "an output is a local directory or an object store prefix: "
-                       + ", ".join(f"`{s}://`" for s in OBJECT_STORES))
+        if problem := unwritable(out.path.value):
+            self.error(out.path.span, problem, WRITABLE_HINT)
         shard_bytes, shard_rows = DEFAULT_SHARD_BYTES, 0
         for limit in out.shard:
             amount = limit.amount

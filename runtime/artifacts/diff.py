@@ -13,6 +13,7 @@ import duckdb
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.lower.queries import only_in_new, shard_scan
 from datarecipe.runtime.artifacts.report import figure, load_manifest, percent, rule_counts
+from datarecipe.runtime.paths import is_remote
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -22,6 +23,11 @@ EXAMPLES = 5  # example doc_ids shown per source for the documents added and rem
 
 def diff(path_a: str, path_b: str) -> dict[str, Any]:
     """Everything that differs between build A and build B, as one JSON-ready object."""
+    for path in (path_a, path_b):
+        if is_remote(path):
+            raise RecipeError(None, "recipe diff compares builds in directories, and this is an object store's URL",
+                              "copy the build to a directory first (e.g. `aws s3 sync URL DIR`); `recipe report` "
+                              "and `recipe verify` read it in place", input=path)
     a, b = load_manifest(path_a), load_manifest(path_b)
     return {"a": _identity(path_a, a), "b": _identity(path_b, b),
             "recipe": recipe_diff(path_a, a, path_b, b),

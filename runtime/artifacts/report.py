@@ -12,7 +12,7 @@ from typing import Any
 
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.runtime.paths import is_remote
-from datarecipe.runtime.stages.atomic import PUBLISHING, object_store
+from datarecipe.runtime.stages.atomic import PUBLISHING, object_store, store_errors
 from datarecipe.runtime.stages.mix import shortfall_words
 from rich.console import Console
 from rich.markup import escape
@@ -32,17 +32,22 @@ def load_manifest(path: str) -> dict[str, Any]:
         raise RecipeError(None, "no such directory",
                           "give the output directory of a build, e.g. build/example; `recipe run` builds it, "
                           "`dvc pull` restores it", input=path)
+    with store_errors(path, "read"):
+        try:
+            text = fs.cat_file(f"{root}/manifest.json")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            text = None
+        stopped = text is None and remote and fs.exists(f"{root}/{PUBLISHING}")
+    if stopped:
+        raise RecipeError(None, "no committed build: a build was stopped while publishing here (its manifest, "
+                                "written last, is not there)", "run the build again: it replaces what is there",
+                          input=path)
+    reason = "it has no manifest.json" if text is None else ""
     try:
-        manifest = json.loads(fs.cat_file(f"{root}/manifest.json").decode("utf-8"))
+        manifest = json.loads(text.decode("utf-8")) if text is not None else {}
         missing = [k for k in ("recipe", "shards", "mixture", "funnel", "totals") if k not in manifest]
-        reason = f"its manifest.json has no `{missing[0]}`" if missing else ""
-    except (FileNotFoundError, NotADirectoryError):
-        reason = "it has no manifest.json"
-        if remote and fs.exists(f"{root}/{PUBLISHING}"):
-            raise RecipeError(None, "no committed build: a build was stopped while publishing here (its manifest, "
-                                    "written last, is not there)",
-                              "run the build again: it replaces what is there", input=path) from None
-    except (OSError, ValueError, TypeError):
+        reason = reason or (f"its manifest.json has no `{missing[0]}`" if missing else "")
+    except (ValueError, TypeError, AttributeError):
         reason = "its manifest.json is unreadable"
     if reason:
         raise RecipeError(None, f"{path} is not a datarecipe build: {reason}",

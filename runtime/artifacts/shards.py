@@ -41,7 +41,7 @@ class Cutter:
     would take its chunk past either (a chunk holds at least one row)."""
 
     def __init__(self, max_rows: int, max_bytes: int):
-        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.max_rows, self.max_bytes = min(max_rows, 2**62), min(max_bytes, 2**62)  # sums stay in int64
         self.rows = self.size = 0
 
     def cuts(self, batch: pa.RecordBatch) -> list[int]:

@@ -9,7 +9,7 @@ from typing import Any
 from datarecipe.runtime.artifacts.report import load_manifest
 from datarecipe.runtime.artifacts.shards import MANIFEST, sha256_file
 from datarecipe.runtime.paths import is_remote
-from datarecipe.runtime.stages.atomic import PUBLISHING, object_store, published_files
+from datarecipe.runtime.stages.atomic import PUBLISHING, object_store, published_files, store_errors
 
 
 def verify(path: str) -> dict[str, Any]:
@@ -18,6 +18,11 @@ def verify(path: str) -> dict[str, Any]:
     checksums (output layout 3 and older; `whole_build` false) lists its shards, ledger and quarantine only:
     those are checked."""
     manifest = load_manifest(path)
+    with store_errors(path, "read"):
+        return _verify(path, manifest)
+
+
+def _verify(path: str, manifest: dict[str, Any]) -> dict[str, Any]:
     fs, root = object_store(path)
     found = {name: int(fs.size(f"{root}/{name}")) for name in published_files(fs, root)}
     checksum = f"{MANIFEST}.sha256"

@@ -23,8 +23,9 @@ from datarecipe.compiler.language.errors import RecipeError, RecipeErrors, Span,
 from datarecipe.compiler.language.parser import parse
 from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.runtime import memory
-from datarecipe.runtime.paths import output_error
+from datarecipe.runtime.paths import is_remote, output_error
 from datarecipe.runtime.plugins import debugging, load_plugins
+from datarecipe.runtime.stages.mirror import local_cache
 from rich.console import Console
 
 EXIT_RECIPE, EXIT_BUILD, EXIT_INTERNAL = 2, 1, 70
@@ -134,9 +135,10 @@ def parser() -> argparse.ArgumentParser:
 
     def cache_option(sp: argparse.ArgumentParser, env: bool = False) -> None:
         """--cache and --device; with `env`, their defaults come from DATARECIPE_CACHE and DATARECIPE_DEVICE."""
-        sp.add_argument("--cache", default=_setting("cache", ".datarecipe/cache", env), metavar="DIR",
+        sp.add_argument("--cache", default=_setting("cache", ".datarecipe/cache", env), metavar="DIR|URL",
                         help="stage outputs by fingerprint, input file hashes, and the score cache "
-                             "(default: .datarecipe/cache)")
+                             "(default: .datarecipe/cache); `recipe run` also takes an object store's URL "
+                             "(s3://BUCKET/PREFIX), kept in sync with a local copy (docs/scaling.md)")
         sp.add_argument("--device", default=_setting("device", "auto", env), metavar="DEVICE",
                         help="where model scorers run: auto (cuda when present, else cpu), cpu, cuda, cuda:N "
                              "(default: auto)")
@@ -278,6 +280,8 @@ def _fail_build(args: argparse.Namespace, err: Console, exc: RecipeError) -> int
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if is_remote(getattr(args, "cache", "") or ""):  # a cache in an object store: its local copy is the cache here
+        args.cache_store, args.cache = args.cache.rstrip("/"), local_cache(args.cache)
     if getattr(args, "debug", False):
         os.environ["DATARECIPE_DEBUG"] = "1"  # for `recipe stage`, which `dvc repro` runs, too
     # Piped output is for files and other programs: never fold or crop it.

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from datarecipe.compiler.language.checker import OBJECT_STORES
+from datarecipe.compiler.language.checker import WRITABLE_HINT, unwritable
 from datarecipe.compiler.language.errors import RecipeError
 from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import Plan
@@ -31,6 +31,9 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         recipe = relocated(recipe, args.output, args.file, args, err)
     mode = "json" if args.json else "quiet" if args.quiet else "human"
     root = dvc.project(args.no_dvc)
+    if args.output and root is not None:  # DVC's pipeline writes and versions the recipe's own output path
+        fail([RecipeError(None, "--output writes a build outside DVC's pipeline, and this is a DVC project",
+                          "add `--no-dvc`, or change the recipe's `output`")], args.file, recipe.text, err, args.json)
     contain_output(recipe, args.file, args, err, dvc=root is not None)
     output = recipe.output.path
     rebuilt = True
@@ -71,11 +74,8 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
 def relocated(recipe: CheckedRecipe, output: str, path: str, args: argparse.Namespace, err: Console
               ) -> CheckedRecipe:
     """The recipe with its build written at `output` (`--output`): where a build is written is not part of it."""
-    scheme = output.split("://")[0] if "://" in output else ""
-    if scheme and scheme not in OBJECT_STORES:
-        fail([RecipeError(None, f"cannot write a build to `{scheme}://` (--output)",
-                          "give a local directory or an object store prefix: "
-                          + ", ".join(f"`{s}://`" for s in OBJECT_STORES))], path, recipe.text, err, args.json)
+    if problem := unwritable(output):
+        fail([RecipeError(None, f"{problem} (--output)", WRITABLE_HINT)], path, recipe.text, err, args.json)
     return replace(recipe, output=replace(recipe.output, path=output))
 
 
@@ -85,6 +85,14 @@ def make_engine(args: argparse.Namespace, the_plan: Plan, recipe: CheckedRecipe,
     settings = {"cache_dir": Path(args.cache), "threads": args.threads, "memory_limit": args.memory,
                 "reporter": reporter, "recipe_path": recipe_path, "device": args.device, "stage_root": stage_root,
                 "strict": args.strict}
+    store = getattr(args, "cache_store", None)
+    if store and (args.engine != "local" or stage_root is not None):
+        raise RecipeError(None, f"a cache in an object store ({store}) works with the local engine, outside DVC",
+                          "on Ray, give a cache on a filesystem every node mounts (docs/scaling.md); under DVC, "
+                          "DVC versions the stages (`dvc push` to an S3 remote)" if args.engine != "local" else
+                          "add `--no-dvc`, or let DVC version the stages and `dvc push` them to an S3 remote")
+    if store:
+        settings["cache_store"] = store
     if args.engine == "local" and (args.address or args.partitions):
         option = "--address" if args.address else "--partitions"
         raise RecipeError(None, f"{option} is an option of the Ray engine, and this run is local",

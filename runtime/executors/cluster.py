@@ -32,11 +32,13 @@ sources may be any fsspec URL the nodes can read.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
 import math
 import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -72,10 +74,10 @@ from datarecipe.runtime.paths import is_remote
 from datarecipe.runtime.plugins import load_plugins
 from datarecipe.runtime.session import STREAM_ROWS, parquet_view
 from datarecipe.runtime.stages import ingest, score
-from datarecipe.runtime.stages.atomic import object_store
+from datarecipe.runtime.stages.atomic import ASSEMBLING, WORK, object_store, store_errors, uncommit
 from datarecipe.runtime.stages.context import StageContext
 from datarecipe.runtime.stages.ingest import RAW_SCHEMA, Quarantine, SourceReader, watched
-from datarecipe.runtime.stages.output import OrderedRows
+from datarecipe.runtime.stages.output import OrderedRows, phase_runs
 from datarecipe.runtime.stages.sql import LEDGER_SCHEMA, sql_stats
 
 # The stages whose `@data` joins their documents to a narrow table of positions that their earlier statements
@@ -125,9 +127,10 @@ class PartContext(StageContext):
         self.found: list[tuple[Any, ...]] = []
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A task's session: `--memory` is the worker process's budget, shared as in a local build (DuckDB's
-        share, the engine's sorts' share: runtime/memory.py)."""
-        self.budget = memory.Budget(self.memory_limit, self.threads)
+        """A task's session: `--memory` per core it holds is the worker process's budget, shared as in a local
+        build (DuckDB's share, the engine's sorts' share: runtime/memory.py)."""
+        # a task holding N cores (a whole stage) has N times the budget: a node has cores x --memory
+        self.budget = memory.Budget(f"{memory.parse_size(self.memory_limit) * self.threads // 1024}KiB", self.threads)
         return session.connect(self.plan.macros, threads=self.threads, memory_limit=self.budget.duckdb_setting(),
                                spill_dir=self.spill_dir, failures=self.failures, readable=self.readable())
 
@@ -153,6 +156,9 @@ class PartContext(StageContext):
         found = _split(con.sql(located(table, keys, files)).to_arrow_reader(STREAM_ROWS), _fresh(str(self.locate)),
                        schema)
         (rows,), = con.execute(count_table(table)).fetchall()
+        if sum(pq.read_metadata(f).num_rows for f in found.values()) != rows:  # a document in no input file
+            raise RecipeError(None, f"{rows:,} positions, and not all of their documents were found in the "
+                                    "stage's input files", "this is a bug in datarecipe: please report it")
         (self.locate / "index.json").write_text(json.dumps({"rows": rows, "files": found}))
         columns, _ = self.in_order(stage, con.sql(sql).limit(0).to_arrow_reader())
         write_parquet(tmp / "data.parquet", columns, [])
@@ -246,6 +252,47 @@ def _timed(function: Callable[..., Any], *args: Any) -> Any:
     started = time.perf_counter()
     result = function(*args)
     return result if isinstance(result, Failed) else (time.perf_counter() - started, result)
+
+
+def _kept(function: Callable[..., Any], *args: Any) -> Any:
+    """A task whose result is kept beside its output (the last argument) once it succeeded, written whole, with
+    the key of its arguments, so that a build killed later does not run it again (`RayEngine.tasks`)."""
+    result = _timed(function, *args)
+    if not isinstance(result, Failed):
+        work = str(Path(args[-1]).parent)
+        tmp = Path(f"{args[-1]}.result.tmp-{os.getpid()}")
+        tmp.write_bytes(pickle.dumps({"work": work, "key": _call_key(args[1:], work), "result": result}))
+        tmp.rename(f"{args[-1]}.result")
+    return result
+
+
+def _kept_result(call: tuple[Any, ...]) -> Any | None:
+    """The kept result of a task with these arguments (the last its output), its paths moved to where its
+    `work/` is now (the stage's temporary directory is named after the process building it); None when there is
+    none, or it was kept for other arguments (e.g. another `--partitions`)."""
+    try:
+        kept = pickle.loads(Path(f"{call[-1]}.result").read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return None
+    work = str(Path(call[-1]).parent)
+    if kept["key"] != _call_key(call, work):
+        return None
+    return _moved(kept["result"], kept["work"], work)
+
+
+def _call_key(call: tuple[Any, ...], work: str) -> str:
+    return hashlib.sha256(repr(_moved(call, work, "<work>")).encode()).hexdigest()
+
+
+def _moved(value: Any, old: str, new: str) -> Any:
+    """`value` with every path under the directory `old` under `new` instead."""
+    if isinstance(value, str):
+        return new + value[len(old):] if value.startswith(old + os.sep) else value
+    if isinstance(value, dict):
+        return {k: _moved(v, old, new) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_moved(v, old, new) for v in value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -448,7 +495,7 @@ def measure_rows(ctx: Context, files: list[str], columns: list[str], phases: int
 
 
 def write_rows(ctx: Context, files: list[str], columns: list[str], fmt: str, start: int, end: int, build: str,
-               name: str, phase: str) -> Shard:
+               name: str, phase: str) -> Shard | Failed:
     """One shard of the output: rows [start, end) of the ordered stage's files (one after the other), written as
     the local engine writes them; to an object store, uploaded from here."""
     _setup(ctx)
@@ -465,8 +512,12 @@ def write_rows(ctx: Context, files: list[str], columns: list[str], fmt: str, sta
     shard = write_shard(Path(build), name, fmt, schema, pa.concat_tables(tables), phase)
     url = ctx.plan.stage("output").params["path"]
     if is_remote(url):  # published from here, not through the driver (runtime/stages/atomic.py)
-        fs, root = object_store(url)
-        fs.put_file(str(Path(build) / name), f"{root}/{name}")
+        try:
+            with store_errors(url):
+                fs, root = object_store(url)
+                fs.put_file(str(Path(build) / name), f"{root}/{name}")
+        except RecipeError as exc:
+            return Failed(replace(exc))
         (Path(build) / name).unlink()
     return shard
 
@@ -580,21 +631,30 @@ class RayEngine(LocalEngine):
     # ---- tasks ---------------------------------------------------------------------------------------------
 
     def tasks(self, stage: Stage, function: Callable[..., Any], calls: list[tuple[Any, ...]],
-              rows: Callable[[Any], int] | None = None, cpus: int = 1) -> list[Any]:
+              rows: Callable[[Any], int] | None = None, cpus: int = 1, resume: bool = False) -> list[Any]:
         """`function(context, *call)` as one task (of `cpus` CPUs) per call: their results, in the order of the
-        calls. A `tasks` event reports how many ran, their seconds in all and the longest (docs/scaling.md)."""
+        calls. A `tasks` event reports how many ran, their seconds in all and the longest (docs/scaling.md).
+        `resume`: each call's last argument is its output under the stage's `work/`, and a task a killed build
+        finished (its result kept beside its output, `OUT.result`) is not run again (runtime/stages/atomic.py)."""
         import ray
 
-        remote = ray.remote(_timed).options(num_cpus=cpus, max_retries=RETRIES, retry_exceptions=False,
-                                            name=f"{stage.name}.{function.__name__}")  # `ray::NAME` in `ps`
+        found = {i: _kept_result(call) for i, call in enumerate(calls)} if resume else {}
+        kept = {i: result for i, result in found.items() if result is not None}
+        remote = ray.remote(_kept if resume else _timed).options(
+            num_cpus=cpus, max_retries=RETRIES, retry_exceptions=False,
+            name=f"{stage.name}.{function.__name__}")  # `ray::NAME` in `ps`
+        if rows is not None:
+            for _, result in kept.values():
+                self.reporter.advance(stage.name, rows(result))
         started = time.perf_counter()
-        timed = self.gather(stage, [remote.remote(function, self.context, *call) for call in calls],
-                            None if rows is None else lambda r: rows(r[1]))
-        seconds = [t for t, _ in timed]
-        self.reporter.emit("tasks", stage=stage.name, step=function.__name__, tasks=len(calls),
+        todo = [i for i in range(len(calls)) if i not in kept]
+        timed = dict(zip(todo, self.gather(stage, [remote.remote(function, self.context, *calls[i]) for i in todo],
+                                           None if rows is None else lambda r: rows(r[1])), strict=True))
+        seconds = [t for t, _ in timed.values()]
+        self.reporter.emit("tasks", stage=stage.name, step=function.__name__, tasks=len(todo),
                            task_seconds=round(sum(seconds), 3), max_seconds=round(max(seconds, default=0), 3),
-                           seconds=round(time.perf_counter() - started, 3))
-        return [result for _, result in timed]
+                           seconds=round(time.perf_counter() - started, 3), **({"resumed": len(kept)} if kept else {}))
+        return [(timed.get(i) or kept[i])[1] for i in range(len(calls))]
 
     def gather(self, stage: Stage, refs: list[Any], rows: Callable[[Any], int] | None = None) -> list[Any]:
         """The tasks' results in the order given, advancing the stage's progress by `rows(result)` as each
@@ -648,7 +708,7 @@ class RayEngine(LocalEngine):
         """The stage as one task, on a node with the cores for it (`locate`: see `whole_stage`)."""
         import ray
 
-        work = tmp / "work"
+        work = tmp / "whole"  # not `work/`, which may hold the finished tasks of a later step (`tasks`' resume)
         # DuckDB's threads on the largest node (--threads caps them), all reserved for the task
         largest = max((int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n["Alive"]), default=1)
         threads = max(1, min(self.requested_threads or largest, largest))
@@ -677,6 +737,8 @@ class RayEngine(LocalEngine):
 
     def assemble(self, parts: list[Path], tmp: Path) -> None:
         """A stage's documents as the parts its tasks wrote, in order (empty parts left out, but one kept)."""
+        if (tmp / WORK).is_dir():  # the tasks' outputs move: a killed build's are not resumed from
+            (tmp / WORK / ASSEMBLING).touch()
         data = tmp / "data.parquet"
         data.mkdir()
         kept = [p for p in parts if pq.read_metadata(p).num_rows] or parts[:1]
@@ -689,7 +751,7 @@ class RayEngine(LocalEngine):
         if key == "":
             return [{input_name: [f]} for f in files if pq.read_metadata(f).num_rows]
         maps = self.tasks(stage, partition_rows, [([f], key, self.partitions, str(tmp / "work" / f"map-{i:05d}"))
-                                                  for i, f in enumerate(files)])
+                                                  for i, f in enumerate(files)], resume=True)
         buckets = sorted({b for m in maps for b in m["files"]})
         return [{input_name: [m["files"][b] for m in maps if b in m["files"]]} for b in buckets]
 
@@ -708,7 +770,7 @@ def ingest_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage
     if not src.id_column:  # ids are file:row, unique: each shard is ingested alone, in file order
         results = engine.tasks(stage, ingest_shard, [(stage.name, shard, str(work / f"{i:05d}"))
                                                      for i, shard in enumerate(shards)],
-                               lambda r: r["rows"] + sum(r["quarantined"].values()))
+                               lambda r: r["rows"] + sum(r["quarantined"].values()), resume=True)
         for i in range(len(shards)):
             quarantine.rows += pq.read_table(work / f"{i:05d}" / "quarantine.parquet").to_pylist()
         parts = [work / f"{i:05d}" / "data.parquet" for i in range(len(shards))]
@@ -716,13 +778,13 @@ def ingest_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage
     else:  # every row of an id in one partition: the first (by file and line) is kept, as locally
         maps = engine.tasks(stage, partition_raw, [
             (stage.name, shard, i, engine.partitions, str(work / f"raw-{i:05d}")) for i, shard in enumerate(shards)],
-            lambda r: r["rows"])
+            lambda r: r["rows"], resume=True)
         for result in maps:
             quarantine.rows += result["quarantine"]
         buckets = sorted({b for m in maps for b in m["files"]})
         results = engine.tasks(stage, ingest_partition, [
             (stage.name, [m["files"][b] for m in maps if b in m["files"]], str(work / f"{b:05d}"))
-            for b in buckets])
+            for b in buckets], resume=True)
         order = {f.path: i for i, f in enumerate(engine.plan.files[src.name])}
         found = sorted((row for r in results for row in r["duplicates"]), key=lambda r: (order[r[1]], r[2]))
         reader = SourceReader(src, (), quarantine)
@@ -750,7 +812,7 @@ def sql_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, t
         return engine.whole(stage, tmp)
     work = tmp / "work"
     engine.tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}")) for i, p in enumerate(parts)],
-                 lambda r: r["rows"])
+                 lambda r: r["rows"], resume=True)
     engine.assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
     for name in ("ledger", "changed"):  # one file of each, in the order the stage's SQL writes it
         found = [str(work / f"{i:05d}" / f"{name}.parquet") for i in range(len(parts))
@@ -810,7 +872,7 @@ def score_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage,
         scores[name]["forward_passes"] = sum(passes for _, passes in done)
         engine.reporter.finish(task, event="task", rows=total, forward_passes=scores[name]["forward_passes"])
     results = engine.tasks(stage, stage_part, [(stage.name, p, str(work / f"{i:05d}"))
-                                                for i, p in enumerate(parts)], lambda r: r["rows"])
+                                                for i, p in enumerate(parts)], lambda r: r["rows"], resume=True)
     engine.assemble([work / f"{i:05d}" / "data.parquet" for i in range(len(parts))], tmp)
     shutil.rmtree(work)
     rows = sum(r["rows"] for r in results)
@@ -846,6 +908,8 @@ def write_shards(engine: RayEngine, stage: Stage, tmp: Path, ordered: OrderedRow
     finally:
         shutil.rmtree(work, ignore_errors=True)
     fmt = params["format"]
+    if is_remote(params["path"]):  # the shard tasks write to the store: the previous build is no build from here
+        uncommit(params["path"])
     shards: list[Shard] = engine.tasks(stage, write_rows, [
         (ordered.files, ordered.columns, fmt, start, end, str(tmp.resolve()), shard_name(i, len(ranges), fmt),
          params["phases"][index]) for i, (start, end, index) in enumerate(ranges)], lambda shard: shard.rows)
@@ -855,12 +919,9 @@ def write_shards(engine: RayEngine, stage: Stage, tmp: Path, ordered: OrderedRow
 def _phase_runs(path: Path) -> Iterator[tuple[int, Any]]:
     """A measured file's rows as runs of one phase: (phase, the rows' sizes)."""
     for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 20):
-        phase = batch.column("_phase").to_numpy()
         sizes = batch.column("bytes").to_numpy()
-        cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
-        for a, b in itertools.pairwise(cuts):
-            if b > a:
-                yield int(phase[a]), sizes[a:b]
+        for phase, a, b in phase_runs(batch.column("_phase")):
+            yield phase, sizes[a:b]
 
 
 def positioned_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: Stage, tmp: Path) -> dict[str, Any]:
@@ -868,24 +929,23 @@ def positioned_stage(engine: RayEngine, con: duckdb.DuckDBPyConnection, stage: S
     stage's choices, on its narrow columns, and writes its narrow table of positions by input file; a task per
     input file joins its documents to its part of that table and splits them by position into equal ranges; a task
     per range sorts it and writes it, a part of the stage's documents in position order."""
-    located = tmp / "located"
+    work = tmp / WORK
+    located = work / "located"  # under `work/`: the tasks' arguments name it, and a resumed build finds them
     stats = engine.whole(stage, tmp, locate=str(located))
     index = json.loads((located / "index.json").read_text())
-    work = tmp / "work"
     if index["rows"]:
         ranges = max(1, min(engine.partitions, index["rows"]))
         calls = [(stage.name, name, file, index["files"][str(b)], ranges, index["rows"], str(work / f"map-{b:05d}"))
                  for b, (name, file) in enumerate(input_files(engine, stage)) if str(b) in index["files"]]
-        maps = engine.tasks(stage, position_part, calls)
+        maps = engine.tasks(stage, position_part, calls, resume=True)
         buckets = sorted({r for m in maps for r in m["files"]})
         engine.tasks(stage, position_range, [
             (stage.name, [m["files"][r] for m in maps if r in m["files"]], str(work / f"{r:05d}")) for r in buckets],
-            lambda r: r["rows"])
+            lambda r: r["rows"], resume=True)
         (tmp / "data.parquet").unlink()
         engine.assemble([work / f"{r:05d}" / "data.parquet" for r in buckets], tmp)
         stats |= sql_stats(tmp)  # the documents the parts hold
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.rmtree(located)
+    shutil.rmtree(work)
     return stats
 
 

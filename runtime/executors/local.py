@@ -14,7 +14,7 @@ from datarecipe.compiler.language.spec import CheckedRecipe
 from datarecipe.compiler.plan import Plan, Stage
 from datarecipe.runtime import memory, session
 from datarecipe.runtime.artifacts.manifest import filtered_words
-from datarecipe.runtime.stages import atomic, fit, ingest, output, score, sql
+from datarecipe.runtime.stages import atomic, fit, ingest, mirror, output, score, sql
 from datarecipe.runtime.stages.context import StageContext
 from datarecipe.runtime.stages.mix import empty_error, empty_sources
 from datarecipe.runtime.stages.output import ShardWriter
@@ -32,11 +32,13 @@ class LocalEngine(StageContext):
     there."""
 
     def __init__(self, plan: Plan, recipe: CheckedRecipe, *, cache_dir: Path, strict: bool = False,
-                 runners: Mapping[str, Runner] = RUNNERS, shard_writer: ShardWriter | None = None, **options: Any):
+                 runners: Mapping[str, Runner] = RUNNERS, shard_writer: ShardWriter | None = None,
+                 cache_store: str | None = None, **options: Any):
         super().__init__(plan, recipe, cache_dir=cache_dir, **options)
         self.runners = runners  # the runner of each kind of stage (the Ray engine's run theirs on the cluster)
         self.shard_writer = shard_writer  # how the output's shards are written: by default, in this process
         self.strict = strict  # a source the mix names that gets no documents fails the build (`--strict`)
+        self.cache_store = cache_store  # the cache in an object store, `cache_dir` its local copy (mirror.py)
         self.con: duckdb.DuckDBPyConnection | None = None  # kept open by `connected()`
 
     def connect(self) -> duckdb.DuckDBPyConnection:
@@ -91,11 +93,16 @@ class LocalEngine(StageContext):
         raise AssertionError("a plan ends with its output stage")  # pragma: no cover
 
     def run_stage(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> None:
-        """The stage's output, built by its runner unless it is there already."""
+        """The stage's output, built by its runner unless it is there already (or, with a cache in an object
+        store, fetched from it; and uploaded to it once built: runtime/stages/mirror.py)."""
+        run = partial(self.runners[stage.kind], self, con, stage)
+        if self.cache_store:
+            run = partial(mirror.fetched_or_run, self, self.cache_store, stage, run)
         with self.watched(con, stage):
-            self.stats[stage.name], _ = atomic.build_stage(stage, self.stage_dir(stage), self.reporter,
-                                                           partial(self.runners[stage.kind], self, con, stage),
+            self.stats[stage.name], _ = atomic.build_stage(stage, self.stage_dir(stage), self.reporter, run,
                                                            self.measured)
+        if self.cache_store:
+            mirror.push(self, self.cache_store, stage, self.stage_dir(stage))
 
     @contextmanager
     def watched(self, con: duckdb.DuckDBPyConnection, stage: Stage) -> Iterator[None]:

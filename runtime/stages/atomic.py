@@ -64,10 +64,11 @@ def build_stage(stage: Stage, done: Path, reporter: Reporter, run: Callable[[Pat
             reporter.finish(stage.name, cached=True, rows=stats.get("rows", 0))
             return stats, True
         prefix = f".tmp-{stage.name}-"
-        remove_stale(done.parent, prefix, mine=f"{prefix}{stage.fingerprint}-")  # left by a killed run
         tmp = done.parent / f"{prefix}{stage.fingerprint}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        adopt_finished_tasks(done.parent, f"{prefix}{stage.fingerprint}-", tmp)  # what a killed run finished
+        remove_stale(done.parent, prefix, mine=f"{prefix}{stage.fingerprint}-", keep=tmp)  # and the rest it left
+        tmp.mkdir(parents=True, exist_ok=True)
         reporter.start(stage.name)
         try:
             stats = run(tmp)
@@ -76,6 +77,7 @@ def build_stage(stage: Stage, done: Path, reporter: Reporter, run: Callable[[Pat
             raise
         # What this run did (texts scored, model passes) is reported, not kept: a stage's output is the same
         # bytes however much of the score cache was warm.
+        shutil.rmtree(tmp / WORK, ignore_errors=True)  # tasks' outputs a runner did not gather (a killed run's)
         kept = {k: v for k, v in stats.items() if k != "scores"}
         (tmp / "stats.json").write_text(json.dumps(kept, sort_keys=True, indent=1))
         (tmp / "_SUCCESS").write_text(stage.fingerprint)
@@ -93,13 +95,34 @@ def _summary(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def remove_stale(parent: Path, prefix: str, mine: str) -> None:
+# A stage's tasks' outputs (the Ray engine's, runtime/executors/cluster.py) are under `work/` of its temporary
+# directory, each with a `.result` file once whole; the driver writes ASSEMBLING there before it moves or removes
+# any of them.
+WORK = "work"
+ASSEMBLING = "ASSEMBLING"
+
+
+def adopt_finished_tasks(parent: Path, mine: str, tmp: Path) -> None:
+    """The tasks a killed build of this stage (same fingerprint) finished, kept for this run (the caller holds
+    the stage's lock): its `work/` moved under `tmp`, unless the killed build had begun to gather it."""
+    for path in sorted(parent.glob(f"{mine}*")) if parent.is_dir() else ():
+        work = path / WORK
+        if not tmp.exists() and work.is_dir() and not (work / ASSEMBLING).exists():
+            tmp.mkdir(parents=True)
+            work.rename(tmp / WORK)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_stale(parent: Path, prefix: str, mine: str, keep: Path | None = None) -> None:
     """Remove the temporary directories of a killed run: those of this stage and fingerprint (the caller
-    holds its lock, so no live process writes them), and those of other fingerprints whose process is gone."""
+    holds its lock, so no live process writes them) but `keep`, and those of other fingerprints whose process is
+    gone."""
     if not parent.is_dir():
         return
     for path in parent.glob(f"{prefix}*"):
         pid = path.name.rsplit("-", 1)[-1]
+        if path == keep:
+            continue
         if path.name.startswith(mine) or pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
@@ -147,39 +170,52 @@ COMMIT = ("manifest.json.sha256", "manifest.json")  # written last, in this orde
 
 def object_store(url: str) -> tuple[Any, str]:
     """The fsspec file system of a URL and the URL's path in it, without a trailing slash."""
-    fs, root = fsspec.core.url_to_fs(url)
+    with store_errors(url, "reach"):
+        fs, root = fsspec.core.url_to_fs(url)
     return fs, root.rstrip("/")
 
 
 def published_files(fs: Any, root: str) -> list[str]:
-    """The objects under a prefix, as paths relative to it, sorted."""
+    """The objects under a prefix, as paths relative to it, sorted (a console's empty "folder" objects left out)."""
     try:
-        return sorted(p[len(root) + 1:] for p in fs.find(root) if p.startswith(root + "/"))
+        found = fs.find(root)
     except FileNotFoundError:
         return []
+    return sorted(p[len(root) + 1:] for p in found if p.startswith(root + "/") and not p.endswith("/"))
 
 
-def publish_output(url: str, staging: Path, write: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-    """`write(staging)` writes a build in a local directory (its shards may go to the URL directly, as Ray's tasks
-    write them); every file is then uploaded under `url`, the objects of the previous build that are not in the
-    new one removed, and the manifest uploaded last. The previous build's manifest is removed before anything of
-    the new one is written, so no reader ever sees a manifest with another build's files. A build killed midway
-    leaves `_PUBLISHING` and no manifest; the next run replaces it."""
+def uncommit(url: str) -> None:
+    """Before the first object of a new build is written under `url`: the marker, then the previous build's
+    manifest removed (from here the prefix holds no build). A prefix that holds other objects is refused."""
     with store_errors(url):
         fs, root = object_store(url)
         before = published_files(fs, root)
         if before and COMMIT[1] not in before and PUBLISHING not in before:
             raise RecipeError(None, f"{url} holds objects and is not a datarecipe build",
                               "choose another output prefix, or remove the objects", stage="output", input=url)
-        fs.pipe_file(f"{root}/{PUBLISHING}", b"")
-        for name in COMMIT:
+        if PUBLISHING not in before:
+            fs.pipe_file(f"{root}/{PUBLISHING}", b"")
+        for name in reversed(COMMIT):
             if name in before:
                 fs.rm_file(f"{root}/{name}")
+
+
+def publish_output(url: str, staging: Path, write: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """`write(staging)` writes a build in a local directory; its files are then uploaded under `url`, the objects
+    of the previous build that are not in the new one removed, and the manifest uploaded last. The previous
+    build's manifest is removed (`uncommit`) before the first object of the new one is written: here after
+    `write`, so a build that fails leaves the previous one whole, unless `write` uploads some itself (the Ray
+    engine's shard tasks do, after `uncommit`). So no reader ever sees a manifest with another build's files. A
+    build killed midway leaves `_PUBLISHING` and no manifest; the next run replaces it."""
+    remove_stale(staging.parent, "", mine=staging.name, keep=staging)  # a killed publish's local copy
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         manifest = write(staging)
+        uncommit(url)
         with store_errors(url):
+            fs, root = object_store(url)
+            before = published_files(fs, root)
             local = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
             for name in local:
                 if name not in COMMIT:
@@ -197,15 +233,18 @@ def publish_output(url: str, staging: Path, write: Callable[[Path], dict[str, An
 
 
 @contextmanager
-def store_errors(url: str) -> Iterator[None]:
-    """An object store's failure (no such bucket, no permission, the endpoint unreachable) as the output stage's
-    error, naming the URL."""
+def store_errors(url: str, action: str = "publish the build to") -> Iterator[None]:
+    """An object store's failure (no such bucket, no permission, the endpoint unreachable, its fsspec package
+    missing) as an error naming the URL, not a traceback."""
     try:
         yield
     except RecipeError:
         raise
+    except ImportError as exc:
+        raise RecipeError(None, f"cannot {action} {url}: {exc}",
+                          "install the store's fsspec package (gcsfs for gs://, adlfs for az://)", input=url) from None
     except Exception as exc:  # noqa: BLE001 - fsspec's stores raise their own kinds
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
-        raise RecipeError(None, f"cannot publish the build to {url}: {reason}",
+        raise RecipeError(None, f"cannot {action} {url}: {reason}",
                           "check the URL, that the bucket exists, the credentials (e.g. AWS_ACCESS_KEY_ID) and the "
-                          "endpoint (AWS_ENDPOINT_URL)", stage="output", input=url) from None
+                          "endpoint (AWS_ENDPOINT_URL)", input=url) from None

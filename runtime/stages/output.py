@@ -172,9 +172,15 @@ class OrderedRows:
 
     def runs(self) -> Iterator[tuple[int, pa.RecordBatch]]:
         for batch in self.batches():
-            phase = batch.column("_phase").to_numpy()
-            cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
             data = batch.drop_columns(["_phase"])
-            for a, b in itertools.pairwise(cuts):
-                if b > a:
-                    yield int(phase[a]), data.slice(a, b - a)
+            for phase, a, b in phase_runs(batch.column("_phase")):
+                yield phase, data.slice(a, b - a)
+
+
+def phase_runs(phases: pa.Array) -> Iterator[tuple[int, int, int]]:
+    """A batch's runs of one phase: (phase, first row, end row)."""
+    phase = phases.to_numpy()
+    cuts = [0, *(int(k) + 1 for k in (phase[1:] != phase[:-1]).nonzero()[0]), len(phase)]
+    for a, b in itertools.pairwise(cuts):
+        if b > a:
+            yield int(phase[a]), a, b
