@@ -229,7 +229,9 @@ output "build/slow"
 """
 
 
-def test_a_killed_worker_is_retried_and_the_output_is_the_same(tmp_path: Path, cluster: str) -> None:
+def slow_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """The slow recipe over 4 files of 200 documents, built once by the local engine: the directory, and the
+    build's digests (the build itself removed)."""
     work = tmp_path / "work"
     rows = corpus(800, seed=8)
     for k in range(4):
@@ -239,6 +241,11 @@ def test_a_killed_worker_is_retried_and_the_output_is_the_same(tmp_path: Path, c
     ok(recipe(work, "run", "slow.recipe", "--cache", "cache-local", "-q"))
     local = digest_tree(work / "build" / "slow")
     shutil.rmtree(work / "build" / "slow")
+    return work, local
+
+
+def test_a_killed_worker_is_retried_and_the_output_is_the_same(tmp_path: Path, cluster: str) -> None:
+    work, local = slow_project(tmp_path)
 
     run = subprocess.Popen([*recipe_command(), "run", "slow.recipe", "--cache", "cache-ray", "--engine", "ray",
                             "--address", cluster, "--partitions", "4", "-q"], cwd=work, stdout=subprocess.PIPE,
@@ -378,15 +385,7 @@ def test_the_driver_killed_anywhere_resumes_and_publishes_to_s3(tmp_path: Path, 
 def test_a_driver_killed_mid_stage_resumes_the_stage_s_unfinished_tasks_only(tmp_path: Path, cluster: str) -> None:
     """The driver SIGKILLed once some of a split stage's tasks finished: the same command runs the others only
     (the finished ones' outputs and results are kept under the stage's `work/`), with the same output."""
-    work = tmp_path / "work"
-    rows = corpus(800, seed=8)
-    for k in range(4):
-        write_jsonl(work / "web" / f"part-{k}.jsonl", rows[k * 200:(k + 1) * 200])
-    (work / "slowpoke.py").write_text(SLOW)
-    (work / "slow.recipe").write_text(SLOW_RECIPE)
-    ok(recipe(work, "run", "slow.recipe", "--cache", "cache-local", "-q"))
-    local = digest_tree(work / "build" / "slow")
-    shutil.rmtree(work / "build" / "slow")
+    work, local = slow_project(tmp_path)
 
     command = ["run", "slow.recipe", "--cache", "cache-ray", "--engine", "ray", "--address", cluster,
                "--partitions", "4"]
