@@ -16,7 +16,8 @@ from helpers import digest_tree, json_events, manifest, ok, recipe, recipe_comma
 from s3 import download, killed_at_upload, s3, s3_server
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.xdist_group("s3")  # one server for the module, in one test worker
+# No xdist group: each test worker that runs some of these starts its own server (a module fixture), so they
+# spread over the workers.
 
 
 @pytest.fixture(scope="module")
