@@ -16,8 +16,7 @@ from helpers import digest_tree, json_events, manifest, ok, recipe, recipe_comma
 from s3 import download, killed_at_upload, s3, s3_server
 
 ROOT = Path(__file__).resolve().parent.parent
-# No xdist group: each test worker that runs some of these starts its own server (a module fixture), so they
-# spread over the workers.
+pytestmark = pytest.mark.xdist_group("s3")  # one server for the module, in one test worker
 
 
 @pytest.fixture(scope="module")
